@@ -1,0 +1,216 @@
+//! Fault injection and request counting, for clients' tests of their retry
+//! and error paths against a real socket.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::FieldError;
+
+/// Makes the next `times` requests whose path starts with `path_prefix`
+/// misbehave. A delay is applied first; then the connection is dropped, or
+/// the answer replaced (status, malformed or oversized body); with only a
+/// delay the request is then served normally.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub path_prefix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default = "one")]
+    pub times: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    #[serde(default)]
+    pub drop_connection: bool,
+    #[serde(default)]
+    pub malformed_body: bool,
+    /// Answer with a body of this many bytes (for clients' size caps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<usize>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The largest `body_bytes` a fault may ask for.
+pub const MAX_FAULT_BODY: usize = 64 * 1024 * 1024;
+
+impl Fault {
+    /// A fault for the next request under `path_prefix`, doing nothing yet.
+    pub fn new(path_prefix: impl Into<String>) -> Fault {
+        Fault {
+            path_prefix: path_prefix.into(),
+            times: 1,
+            ..Fault::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if !self.path_prefix.starts_with('/') {
+            errors.push(FieldError::new(
+                "path_prefix",
+                "invalid",
+                "path_prefix must start with '/'",
+            ));
+        }
+        if self.status.is_some_and(|s| !(200..=599).contains(&s)) {
+            errors.push(FieldError::new(
+                "status",
+                "invalid",
+                "status must be between 200 and 599",
+            ));
+        }
+        if self.times == 0 {
+            errors.push(FieldError::new("times", "invalid", "times must be at least 1"));
+        }
+        if self.delay_ms.is_some_and(|d| d > 600_000) {
+            errors.push(FieldError::new(
+                "delay_ms",
+                "invalid",
+                "delay_ms must be at most 600000",
+            ));
+        }
+        if self.body_bytes.is_some_and(|b| b > MAX_FAULT_BODY) {
+            errors.push(FieldError::new(
+                "body_bytes",
+                "invalid",
+                format!("body_bytes must be at most {MAX_FAULT_BODY}"),
+            ));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+}
+
+/// The armed faults, first added first matched.
+#[derive(Debug, Default)]
+pub struct Faults(Mutex<Vec<Fault>>);
+
+impl Faults {
+    pub fn add(&self, fault: Fault) {
+        self.lock().push(fault);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// Consumes one use of the first fault matching `path`.
+    pub fn take(&self, path: &str) -> Option<Fault> {
+        let mut faults = self.lock();
+        let index = faults.iter().position(|f| path.starts_with(&f.path_prefix))?;
+        let fault = &mut faults[index];
+        fault.times -= 1;
+        let taken = fault.clone();
+        if fault.times == 0 {
+            faults.remove(index);
+        }
+        Some(taken)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Fault>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Requests served, by `"METHOD /path"` (query strings left out).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsSnapshot {
+    pub requests: BTreeMap<String, u64>,
+    pub total: u64,
+}
+
+impl StatsSnapshot {
+    /// Requests with this method and exact path.
+    pub fn count(&self, method: &str, path: &str) -> u64 {
+        self.requests.get(&format!("{method} {path}")).copied().unwrap_or(0)
+    }
+
+    /// Requests with this method whose path ends with `suffix` (e.g. `/exchange`).
+    pub fn count_suffix(&self, method: &str, suffix: &str) -> u64 {
+        self.requests
+            .iter()
+            .filter(|(k, _)| k.starts_with(method) && k[method.len()..].starts_with(' ') && k.ends_with(suffix))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Stats(Mutex<StatsSnapshot>);
+
+impl Stats {
+    pub fn record(&self, method: &str, path: &str) {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *s.requests.entry(format!("{method} {path}")).or_default() += 1;
+        s.total += 1;
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn reset(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = StatsSnapshot::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_are_consumed_in_order() {
+        let faults = Faults::default();
+        faults.add(Fault {
+            times: 2,
+            status: Some(503),
+            ..Fault::new("/api")
+        });
+        faults.add(Fault::new("/api/v2/whoami"));
+        assert_eq!(faults.take("/resources"), None);
+        assert_eq!(faults.take("/api/v2/whoami").and_then(|f| f.status), Some(503));
+        assert_eq!(faults.take("/api/v2/whoami").and_then(|f| f.status), Some(503));
+        assert_eq!(faults.take("/api/v2/whoami").map(|f| f.status), Some(None));
+        assert_eq!(faults.take("/api/v2/whoami"), None);
+    }
+
+    #[test]
+    fn validates() {
+        assert!(Fault::new("/x").validate().is_ok());
+        assert!(Fault::new("x").validate().is_err());
+        assert!(
+            Fault {
+                status: Some(99),
+                ..Fault::new("/x")
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Fault {
+                times: 0,
+                ..Fault::new("/x")
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn counts() {
+        let stats = Stats::default();
+        stats.record("POST", "/api/v2/exchange");
+        stats.record("POST", "/api/v2/exchange");
+        stats.record("GET", "/api/v2/whoami");
+        let s = stats.snapshot();
+        assert_eq!(s.total, 3);
+        assert_eq!(s.count("POST", "/api/v2/exchange"), 2);
+        assert_eq!(s.count_suffix("POST", "/exchange"), 2);
+        assert_eq!(s.count_suffix("GET", "/exchange"), 0);
+    }
+}
