@@ -1,0 +1,534 @@
+//! The command-line front: `create workspaceaccesstoken NAME` with every flag
+//! of the original `wf` command, plus `create platformaccesstoken`, `get`,
+//! `list`, `delete`, `assign` and `whoami`. [`run`] takes argv and returns the
+//! exit code and output, so the Python and Node packages expose the same CLI.
+//!
+//! Exit codes: 0 success, 1 an API error, 2 bad usage or bad input.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::model::{AccessToken, IssuedToken, Roles};
+use crate::render;
+use crate::settings::ClientOptions;
+use crate::tokens::CreateOptions;
+
+/// What a CLI run printed and how it ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wayfinder-tokens",
+    version,
+    about = "Create, reset, list, delete and grant roles to Wayfinder access tokens",
+    after_help = "Settings come from WAYFINDER_SERVER + WAYFINDER_TOKEN (+ WAYFINDER_WORKSPACE) if set, \
+                  else from the wf config file ($WAYFINDER_CONFIG or ~/.wayfinder/config)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// The workspace you are operating within
+    #[arg(short = 'w', long, global = true)]
+    workspace: Option<String>,
+    /// Use a profile other than your default for this command
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// The config file (default: $WAYFINDER_CONFIG or ~/.wayfinder/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum)]
+    output: Option<Output>,
+    /// Display headers on table output
+    #[arg(long, global = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set, value_name = "BOOL")]
+    show_headers: bool,
+    /// Debug logging (never shows a secret)
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Verbose logging (never shows a secret)
+    #[arg(long, global = true)]
+    verbose: bool,
+    /// Accepted for compatibility: this tool never asks for confirmation
+    #[arg(long, global = true)]
+    force: bool,
+    /// Accepted for compatibility: access tokens have nothing to provision
+    #[arg(long, global = true)]
+    no_wait: bool,
+    /// Accepted for compatibility: this tool never prompts
+    #[arg(long, global = true)]
+    non_interactive: bool,
+    /// Allow plain http:// to a non-loopback server
+    #[arg(long, global = true)]
+    allow_insecure_http: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// Environment variables with comments (default for create)
+    Env,
+    /// KEY=value lines only
+    Export,
+    /// A wf config file holding the token
+    Config,
+    /// The raw token only
+    Token,
+    Json,
+    Yaml,
+    Table,
+    /// ::add-mask:: and $GITHUB_ENV lines
+    Github,
+    /// Not supported: use json or yaml
+    Template,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create an access token and print its secret
+    Create {
+        #[command(subcommand)]
+        kind: CreateKind,
+    },
+    /// Show one access token (never its secret)
+    Get {
+        #[command(subcommand)]
+        kind: NamedKind,
+    },
+    /// List access tokens
+    List {
+        #[command(subcommand)]
+        kind: ListKind,
+    },
+    /// Delete an access token; its secrets stop working at once
+    Delete {
+        #[command(subcommand)]
+        kind: NamedKind,
+    },
+    /// Grant a role to an access token
+    Assign {
+        #[command(subcommand)]
+        kind: AssignKind,
+    },
+    /// Show who the configured credentials belong to
+    Whoami,
+}
+
+#[derive(Debug, Subcommand)]
+enum CreateKind {
+    /// Create a workspace access token
+    #[command(alias = "workspaceaccesstokens")]
+    Workspaceaccesstoken(CreateArgs),
+    /// Create a platform access token
+    #[command(alias = "platformaccesstokens")]
+    Platformaccesstoken(CreateArgs),
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    /// The token's name (lowercase RFC 1123 label)
+    name: String,
+    /// Optional description of the access token
+    #[arg(short = 'd', long)]
+    description: Option<String>,
+    /// Lifetime of the token, e.g. 90d, 12h (default: never expires)
+    #[arg(long, value_name = "DURATION")]
+    expires_in: Option<String>,
+    /// Render the resource to screen rather than implement
+    #[arg(long)]
+    dry_run: bool,
+    /// Reset the token if the named token already exists (default: error if already exists)
+    #[arg(long)]
+    reset_token: bool,
+    /// Write out a Wayfinder configuration file with access token
+    #[arg(long, conflicts_with = "show_token")]
+    show_config: bool,
+    /// Show only the raw token
+    #[arg(long)]
+    show_token: bool,
+    /// Also save the token as a profile in the config file
+    #[arg(long, value_name = "PROFILE", num_args = 0..=1, default_missing_value = "")]
+    save_profile: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum NamedKind {
+    #[command(alias = "workspaceaccesstokens")]
+    Workspaceaccesstoken { name: String },
+    #[command(alias = "platformaccesstokens")]
+    Platformaccesstoken { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ListKind {
+    #[command(alias = "workspaceaccesstoken")]
+    Workspaceaccesstokens,
+    #[command(alias = "platformaccesstoken")]
+    Platformaccesstokens,
+}
+
+#[derive(Debug, Subcommand)]
+enum AssignKind {
+    /// Grant a role in workspace clusters
+    Accessrole {
+        #[command(flatten)]
+        target: RoleTarget,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long)]
+        namespace: Option<String>,
+    },
+    /// Grant a role in Wayfinder itself
+    Wayfinderrole {
+        #[command(flatten)]
+        target: RoleTarget,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct RoleTarget {
+    #[arg(long, value_name = "NAME")]
+    workspace_access_token: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    platform_access_token: Option<String>,
+}
+
+/// The log level the flags ask for (`--debug`: debug, `--verbose`: info),
+/// so a host can set up its own logging before [`run`].
+pub fn log_level<S: AsRef<str>>(args: &[S]) -> log::LevelFilter {
+    if args.iter().any(|a| a.as_ref() == "--debug") {
+        log::LevelFilter::Debug
+    } else if args.iter().any(|a| a.as_ref() == "--verbose") {
+        log::LevelFilter::Info
+    } else {
+        log::LevelFilter::Warn
+    }
+}
+
+/// Logs to stderr for hosts that have no logger of their own (the Node CLI).
+struct StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level() && metadata.target().starts_with("wayfinder_tokens")
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!("{} {}: {}", record.level(), record.target(), record.args());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Runs the CLI. `args` excludes the program name.
+pub async fn run<I, S>(args: I) -> CliOutput
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let args: Vec<String> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(std::iter::once("wayfinder-tokens".to_owned()).chain(args.iter().cloned())) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            let code = e.exit_code();
+            return if code == 0 {
+                CliOutput {
+                    code,
+                    stdout: text,
+                    stderr: String::new(),
+                }
+            } else {
+                CliOutput {
+                    code: 2,
+                    stdout: String::new(),
+                    stderr: text,
+                }
+            };
+        }
+    };
+    let level = log_level(&args);
+    if level > log::LevelFilter::Warn {
+        // Fails harmlessly when the host already installed a logger (Python does).
+        let _ = log::set_boxed_logger(Box::new(StderrLogger));
+        log::set_max_level(level);
+    }
+    match execute(cli).await {
+        Ok(stdout) => CliOutput {
+            code: 0,
+            stdout,
+            stderr: String::new(),
+        },
+        Err(e) => CliOutput {
+            code: exit_code(&e),
+            stdout: String::new(),
+            stderr: error_text(&e),
+        },
+    }
+}
+
+/// 2 for bad usage or input caught before any request, 1 for the rest.
+fn exit_code(e: &Error) -> i32 {
+    match e {
+        Error::Config { .. } => 2,
+        Error::Validation { status: None, .. } => 2,
+        _ => 1,
+    }
+}
+
+fn error_text(e: &Error) -> String {
+    let mut text = format!("error: {e}\n");
+    if e.field_errors().len() > 1 {
+        for f in e.field_errors() {
+            text.push_str(&format!("  {}: {}\n", f.field, f.message));
+        }
+    }
+    text
+}
+
+fn usage(message: impl Into<String>) -> Error {
+    Error::invalid("output", "invalid", message)
+}
+
+async fn execute(cli: Cli) -> Result<String, Error> {
+    let g = &cli.global;
+    if g.output == Some(Output::Template) {
+        return Err(usage("template output is not supported; use -o json or -o yaml"));
+    }
+    let client = || {
+        Client::new(&ClientOptions {
+            workspace: g.workspace.clone(),
+            profile: g.profile.clone(),
+            config_path: g.config.clone(),
+            allow_insecure_http: g.allow_insecure_http,
+            ..ClientOptions::default()
+        })
+    };
+    let ws = g.workspace.as_deref();
+    match &cli.command {
+        Command::Create { kind } => {
+            let (args, platform) = match kind {
+                CreateKind::Workspaceaccesstoken(a) => (a, false),
+                CreateKind::Platformaccesstoken(a) => (a, true),
+            };
+            let output = match (args.show_config, args.show_token, g.output) {
+                (true, _, None | Some(Output::Config)) => Output::Config,
+                (_, true, None | Some(Output::Token)) => Output::Token,
+                (false, false, Some(o)) => o,
+                (false, false, None) if args.dry_run => Output::Yaml,
+                (false, false, None) => Output::Env,
+                _ => return Err(usage("--show-config and --show-token cannot be combined with another -o format")),
+            };
+            let expires_in = args
+                .expires_in
+                .as_deref()
+                .map(|raw| crate::names::parse_expires_in("expires_in", raw))
+                .transpose()?;
+            let options = CreateOptions {
+                description: args.description.clone(),
+                expires_in,
+                reset_token: args.reset_token,
+                dry_run: args.dry_run,
+            };
+            let client = client()?;
+            let issued = if platform {
+                client.create_platform_access_token(&args.name, &options).await?
+            } else {
+                client.create_workspace_access_token(&args.name, ws, &options).await?
+            };
+            if let Some(profile) = &args.save_profile
+                && !issued.is_dry_run()
+            {
+                let profile = Some(profile.as_str()).filter(|p| !p.is_empty());
+                let path = render::save_profile(&issued, g.config.as_deref(), profile, false, None)?;
+                log::info!("saved the token as a profile in {}", path.display());
+            }
+            render_issued(&issued, output, g.show_headers)
+        }
+        Command::Get { kind } => {
+            let client = client()?;
+            let token = match kind {
+                NamedKind::Workspaceaccesstoken { name } => client.get_workspace_access_token(name, ws).await?,
+                NamedKind::Platformaccesstoken { name } => client.get_platform_access_token(name).await?,
+            };
+            render_resources(std::slice::from_ref(&token), false, g.output, g.show_headers)
+        }
+        Command::List { kind } => {
+            let client = client()?;
+            let tokens = match kind {
+                ListKind::Workspaceaccesstokens => client.list_workspace_access_tokens(ws).await?,
+                ListKind::Platformaccesstokens => client.list_platform_access_tokens().await?,
+            };
+            render_resources(&tokens, true, g.output, g.show_headers)
+        }
+        Command::Delete { kind } => {
+            let client = client()?;
+            let (token, label) = match kind {
+                NamedKind::Workspaceaccesstoken { name } => {
+                    (client.delete_workspace_access_token(name, ws).await?, "workspaceaccesstoken")
+                }
+                NamedKind::Platformaccesstoken { name } => {
+                    (client.delete_platform_access_token(name).await?, "platformaccesstoken")
+                }
+            };
+            match g.output {
+                None | Some(Output::Table) | Some(Output::Env) => Ok(format!("{label} {:?} deleted\n", token.name())),
+                Some(o) => render_resources(std::slice::from_ref(&token), false, Some(o), g.show_headers),
+            }
+        }
+        Command::Assign { kind } => {
+            let client = client()?;
+            let (target, roles) = match kind {
+                AssignKind::Accessrole {
+                    target,
+                    role,
+                    cluster,
+                    namespace,
+                } => {
+                    let (c, n) = (cluster.as_deref(), namespace.as_deref());
+                    match (&target.workspace_access_token, &target.platform_access_token) {
+                        (Some(t), _) => (t, client.assign_access_role(t, role, c, n, ws).await?),
+                        (_, Some(t)) => (t, client.assign_platform_access_role(t, role, c, n).await?),
+                        _ => return Err(usage("name the token with --workspace-access-token or --platform-access-token")),
+                    }
+                }
+                AssignKind::Wayfinderrole { target, role } => {
+                    match (&target.workspace_access_token, &target.platform_access_token) {
+                        (Some(t), _) => (t, client.assign_wayfinder_role(t, role, ws).await?),
+                        (_, Some(t)) => (t, client.assign_platform_wayfinder_role(t, role).await?),
+                        _ => return Err(usage("name the token with --workspace-access-token or --platform-access-token")),
+                    }
+                }
+            };
+            render_roles(target, &roles, g.output)
+        }
+        Command::Whoami => {
+            let me = client()?.whoami().await?;
+            match g.output {
+                Some(Output::Json) => render::to_json(&me),
+                Some(Output::Yaml) => render::to_yaml(&me),
+                _ => Ok(format!(
+                    "{} ({}, {}) workspaces: {}\n",
+                    me.username,
+                    me.subject_kind,
+                    me.auth_method,
+                    if me.workspaces.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        me.workspaces.join(", ")
+                    }
+                )),
+            }
+        }
+    }
+}
+
+fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<String, Error> {
+    if issued.is_dry_run() {
+        // A dry run shows the object the server would create.
+        return match output {
+            Output::Json => render::to_json(&issued.resource),
+            Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
+            _ => render::to_yaml(&issued.resource),
+        };
+    }
+    match output {
+        Output::Env => render::env(issued),
+        Output::Export => render::export(issued),
+        Output::Config => render::config_yaml(issued),
+        Output::Token => render::token(issued),
+        Output::Json => render::json(issued),
+        Output::Yaml => render::yaml(issued),
+        Output::Github => render::github_actions(issued),
+        Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
+        Output::Template => Err(usage("template output is not supported")),
+    }
+}
+
+fn render_resources(tokens: &[AccessToken], many: bool, output: Option<Output>, headers: bool) -> Result<String, Error> {
+    match output {
+        None | Some(Output::Table) => Ok(render::table(tokens, headers)),
+        Some(Output::Json) if many => render::to_json(tokens),
+        Some(Output::Yaml) if many => render::to_yaml(tokens),
+        Some(Output::Json) => render::to_json(&tokens[0]),
+        Some(Output::Yaml) => render::to_yaml(&tokens[0]),
+        Some(other) => Err(usage(format!(
+            "-o {} applies to create; use table, json or yaml here",
+            other.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+        ))),
+    }
+}
+
+fn render_roles(token: &str, roles: &Roles, output: Option<Output>) -> Result<String, Error> {
+    match output {
+        Some(Output::Json) => render::to_json(roles),
+        Some(Output::Yaml) => render::to_yaml(roles),
+        _ => {
+            let mut out = format!("roles of {token:?}:\n");
+            for r in &roles.access_roles {
+                let scope = match (&r.cluster, &r.namespace) {
+                    (Some(c), Some(n)) => format!(" (cluster {c}, namespace {n})"),
+                    (Some(c), None) => format!(" (cluster {c})"),
+                    (None, Some(n)) => format!(" (namespace {n})"),
+                    (None, None) => String::new(),
+                };
+                out.push_str(&format!("  access role    {}{scope}\n", r.role));
+            }
+            for r in &roles.wayfinder_roles {
+                out.push_str(&format!("  wayfinder role {r}\n"));
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn usage_errors_exit_2_and_help_exits_0() {
+        let help = run(["--help"]).await;
+        assert_eq!(help.code, 0);
+        assert!(help.stdout.contains("create"));
+        for bad in [
+            vec!["create"],
+            vec!["create", "workspaceaccesstoken"],
+            vec!["create", "workspaceaccesstoken", "x", "--bogus"],
+            vec!["create", "workspaceaccesstoken", "x", "--show-config", "--show-token"],
+            vec!["assign", "wayfinderrole", "--role", "r"],
+            vec!["create", "workspaceaccesstoken", "x", "-o", "nonsense"],
+        ] {
+            let out = run(bad.clone()).await;
+            assert_eq!(out.code, 2, "{bad:?}: {out:?}");
+            assert!(!out.stderr.is_empty());
+        }
+    }
+
+    #[test]
+    fn log_levels() {
+        assert_eq!(log_level(&["--debug"]), log::LevelFilter::Debug);
+        assert_eq!(log_level(&["--verbose"]), log::LevelFilter::Info);
+        assert_eq!(log_level::<&str>(&[]), log::LevelFilter::Warn);
+    }
+}

@@ -1,0 +1,538 @@
+//! The `wf` config file (PROTOCOL.md section 7): load, save atomically under
+//! an OS lock, profiles, and the ephemeral config from `WAYFINDER_*`.
+//!
+//! Unknown keys survive a load and save: every level keeps what it does not
+//! understand in an `extra` map, and maps keep their order.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Deserializer, Serialize};
+use yaml_serde::Mapping;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Environment variable naming the config file.
+pub const ENV_CONFIG: &str = "WAYFINDER_CONFIG";
+/// With [`ENV_TOKEN`], replaces the config file.
+pub const ENV_SERVER: &str = "WAYFINDER_SERVER";
+pub const ENV_TOKEN: &str = "WAYFINDER_TOKEN";
+pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
+/// How long a writer waits for another process's lock by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(rename = "current-profile", default, skip_serializing_if = "Option::is_none")]
+    pub current_profile: Option<String>,
+    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    pub profiles: IndexMap<String, Profile>,
+    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    pub servers: IndexMap<String, Server>,
+    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    pub users: IndexMap<String, User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// `profiles.<name>`: which server and user, and the default workspace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// `servers.<name>`: the endpoint, an optional CA, and cached discovery.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Server {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(rename = "caCertificate", default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
+    #[serde(rename = "apiInfo", default, skip_serializing_if = "Option::is_none")]
+    pub api_info: Option<ApiInfo>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// What `/apiinfo` answers: where the API's two halves live.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiInfo {
+    #[serde(rename = "nonResourceAPI")]
+    pub non_resource_api: String,
+    #[serde(rename = "resourceAPI")]
+    pub resource_api: String,
+    #[serde(rename = "kubeProxyAPI", default, skip_serializing_if = "Option::is_none")]
+    pub kube_proxy_api: Option<String>,
+}
+
+/// `users.<name>`: a static token, or an identity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// `users.<name>.identity`: a refresh token (or an access token to
+/// exchange) and an optional cached API token.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    #[serde(rename = "refresh-token", default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<Secret>,
+    #[serde(flatten)]
+    pub extra: Mapping,
+}
+
+/// One profile with its server and user looked up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResolvedProfile {
+    pub profile: String,
+    pub server_name: String,
+    pub endpoint: String,
+    pub user_name: String,
+    pub user: User,
+    pub workspace: Option<String>,
+    pub ca_certificate: Option<String>,
+    pub api_info: Option<ApiInfo>,
+}
+
+impl Config {
+    /// Parses YAML; errors name `path` and the line.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        yaml_serde::from_str(text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            // The parser's message may quote the offending text: keep only its
+            // first clause, which describes the problem, not the content.
+            let reason = e.to_string();
+            let reason = reason.split(" at line ").next().unwrap_or("invalid YAML").to_owned();
+            Error::config(format!("config file {} is not valid{at}: {reason}", path.display()))
+        })
+    }
+
+    pub fn to_yaml(&self) -> Result<String> {
+        yaml_serde::to_string(self).map_err(|e| Error::config(format!("cannot serialise the config: {e}")))
+    }
+
+    /// Loads `path`; a missing file is an error.
+    pub fn load(path: &Path) -> Result<Config> {
+        match read_if_exists(path)? {
+            Some(config) => Ok(config),
+            None => Err(Error::config(format!(
+                "no Wayfinder config at {}: log in with the wf CLI, set {ENV_CONFIG}, or set {ENV_SERVER} and {ENV_TOKEN}",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Looks up a profile (the current one if `name` is `None`).
+    pub fn resolve(&self, name: Option<&str>, path: &Path) -> Result<ResolvedProfile> {
+        let at = || format!("in {}", path.display());
+        let name = match name.or(self.current_profile.as_deref()) {
+            Some(n) => n.to_owned(),
+            None if self.profiles.len() == 1 => self.profiles.keys().next().cloned().unwrap_or_default(),
+            None => {
+                return Err(Error::config(format!(
+                    "no profile chosen and no current-profile set {}",
+                    at()
+                )));
+            }
+        };
+        let profile = self.profiles.get(&name).ok_or_else(|| {
+            let known = self.profiles.keys().cloned().collect::<Vec<_>>().join(", ");
+            Error::config(format!("no profile {name:?} {} (profiles: {known})", at()))
+        })?;
+        let server_name = profile.server.clone().unwrap_or_else(|| name.clone());
+        let server = self
+            .servers
+            .get(&server_name)
+            .ok_or_else(|| Error::config(format!("profile {name:?} names server {server_name:?}, which is not defined {}", at())))?;
+        let endpoint = server
+            .server
+            .clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::config(format!("server {server_name:?} has no 'server' URL {}", at())))?;
+        let user_name = profile.user.clone().unwrap_or_else(|| name.clone());
+        let user = self
+            .users
+            .get(&user_name)
+            .cloned()
+            .ok_or_else(|| Error::config(format!("profile {name:?} names user {user_name:?}, which is not defined {}", at())))?;
+        Ok(ResolvedProfile {
+            profile: name,
+            server_name,
+            endpoint,
+            user_name,
+            user,
+            workspace: profile.workspace.clone().filter(|w| !w.is_empty()),
+            ca_certificate: server.ca_certificate.clone().filter(|c| !c.trim().is_empty()),
+            api_info: server.api_info.clone(),
+        })
+    }
+
+    /// Adds or replaces a profile, with a server and user of the same name.
+    pub fn set_profile(&mut self, name: &str, endpoint: &str, token: &Secret, workspace: Option<&str>, make_current: bool) {
+        let profile = self.profiles.entry(name.to_owned()).or_default();
+        profile.server = Some(name.to_owned());
+        profile.user = Some(name.to_owned());
+        profile.workspace = workspace.map(str::to_owned);
+        let server = self.servers.entry(name.to_owned()).or_default();
+        if server.server.as_deref() != Some(endpoint) {
+            server.api_info = None;
+        }
+        server.server = Some(endpoint.to_owned());
+        let user = self.users.entry(name.to_owned()).or_default();
+        user.token = None;
+        let identity = user.identity.get_or_insert_with(Identity::default);
+        identity.refresh_token = Some(token.clone());
+        identity.token = None;
+        if make_current || self.current_profile.is_none() {
+            self.current_profile = Some(name.to_owned());
+        }
+        if self.version.is_none() {
+            self.version = Some("v2".to_owned());
+        }
+    }
+}
+
+/// `$WAYFINDER_CONFIG`, else `~/.wayfinder/config`.
+pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    if let Some(p) = env(ENV_CONFIG).filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let home = env("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(std::env::home_dir)
+        .ok_or_else(|| Error::config(format!("cannot find the home folder; set {ENV_CONFIG}")))?;
+    Ok(home.join(".wayfinder").join("config"))
+}
+
+fn read_if_exists(path: &Path) -> Result<Option<Config>> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::config_with(format!("cannot read config file {}: {e}", path.display()), e)),
+    };
+    warn_if_exposed(path);
+    Config::parse(&text, path).map(Some)
+}
+
+#[cfg(unix)]
+fn warn_if_exposed(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        log::warn!(
+            "config file {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_exposed(_path: &Path) {}
+
+/// The sidecar lock file of a config path: `config` → `config.lock`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "config".into());
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::config_with(format!("cannot create folder {}: {e}", dir.display()), e))
+}
+
+/// An exclusive OS advisory lock on the sidecar lock file, released on drop
+/// (and by the OS if the process dies, so a crash never leaves it held).
+#[derive(Debug)]
+pub struct ConfigLock {
+    _file: File,
+}
+
+impl ConfigLock {
+    pub fn acquire(config_path: &Path, timeout: Duration) -> Result<ConfigLock> {
+        let dir = parent_of(config_path);
+        create_private_dir(&dir)?;
+        let path = lock_path(config_path);
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| Error::config_with(format!("cannot open lock file {}: {e}", path.display()), e))?;
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(2);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(ConfigLock { _file: file }),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(Error::config(format!(
+                        "timed out after {:.1}s waiting for the lock on {} (another process is writing the config)",
+                        timeout.as_secs_f64(),
+                        path.display()
+                    )));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(Error::config_with(format!("cannot lock {}: {e}", path.display()), e));
+                }
+            }
+        }
+    }
+}
+
+/// Writes `contents` to `path` atomically: a 0600 temp file in the same
+/// folder, fsync, rename over, fsync the folder.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    let fail = |what: &str, e: std::io::Error| Error::config_with(format!("cannot {what} {}: {e}", path.display()), e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".wayfinder-config.")
+        .tempfile_in(&dir)
+        .map_err(|e| fail("create a temporary file beside", e))?;
+    tmp.write_all(contents).map_err(|e| fail("write", e))?;
+    tmp.as_file().sync_all().map_err(|e| fail("sync", e))?;
+    tmp.persist(path).map_err(|e| fail("replace", e.error))?;
+    #[cfg(unix)]
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Read-modify-write of the config at `path` under the lock. `change`
+/// gets the current content (empty if the file does not exist); nothing is
+/// written if it leaves the content as it was. A malformed file is an error
+/// and is left untouched.
+pub fn update<R>(path: &Path, lock_timeout: Duration, change: impl FnOnce(&mut Config) -> Result<R>) -> Result<R> {
+    let _lock = ConfigLock::acquire(path, lock_timeout)?;
+    let existing = read_if_exists(path)?;
+    let mut config = existing.clone().unwrap_or_default();
+    let result = change(&mut config)?;
+    if existing.as_ref() != Some(&config) {
+        write_atomic(path, config.to_yaml()?.as_bytes())?;
+        log::debug!("wrote config file {}", path.display());
+    }
+    Ok(result)
+}
+
+/// Replaces the file at `path` with `config`, under the lock.
+pub fn replace(path: &Path, lock_timeout: Duration, config: &Config) -> Result<()> {
+    let _lock = ConfigLock::acquire(path, lock_timeout)?;
+    write_atomic(path, config.to_yaml()?.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "current-profile: ci-deploy
+profiles:
+  ci-deploy:
+    server: ci-deploy
+    user: ci-deploy
+    workspace: dev
+    colour: blue
+  alice:
+    server: main
+    user: alice
+servers:
+  ci-deploy:
+    server: https://wayfinder.example.com
+  main:
+    server: https://main.example.com
+    caCertificate: PEM
+    apiInfo:
+      nonResourceAPI: /api/v2
+      resourceAPI: /resources
+users:
+  ci-deploy:
+    identity:
+      refresh-token: access-token-value
+      token: cached
+  alice:
+    token: static-value
+    extra-user-key: [1, 2]
+version: v2.x
+plugins:
+  something: {nested: true}
+";
+
+    #[test]
+    fn round_trip_keeps_unknown_keys_and_order() -> Result<()> {
+        let config = Config::parse(SAMPLE, Path::new("c"))?;
+        let again = Config::parse(&config.to_yaml()?, Path::new("c"))?;
+        assert_eq!(config, again);
+        let yaml = config.to_yaml()?;
+        for key in ["colour: blue", "extra-user-key", "plugins:", "nested: true", "version: v2.x"] {
+            assert!(yaml.contains(key), "{key} lost:\n{yaml}");
+        }
+        assert!(yaml.find("ci-deploy:").unwrap_or(usize::MAX) < yaml.find("alice:").unwrap_or(0));
+        Ok(())
+    }
+
+    #[test]
+    fn resolves_profiles() -> Result<()> {
+        let config = Config::parse(SAMPLE, Path::new("c"))?;
+        let current = config.resolve(None, Path::new("c"))?;
+        assert_eq!(current.profile, "ci-deploy");
+        assert_eq!(current.endpoint, "https://wayfinder.example.com");
+        assert_eq!(current.workspace.as_deref(), Some("dev"));
+        let identity = current.user.identity.expect("identity");
+        assert_eq!(identity.refresh_token.map(|s| s.expose().to_owned()).as_deref(), Some("access-token-value"));
+        let alice = config.resolve(Some("alice"), Path::new("c"))?;
+        assert_eq!(alice.ca_certificate.as_deref(), Some("PEM"));
+        assert_eq!(alice.api_info.map(|a| a.non_resource_api).as_deref(), Some("/api/v2"));
+        let missing = config.resolve(Some("nope"), Path::new("/x/c")).expect_err("missing");
+        assert!(missing.to_string().contains("\"nope\""));
+        assert!(missing.to_string().contains("/x/c"));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_files_name_path_and_line() {
+        let e = Config::parse("profiles:\n  a: [\n", Path::new("/tmp/cfg")).expect_err("bad");
+        assert_eq!(e.code(), "CONFIG");
+        assert!(e.to_string().contains("/tmp/cfg"), "{e}");
+        assert!(e.to_string().contains("line"), "{e}");
+        let e = Config::parse("profiles: 5\n", Path::new("/tmp/cfg")).expect_err("bad type");
+        assert!(e.to_string().contains("line 1"), "{e}");
+        assert_eq!(Config::parse("profiles:\n", Path::new("c")).map(|c| c.profiles.len()).ok(), Some(0));
+    }
+
+    #[test]
+    fn malformed_error_does_not_echo_secret_content() {
+        let e = Config::parse("users:\n  a:\n    token: [secret-canary\n", Path::new("c")).expect_err("bad");
+        assert!(!e.to_string().contains("secret-canary"), "{e}");
+    }
+
+    #[test]
+    fn update_writes_atomically_0600_and_skips_no_op_saves() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::config(e.to_string()))?;
+        let path = dir.path().join("sub").join("config");
+        update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+            c.set_profile("a", "https://a.example.com", &Secret::new("t"), Some("dev"), false);
+            Ok(())
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            assert_eq!(mode(&path), 0o600);
+            assert_eq!(mode(&dir.path().join("sub")), 0o700);
+        }
+        let before = fs::metadata(&path).and_then(|m| m.modified()).ok();
+        std::thread::sleep(Duration::from_millis(20));
+        update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+            c.set_profile("a", "https://a.example.com", &Secret::new("t"), Some("dev"), false);
+            Ok(())
+        })?;
+        assert_eq!(fs::metadata(&path).and_then(|m| m.modified()).ok(), before, "no-op save wrote");
+        let config = Config::load(&path)?;
+        assert_eq!(config.current_profile.as_deref(), Some("a"));
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("sub"))
+            .map_err(|e| Error::config(e.to_string()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".wayfinder-config."))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_file_is_never_overwritten() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::config(e.to_string()))?;
+        let path = dir.path().join("config");
+        fs::write(&path, "profiles: [oops\n").map_err(|e| Error::config(e.to_string()))?;
+        let err = update(&path, DEFAULT_LOCK_TIMEOUT, |_| Ok(())).expect_err("malformed");
+        assert_eq!(err.code(), "CONFIG");
+        assert_eq!(fs::read_to_string(&path).ok().as_deref(), Some("profiles: [oops\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_held_lock_times_out_naming_the_path() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::config(e.to_string()))?;
+        let path = dir.path().join("config");
+        let _held = ConfigLock::acquire(&path, DEFAULT_LOCK_TIMEOUT)?;
+        let err = update(&path, Duration::from_millis(100), |_| Ok(())).expect_err("locked");
+        assert!(err.to_string().contains("config.lock"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn default_path_prefers_env() -> Result<()> {
+        let env = |k: &str| match k {
+            "WAYFINDER_CONFIG" => Some("/etc/wf".to_owned()),
+            _ => None,
+        };
+        assert_eq!(default_path(&env)?, PathBuf::from("/etc/wf"));
+        let home = |k: &str| (k == "HOME").then(|| "/home/u".to_owned());
+        assert_eq!(default_path(&home)?, PathBuf::from("/home/u/.wayfinder/config"));
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! Validation of names, workspace keys, descriptions, roles and durations,
+//! before any request is sent (PROTOCOL.md section 4).
+
+use std::time::Duration;
+
+use crate::error::{Error, FieldError, Result};
+
+/// Longest token name.
+pub const NAME_MAX: usize = 63;
+/// Longest workspace key.
+pub const WORKSPACE_MAX: usize = 30;
+/// Longest description, in characters.
+pub const DESCRIPTION_MAX: usize = 512;
+
+/// Checks a lowercase RFC 1123 label of at most `max` characters.
+pub fn check_label(field: &str, value: &str, max: usize) -> Option<FieldError> {
+    if value.is_empty() {
+        return Some(FieldError::new(field, "required", format!("{field} is required")));
+    }
+    if value.chars().count() > max {
+        return Some(FieldError::new(
+            field,
+            "tooLong",
+            format!("{field} must be at most {max} characters (got {})", value.chars().count()),
+        ));
+    }
+    let bytes = value.as_bytes();
+    let edge = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let valid = bytes.iter().all(|&b| edge(b) || b == b'-') && edge(bytes[0]) && edge(bytes[bytes.len() - 1]);
+    (!valid).then(|| {
+        FieldError::new(
+            field,
+            "invalid",
+            format!(
+                "{field} must be lowercase letters, digits and '-', starting and ending with a letter or digit \
+                 (RFC 1123 label)"
+            ),
+        )
+    })
+}
+
+/// Checks a token name.
+pub fn check_name(field: &str, value: &str) -> Option<FieldError> {
+    check_label(field, value, NAME_MAX)
+}
+
+/// Checks a workspace key.
+pub fn check_workspace(field: &str, value: &str) -> Option<FieldError> {
+    check_label(field, value, WORKSPACE_MAX)
+}
+
+/// Checks a description: at most 512 characters, no control characters.
+pub fn check_description(field: &str, value: &str) -> Option<FieldError> {
+    let count = value.chars().count();
+    if count > DESCRIPTION_MAX {
+        return Some(FieldError::new(
+            field,
+            "tooLong",
+            format!("{field} must be at most {DESCRIPTION_MAX} characters (got {count})"),
+        ));
+    }
+    value.chars().any(char::is_control).then(|| {
+        FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must not contain control characters such as newlines or tabs"),
+        )
+    })
+}
+
+/// Checks a role name: dot-separated labels, e.g. `workspace.accesstokenmanager`.
+pub fn check_role(field: &str, value: &str) -> Option<FieldError> {
+    if value.is_empty() {
+        return Some(FieldError::new(field, "required", format!("{field} is required")));
+    }
+    let valid = value.len() <= 253 && value.split('.').all(|part| check_label(field, part, NAME_MAX).is_none());
+    (!valid).then(|| {
+        FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be dot-separated lowercase labels, e.g. workspace.accesstokenmanager"),
+        )
+    })
+}
+
+/// Checks a token lifetime: positive and at most 10 years.
+pub fn check_expires_in(field: &str, value: Duration) -> Option<FieldError> {
+    const TEN_YEARS: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+    if value < Duration::from_secs(1) {
+        Some(FieldError::new(field, "invalid", format!("{field} must be at least one second")))
+    } else if value > TEN_YEARS {
+        Some(FieldError::new(field, "invalid", format!("{field} must be at most 10 years")))
+    } else {
+        None
+    }
+}
+
+/// Parses a lifetime such as `90d`, `12h`, `1h30m` or `3600` (seconds).
+pub fn parse_expires_in(field: &str, raw: &str) -> Result<Duration> {
+    let raw = raw.trim();
+    let invalid = || {
+        Error::invalid(
+            field,
+            "invalid",
+            format!("{field} must be a duration such as 90d, 12h, 1h30m or a number of seconds (got {raw:?})"),
+        )
+    };
+    let duration = if let Ok(seconds) = raw.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let span: jiff::Span = raw.parse().map_err(|_| invalid())?;
+        let signed = span
+            .to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .map_err(|_| invalid())?;
+        Duration::try_from(signed).map_err(|_| invalid())?
+    };
+    match check_expires_in(field, duration) {
+        Some(e) => Err(Error::from_field_errors(vec![e])),
+        None => Ok(duration),
+    }
+}
+
+/// Collects the `Some` field errors into one validation error.
+pub(crate) fn collect(errors: impl IntoIterator<Item = Option<FieldError>>) -> Result<()> {
+    let errors: Vec<FieldError> = errors.into_iter().flatten().collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::from_field_errors(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(check_name("name", "ci-deploy").is_none());
+        assert!(check_name("name", "0").is_none());
+        assert!(check_name("name", &"a".repeat(63)).is_none());
+        assert_eq!(check_name("name", &"a".repeat(64)).map(|e| e.code), Some("tooLong".into()));
+        assert_eq!(check_name("name", "").map(|e| e.code), Some("required".into()));
+        for bad in ["-a", "a-", "A", "a_b", "a.b", "é", "a b", "a\n"] {
+            let e = check_name("name", bad).expect(bad);
+            assert_eq!(e.code, "invalid");
+            assert_eq!(e.field, "name");
+            assert!(e.message.contains("name"));
+        }
+        assert!(check_workspace("workspace", &"w".repeat(30)).is_none());
+        assert!(check_workspace("workspace", &"w".repeat(31)).is_some());
+    }
+
+    #[test]
+    fn descriptions_and_roles() {
+        assert!(check_description("description", &"é".repeat(512)).is_none());
+        assert!(check_description("description", &"é".repeat(513)).is_some());
+        assert!(check_description("description", "tab\there").is_some());
+        assert!(check_role("role", "workspace.accesstokenmanager").is_none());
+        assert!(check_role("role", "a..b").is_some());
+        assert!(check_role("role", "").is_some());
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(parse_expires_in("e", "90d").ok(), Some(Duration::from_secs(90 * 86400)));
+        assert_eq!(parse_expires_in("e", "1h30m").ok(), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_expires_in("e", "3600").ok(), Some(Duration::from_secs(3600)));
+        for bad in ["", "soon", "0", "-5h", "100y"] {
+            let e = parse_expires_in("expires_in", bad).expect_err(bad);
+            assert_eq!(e.field_errors()[0].field, "expires_in");
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Output formats: the environment variables a CI needs, a config file
+//! holding the token, JSON, YAML, a table, the raw token, and GitHub Actions.
+//! The bytes are pinned by `tests/vectors/render.json`, so Rust, Python,
+//! Node and the CLI print identical text.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use crate::config::{self, Config};
+use crate::error::{Error, Result};
+use crate::model::{AccessToken, IssuedToken};
+use crate::secret::Secret;
+
+pub const ENV_SERVER: &str = "WAYFINDER_SERVER";
+pub const ENV_TOKEN: &str = "WAYFINDER_TOKEN";
+pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
+
+fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
+    issued.token.as_ref().ok_or_else(|| {
+        Error::invalid(
+            "token",
+            "required",
+            "this is a dry run: there is no secret to render or save",
+        )
+    })
+}
+
+/// The variables of a token in order: server, token, workspace (workspace tokens only).
+fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
+    let mut vars = vec![(ENV_SERVER, issued.server.as_str()), (ENV_TOKEN, secret_of(issued)?.expose())];
+    if let Some(ws) = &issued.workspace {
+        vars.push((ENV_WORKSPACE, ws.as_str()));
+    }
+    Ok(vars)
+}
+
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_./:@%+,=~-".contains(c)
+}
+
+/// A value as dotenv and POSIX shells both read it: bare if plain, else in
+/// single quotes. Values that cannot be written so are refused.
+fn quote(key: &str, value: &str) -> Result<String> {
+    if !value.is_empty() && value.chars().all(is_plain) {
+        return Ok(value.to_owned());
+    }
+    if value.chars().any(|c| c.is_control() || c == '\'') {
+        return Err(Error::invalid(
+            key,
+            "invalid",
+            format!("{key} contains a quote or control character and cannot be written as a variable"),
+        ));
+    }
+    Ok(format!("'{value}'"))
+}
+
+fn describe(issued: &IssuedToken) -> String {
+    match &issued.workspace {
+        Some(ws) => format!("Workspace access token {:?} for workspace {ws:?}", issued.name),
+        None => format!("Platform access token {:?}", issued.name),
+    }
+}
+
+/// The default output: comments saying which token this is, then the
+/// variables, aligned for reading.
+pub fn env(issued: &IssuedToken) -> Result<String> {
+    let vars = variables(issued)?;
+    let width = vars.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(out, "# {} on {}", describe(issued), issued.server);
+    let _ = writeln!(out, "# It cannot be retrieved again: store it as a secret in your CI now.");
+    for (key, value) in vars {
+        let _ = writeln!(out, "{key:<width$} = {}", quote(key, value)?);
+    }
+    Ok(out)
+}
+
+/// `KEY=value` lines only, ready for `> token.env`.
+pub fn export(issued: &IssuedToken) -> Result<String> {
+    let mut out = String::new();
+    for (key, value) in variables(issued)? {
+        let _ = writeln!(out, "{key}={}", quote(key, value)?);
+    }
+    Ok(out)
+}
+
+/// The raw token and a newline.
+pub fn token(issued: &IssuedToken) -> Result<String> {
+    Ok(format!("{}\n", secret_of(issued)?.expose()))
+}
+
+/// A wf config holding just this token, as a profile named after it.
+pub fn config(issued: &IssuedToken) -> Result<Config> {
+    let mut config = Config::default();
+    config.set_profile(&issued.name, &issued.server, secret_of(issued)?, issued.workspace.as_deref(), true);
+    Ok(config)
+}
+
+pub fn config_yaml(issued: &IssuedToken) -> Result<String> {
+    config(issued)?.to_yaml()
+}
+
+/// The fields shown by `json` and `yaml`.
+#[derive(Serialize)]
+struct Summary<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspace: Option<&'a str>,
+    server: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+}
+
+fn summary(issued: &IssuedToken) -> Summary<'_> {
+    Summary {
+        name: &issued.name,
+        workspace: issued.workspace.as_deref(),
+        server: &issued.server,
+        description: issued.description.as_deref(),
+        token: issued.token.as_ref().map(Secret::expose),
+    }
+}
+
+/// `{name, workspace, server, description, token}` as JSON (a dry run has no token).
+pub fn json(issued: &IssuedToken) -> Result<String> {
+    to_json(&summary(issued))
+}
+
+/// The same fields as [`json`], as YAML.
+pub fn yaml(issued: &IssuedToken) -> Result<String> {
+    to_yaml(&summary(issued))
+}
+
+/// Pretty JSON and a newline.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::config(format!("cannot render JSON: {e}")))
+}
+
+pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String> {
+    yaml_serde::to_string(value).map_err(|e| Error::config(format!("cannot render YAML: {e}")))
+}
+
+/// GitHub Actions: `::add-mask::` for the token first, then `$GITHUB_ENV` lines.
+pub fn github_actions(issued: &IssuedToken) -> Result<String> {
+    let vars = variables(issued)?;
+    for (key, value) in &vars {
+        if value.contains(['\n', '\r']) {
+            return Err(Error::invalid(
+                key,
+                "invalid",
+                format!("{key} contains a newline, which $GITHUB_ENV lines cannot hold"),
+            ));
+        }
+    }
+    // Workflow command data escaping, so the mask matches the real value.
+    let masked = secret_of(issued)?.expose().replace('%', "%25");
+    let mut out = format!("::add-mask::{masked}\n");
+    for (key, value) in vars {
+        let _ = writeln!(out, "{key}={value}");
+    }
+    Ok(out)
+}
+
+/// NAME, WORKSPACE, DESCRIPTION, CREATED columns; never a token.
+pub fn table(tokens: &[AccessToken], headers: bool) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if headers {
+        table.set_header(["NAME", "WORKSPACE", "DESCRIPTION", "CREATED"]);
+    }
+    for t in tokens {
+        let one_line = |s: &str| s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>();
+        table.add_row([
+            t.name().to_owned(),
+            t.workspace().unwrap_or("-").to_owned(),
+            one_line(t.description().unwrap_or("")),
+            t.created().unwrap_or("").to_owned(),
+        ]);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 3));
+    }
+    if tokens.is_empty() && !headers {
+        return String::new();
+    }
+    let mut out: String = table.lines().map(|l| l.trim_end().to_owned() + "\n").collect();
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes a standalone config holding just this token (mode 0600, atomic).
+pub fn write_config(issued: &IssuedToken, path: &Path) -> Result<()> {
+    config::replace(path, config::DEFAULT_LOCK_TIMEOUT, &config(issued)?)
+}
+
+/// Merges this token as a profile into an existing config file (the user's
+/// own by default), under the file lock, keeping every other profile and key.
+pub fn save_profile(
+    issued: &IssuedToken,
+    config_path: Option<&Path>,
+    profile: Option<&str>,
+    make_current: bool,
+    lock_timeout: Option<Duration>,
+) -> Result<std::path::PathBuf> {
+    let secret = secret_of(issued)?.clone();
+    let profile = profile.unwrap_or(&issued.name);
+    if let Some(e) = crate::names::check_name("profile", profile) {
+        return Err(Error::from_field_errors(vec![e]));
+    }
+    let path = match config_path {
+        Some(p) => p.to_path_buf(),
+        None => config::default_path(&|k| std::env::var(k).ok())?,
+    };
+    config::update(&path, lock_timeout.unwrap_or(config::DEFAULT_LOCK_TIMEOUT), |c| {
+        c.set_profile(profile, &issued.server, &secret, issued.workspace.as_deref(), make_current);
+        Ok(())
+    })?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issued(token: Option<&str>) -> IssuedToken {
+        IssuedToken {
+            name: "ci".into(),
+            workspace: Some("dev".into()),
+            server: "https://wf.example.com".into(),
+            description: None,
+            token: token.map(Secret::new),
+            expires: None,
+            resource: AccessToken::default(),
+        }
+    }
+
+    #[test]
+    fn quoting() -> Result<()> {
+        assert_eq!(quote("K", "abc.DEF-_:/@")?, "abc.DEF-_:/@");
+        assert_eq!(quote("K", "has space")?, "'has space'");
+        assert_eq!(quote("K", "")?, "''");
+        assert!(quote("K", "it's").is_err());
+        assert!(quote("K", "a\nb").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn dry_runs_have_nothing_to_render() {
+        let dry = issued(None);
+        for result in [env(&dry), export(&dry), token(&dry), github_actions(&dry), config_yaml(&dry)] {
+            assert_eq!(result.expect_err("dry").field_errors()[0].field, "token");
+        }
+        assert!(json(&dry).is_ok_and(|j| !j.contains("token")));
+    }
+
+    #[test]
+    fn github_actions_refuses_newlines_and_escapes_percent() -> Result<()> {
+        assert!(github_actions(&issued(Some("a\nb"))).is_err());
+        let out = github_actions(&issued(Some("a%b")))?;
+        assert!(out.starts_with("::add-mask::a%25b\n"));
+        assert!(out.contains("WAYFINDER_TOKEN=a%b\n"));
+        Ok(())
+    }
+}

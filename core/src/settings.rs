@@ -1,0 +1,370 @@
+//! Where a client's server, credential and workspace come from, in order of
+//! precedence: explicit options; then `WAYFINDER_SERVER` + `WAYFINDER_TOKEN`
+//! (+ `WAYFINDER_WORKSPACE`); then the config file's chosen or current
+//! profile. Pure: the environment is passed in, nothing is sent.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::Credential;
+use crate::config::{self, ApiInfo, Config, ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
+use crate::error::{Error, Result};
+use crate::names;
+use crate::secret::Secret;
+
+/// The default group/version of the access-token kinds (this project's
+/// assumption; see PROTOCOL.md).
+pub const DEFAULT_API_GROUP_VERSION: &str = "accesstokens.appvia.io/v2beta1";
+
+/// Everything a client can be built from. All fields are optional.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// The Wayfinder API URL.
+    pub server: Option<String>,
+    /// A static token, an access token (exchanged) or a refresh token.
+    pub token: Option<Secret>,
+    /// The default workspace for workspace operations.
+    pub workspace: Option<String>,
+    /// The config profile to use (instead of the current one).
+    pub profile: Option<String>,
+    /// The config file (instead of `$WAYFINDER_CONFIG` or `~/.wayfinder/config`).
+    pub config_path: Option<PathBuf>,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Option<Duration>,
+    /// Retries after the first attempt (default 3).
+    pub max_retries: Option<u32>,
+    /// Extra CA certificates (PEM) to trust besides the platform's.
+    pub ca_certificate: Option<String>,
+    /// Allow `http://` to hosts other than loopback.
+    pub allow_insecure_http: bool,
+    /// Group/version of the access-token kinds.
+    pub api_group_version: Option<String>,
+}
+
+/// Where the settings came from, for writing back refreshed credentials
+/// and discovered API info.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Explicit,
+    /// From `WAYFINDER_*`: never written back.
+    Environment,
+    /// From a profile in a config file.
+    File {
+        path: PathBuf,
+        profile: String,
+        server_name: String,
+        user_name: String,
+    },
+}
+
+/// The resolved settings of a client.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub endpoint: Url,
+    pub credential: Credential,
+    /// A cached API token from the config (`identity.token`), used until it expires.
+    pub cached_token: Option<Secret>,
+    pub workspace: Option<String>,
+    pub ca_certificate: Option<String>,
+    pub api_info: Option<ApiInfo>,
+    pub api_group_version: String,
+    pub timeout: Duration,
+    pub max_retries: u32,
+    pub origin: Origin,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+
+impl Settings {
+    /// Resolves options against the environment (`env`) and the config file.
+    pub fn resolve(options: &ClientOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+        let nonempty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        let wants_file = options.profile.is_some() || options.config_path.is_some();
+        let explicit_complete = options.server.is_some() && options.token.is_some();
+
+        let (mut server, mut token, mut workspace, mut ca, mut api_info, mut cached, origin);
+        if !wants_file && explicit_complete {
+            (server, token, workspace, ca, api_info, cached, origin) = (None, None, None, None, None, None, Origin::Explicit);
+        } else if let (false, Some(s), Some(t)) = (wants_file, nonempty(ENV_SERVER), nonempty(ENV_TOKEN)) {
+            server = Some(s);
+            token = Some(Credential::classify(Secret::new(t)));
+            workspace = nonempty(ENV_WORKSPACE);
+            (ca, api_info, cached, origin) = (None, None, None, Origin::Environment);
+        } else {
+            let path = match &options.config_path {
+                Some(p) => p.clone(),
+                None => config::default_path(env)?,
+            };
+            let resolved = Config::load(&path)?.resolve(options.profile.as_deref(), &path)?;
+            let credential = match (&resolved.user.token, &resolved.user.identity) {
+                (Some(t), _) if !t.expose().is_empty() => Credential::Static(t.clone()),
+                (_, Some(identity)) => match &identity.refresh_token {
+                    Some(r) if !r.expose().is_empty() => match Credential::classify(r.clone()) {
+                        Credential::Static(r) => Credential::Refresh(r),
+                        other => other,
+                    },
+                    _ => match &identity.token {
+                        Some(t) if !t.expose().is_empty() => Credential::Static(t.clone()),
+                        _ => return Err(user_without_token(&resolved.user_name, &path)),
+                    },
+                },
+                _ => return Err(user_without_token(&resolved.user_name, &path)),
+            };
+            cached = match &credential {
+                Credential::Static(_) => None,
+                _ => resolved.user.identity.as_ref().and_then(|i| i.token.clone()),
+            };
+            server = Some(resolved.endpoint.clone());
+            token = Some(credential);
+            workspace = resolved.workspace.clone();
+            ca = resolved.ca_certificate.clone();
+            api_info = resolved.api_info.clone();
+            origin = Origin::File {
+                path,
+                profile: resolved.profile,
+                server_name: resolved.server_name,
+                user_name: resolved.user_name,
+            };
+        }
+
+        // Explicit options win field by field.
+        if let Some(s) = &options.server {
+            if server.as_deref() != Some(s.as_str()) {
+                api_info = None;
+            }
+            server = Some(s.clone());
+        }
+        if let Some(t) = &options.token {
+            token = Some(Credential::classify(t.clone()));
+            cached = None;
+        }
+        if let Some(w) = &options.workspace {
+            workspace = Some(w.clone());
+        }
+        if let Some(c) = &options.ca_certificate {
+            ca = Some(c.clone());
+        }
+
+        let server = server.ok_or_else(|| Error::config("no server given"))?;
+        let endpoint = check_endpoint(&server, options.allow_insecure_http)?;
+        let credential = token.ok_or_else(|| Error::config("no token given"))?;
+        if let Credential::Static(t) | Credential::Exchange(t) | Credential::Refresh(t) = &credential
+            && t.expose().trim().is_empty()
+        {
+            return Err(Error::invalid("token", "required", "token must not be empty"));
+        }
+        if let Some(w) = &workspace
+            && let Some(e) = names::check_workspace("workspace", w)
+        {
+            return Err(Error::from_field_errors(vec![e]));
+        }
+        let api_group_version = options
+            .api_group_version
+            .clone()
+            .unwrap_or_else(|| DEFAULT_API_GROUP_VERSION.to_owned());
+        check_group_version(&api_group_version)?;
+        if options.timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::invalid("timeout", "invalid", "timeout must be greater than zero"));
+        }
+        if options.max_retries.is_some_and(|r| r > 20) {
+            return Err(Error::invalid("max_retries", "invalid", "max_retries must be at most 20"));
+        }
+        Ok(Settings {
+            endpoint,
+            credential,
+            cached_token: cached,
+            workspace,
+            ca_certificate: ca,
+            api_info,
+            api_group_version,
+            timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            max_retries: options.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+            origin,
+        })
+    }
+}
+
+fn user_without_token(user: &str, path: &std::path::Path) -> Error {
+    Error::config(format!(
+        "user {user:?} in {} has neither a token nor an identity with a refresh-token",
+        path.display()
+    ))
+}
+
+fn check_group_version(gv: &str) -> Result<()> {
+    match gv.split_once('/') {
+        Some((g, v)) if !g.is_empty() && !v.is_empty() && !v.contains('/') && !gv.contains(['?', '#', ' ']) => Ok(()),
+        _ => Err(Error::invalid(
+            "api_group_version",
+            "invalid",
+            format!("api_group_version must look like GROUP/VERSION (got {gv:?})"),
+        )),
+    }
+}
+
+/// Whether `host` is a loopback name or address.
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost"),
+        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+/// Parses and checks the server URL: http(s), no credentials, and plain
+/// `http://` only to loopback unless `allow_insecure_http`.
+pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
+    let invalid = |m: String| Error::invalid("server", "invalid", m);
+    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
+    let host = url.host().ok_or_else(|| invalid("server must have a host".to_owned()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("server must not contain credentials; pass the token separately".to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("server must not have a query or fragment".to_owned()));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if allow_insecure_http || is_loopback(&host) => Ok(url),
+        "http" => Err(invalid(format!(
+            "server {raw} uses plain http:// to a non-loopback host, which would send the token unencrypted; \
+             use https:// or opt in with allow_insecure_http"
+        ))),
+        other => Err(invalid(format!("server must be an http:// or https:// URL, not {other}://"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k: &str| map.get(k).cloned()
+    }
+
+    #[test]
+    fn explicit_beats_env_and_env_beats_file() -> Result<()> {
+        let env = env_of(&[
+            ("WAYFINDER_SERVER", "https://env.example.com"),
+            ("WAYFINDER_TOKEN", "env-token"),
+            ("WAYFINDER_WORKSPACE", "envws"),
+            ("WAYFINDER_CONFIG", "/nonexistent/config"),
+        ]);
+        let from_env = Settings::resolve(&ClientOptions::default(), &env)?;
+        assert_eq!(from_env.endpoint.as_str(), "https://env.example.com/");
+        assert_eq!(from_env.workspace.as_deref(), Some("envws"));
+        assert_eq!(from_env.origin, Origin::Environment);
+        let explicit = Settings::resolve(
+            &ClientOptions {
+                server: Some("https://explicit.example.com".into()),
+                token: Some("t".into()),
+                ..ClientOptions::default()
+            },
+            &env,
+        )?;
+        assert_eq!(explicit.endpoint.host_str(), Some("explicit.example.com"));
+        assert_eq!(explicit.workspace, None, "explicit settings ignore WAYFINDER_WORKSPACE");
+        assert_eq!(explicit.origin, Origin::Explicit);
+        let overlay = Settings::resolve(
+            &ClientOptions {
+                workspace: Some("mine".into()),
+                ..ClientOptions::default()
+            },
+            &env,
+        )?;
+        assert_eq!(overlay.workspace.as_deref(), Some("mine"));
+        Ok(())
+    }
+
+    #[test]
+    fn file_profiles() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::config(e.to_string()))?;
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "current-profile: a\nprofiles:\n  a: {server: s, user: u, workspace: dev}\n  b: {server: s, user: v}\n\
+             servers:\n  s: {server: 'http://127.0.0.1:9'}\nusers:\n  u: {token: static}\n  v: {identity: {}}\n",
+        )
+        .map_err(|e| Error::config(e.to_string()))?;
+        let env = env_of(&[("WAYFINDER_CONFIG", path.to_str().unwrap_or_default())]);
+        let s = Settings::resolve(&ClientOptions::default(), &env)?;
+        assert_eq!(s.workspace.as_deref(), Some("dev"));
+        assert!(matches!(s.credential, Credential::Static(_)));
+        assert!(matches!(s.origin, Origin::File { ref profile, .. } if profile == "a"));
+        let b = Settings::resolve(
+            &ClientOptions {
+                profile: Some("b".into()),
+                ..ClientOptions::default()
+            },
+            &env,
+        )
+        .expect_err("v has no token");
+        assert_eq!(b.code(), "CONFIG");
+        assert!(b.to_string().contains("\"v\""));
+        Ok(())
+    }
+
+    #[test]
+    fn endpoints() {
+        assert!(check_endpoint("https://wayfinder.example.com", false).is_ok());
+        assert!(check_endpoint("http://127.0.0.1:8080", false).is_ok());
+        assert!(check_endpoint("http://localhost:8080", false).is_ok());
+        assert!(check_endpoint("http://[::1]:8080", false).is_ok());
+        let e = check_endpoint("http://wayfinder.example.com", false).expect_err("insecure");
+        assert_eq!(e.field_errors()[0].field, "server");
+        assert!(check_endpoint("http://wayfinder.example.com", true).is_ok());
+        for bad in ["", "wayfinder.example.com", "ftp://x", "https://u:p@x", "https://x/?q=1", "http://10.0.0.1"] {
+            assert!(check_endpoint(bad, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_options_are_typed_errors() {
+        let base = ClientOptions {
+            server: Some("https://x".into()),
+            token: Some("t".into()),
+            ..ClientOptions::default()
+        };
+        let none = |_: &str| None;
+        for (options, field) in [
+            (
+                ClientOptions {
+                    workspace: Some("Bad WS".into()),
+                    ..base.clone()
+                },
+                "workspace",
+            ),
+            (
+                ClientOptions {
+                    token: Some("  ".into()),
+                    ..base.clone()
+                },
+                "token",
+            ),
+            (
+                ClientOptions {
+                    api_group_version: Some("nogroup".into()),
+                    ..base.clone()
+                },
+                "api_group_version",
+            ),
+            (
+                ClientOptions {
+                    timeout: Some(Duration::ZERO),
+                    ..base.clone()
+                },
+                "timeout",
+            ),
+        ] {
+            let e = Settings::resolve(&options, &none).expect_err(field);
+            assert_eq!(e.field_errors()[0].field, field);
+        }
+    }
+}
