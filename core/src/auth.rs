@@ -110,7 +110,12 @@ mod tests {
     pub(crate) fn jwt(claims: &serde_json::Value) -> String {
         use base64::Engine;
         let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.{}", enc(br#"{"alg":"HS256","typ":"JWT"}"#), enc(claims.to_string().as_bytes()), enc(b"sig"))
+        format!(
+            "{}.{}.{}",
+            enc(br#"{"alg":"HS256","typ":"JWT"}"#),
+            enc(claims.to_string().as_bytes()),
+            enc(b"sig")
+        )
     }
 
     #[test]
@@ -130,7 +135,10 @@ mod tests {
         assert!(!c.is_expired_at(f64::MAX / 2.0));
         for not_jwt in ["plain-static-token", "a.b", "a.b.c", "", "...."] {
             assert!(read_claims(not_jwt).is_none(), "{not_jwt}");
-            assert!(matches!(Credential::classify(Secret::new(not_jwt)), Credential::Static(_)));
+            assert!(matches!(
+                Credential::classify(Secret::new(not_jwt)),
+                Credential::Static(_)
+            ));
         }
     }
 

@@ -337,7 +337,11 @@ async fn execute(cli: Cli) -> Result<String, Error> {
                 (false, false, Some(o)) => o,
                 (false, false, None) if args.dry_run => Output::Yaml,
                 (false, false, None) => Output::Env,
-                _ => return Err(usage("--show-config and --show-token cannot be combined with another -o format")),
+                _ => {
+                    return Err(usage(
+                        "--show-config and --show-token cannot be combined with another -o format",
+                    ));
+                }
             };
             let expires_in = args
                 .expires_in
@@ -384,9 +388,10 @@ async fn execute(cli: Cli) -> Result<String, Error> {
         Command::Delete { kind } => {
             let client = client()?;
             let (token, label) = match kind {
-                NamedKind::Workspaceaccesstoken { name } => {
-                    (client.delete_workspace_access_token(name, ws).await?, "workspaceaccesstoken")
-                }
+                NamedKind::Workspaceaccesstoken { name } => (
+                    client.delete_workspace_access_token(name, ws).await?,
+                    "workspaceaccesstoken",
+                ),
                 NamedKind::Platformaccesstoken { name } => {
                     (client.delete_platform_access_token(name).await?, "platformaccesstoken")
                 }
@@ -409,14 +414,22 @@ async fn execute(cli: Cli) -> Result<String, Error> {
                     match (&target.workspace_access_token, &target.platform_access_token) {
                         (Some(t), _) => (t, client.assign_access_role(t, role, c, n, ws).await?),
                         (_, Some(t)) => (t, client.assign_platform_access_role(t, role, c, n).await?),
-                        _ => return Err(usage("name the token with --workspace-access-token or --platform-access-token")),
+                        _ => {
+                            return Err(usage(
+                                "name the token with --workspace-access-token or --platform-access-token",
+                            ));
+                        }
                     }
                 }
                 AssignKind::Wayfinderrole { target, role } => {
                     match (&target.workspace_access_token, &target.platform_access_token) {
                         (Some(t), _) => (t, client.assign_wayfinder_role(t, role, ws).await?),
                         (_, Some(t)) => (t, client.assign_platform_wayfinder_role(t, role).await?),
-                        _ => return Err(usage("name the token with --workspace-access-token or --platform-access-token")),
+                        _ => {
+                            return Err(usage(
+                                "name the token with --workspace-access-token or --platform-access-token",
+                            ));
+                        }
                     }
                 }
             };
@@ -465,7 +478,12 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
     }
 }
 
-fn render_resources(tokens: &[AccessToken], many: bool, output: Option<Output>, headers: bool) -> Result<String, Error> {
+fn render_resources(
+    tokens: &[AccessToken],
+    many: bool,
+    output: Option<Output>,
+    headers: bool,
+) -> Result<String, Error> {
     match output {
         None | Some(Output::Table) => Ok(render::table(tokens, headers)),
         Some(Output::Json) if many => render::to_json(tokens),
@@ -474,7 +492,10 @@ fn render_resources(tokens: &[AccessToken], many: bool, output: Option<Output>, 
         Some(Output::Yaml) => render::to_yaml(&tokens[0]),
         Some(other) => Err(usage(format!(
             "-o {} applies to create; use table, json or yaml here",
-            other.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
+            other
+                .to_possible_value()
+                .map(|v| v.get_name().to_owned())
+                .unwrap_or_default()
         ))),
     }
 }

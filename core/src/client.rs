@@ -160,7 +160,11 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(60));
         if let Some(pem) = &settings.ca_certificate {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                Error::invalid("ca_certificate", "invalid", format!("ca_certificate is not a PEM bundle: {e}"))
+                Error::invalid(
+                    "ca_certificate",
+                    "invalid",
+                    format!("ca_certificate is not a PEM bundle: {e}"),
+                )
             })?;
             if certs.is_empty() {
                 return Err(Error::invalid(
@@ -205,11 +209,7 @@ impl Client {
 
     /// Discovers where the API lives (`/apiinfo`), once per client.
     pub async fn api_info(&self) -> Result<ApiInfo> {
-        self.inner
-            .api_info
-            .get_or_try_init(|| self.discover())
-            .await
-            .cloned()
+        self.inner.api_info.get_or_try_init(|| self.discover()).await.cloned()
     }
 
     async fn discover(&self) -> Result<ApiInfo> {
@@ -321,7 +321,8 @@ impl Client {
             .ok_or_else(|| server_error(Some(200), "the refresh answer has no token".to_owned()))?;
         log::debug!("refreshed the user's API token");
         if let Origin::File { path, user_name, .. } = &self.inner.settings.origin {
-            let (path, user_name, token, refresh) = (path.clone(), user_name.clone(), token.clone(), issued.refresh_token);
+            let (path, user_name, token, refresh) =
+                (path.clone(), user_name.clone(), token.clone(), issued.refresh_token);
             self.write_back(move || {
                 config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
                     if let Some(identity) = c.users.get_mut(&user_name).and_then(|u| u.identity.as_mut()) {
@@ -392,10 +393,16 @@ impl Client {
 
     fn url(&self, request: &ApiRequest) -> Result<Url> {
         let base = self.inner.settings.endpoint.as_str().trim_end_matches('/');
-        let mut url = Url::parse(&format!("{base}{}", request.path))
-            .map_err(|e| Error::invalid("server", "invalid", format!("cannot build a URL for {}: {e}", request.path)))?;
+        let mut url = Url::parse(&format!("{base}{}", request.path)).map_err(|e| {
+            Error::invalid(
+                "server",
+                "invalid",
+                format!("cannot build a URL for {}: {e}", request.path),
+            )
+        })?;
         if !request.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         Ok(url)
     }
@@ -410,8 +417,13 @@ impl Client {
             .header(header::ACCEPT, "application/json")
             .header("X-Client-Version", VERSION);
         if let Some(token) = bearer {
-            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .map_err(|_| Failure::fatal(Error::invalid("token", "invalid", "token contains characters not allowed in an HTTP header")))?;
+            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Failure::fatal(Error::invalid(
+                    "token",
+                    "invalid",
+                    "token contains characters not allowed in an HTTP header",
+                ))
+            })?;
             value.set_sensitive(true);
             builder = builder.header(header::AUTHORIZATION, value);
         }
@@ -432,7 +444,12 @@ impl Client {
             }
         };
         let status = response.status();
-        log::debug!("{} {} -> {} (attempt {attempt})", request.method, request.path, status.as_u16());
+        log::debug!(
+            "{} {} -> {} (attempt {attempt})",
+            request.method,
+            request.path,
+            status.as_u16()
+        );
         if status.is_success() {
             let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
                 retryable: request.replay == Replay::Safe && matches!(e, Error::Transport { .. }),
@@ -445,7 +462,10 @@ impl Client {
             return serde_json::from_slice(&bytes).map_err(|_| {
                 Failure::fatal(server_error(
                     Some(status.as_u16()),
-                    format!("the server answered {} with a body that is not valid JSON", status.as_u16()),
+                    format!(
+                        "the server answered {} with a body that is not valid JSON",
+                        status.as_u16()
+                    ),
                 ))
             });
         }
@@ -456,7 +476,11 @@ impl Client {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
-        let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = read_capped(response, MAX_ERROR_BODY).await;
         let error = decode_error(status, body, location.as_deref(), retry_after);
         Err(Failure {
@@ -568,7 +592,12 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
 
 /// Decodes an error answer (PROTOCOL.md section 5) into a typed error. A
 /// body that is not of that shape still gives a clear error with the status.
-pub fn decode_error(status: StatusCode, body: Result<Vec<u8>>, location: Option<&str>, retry_after: Option<Duration>) -> Error {
+pub fn decode_error(
+    status: StatusCode,
+    body: Result<Vec<u8>>,
+    location: Option<&str>,
+    retry_after: Option<Duration>,
+) -> Error {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct ApiFieldError {
@@ -624,7 +653,12 @@ pub fn decode_error(status: StatusCode, body: Result<Vec<u8>>, location: Option<
             } else {
                 "a body that is not a Wayfinder error".to_owned()
             };
-            Error::from_status(code, format!("{reason}; the server sent {shown}"), Vec::new(), retry_after)
+            Error::from_status(
+                code,
+                format!("{reason}; the server sent {shown}"),
+                Vec::new(),
+                retry_after,
+            )
         }
     }
 }
@@ -651,11 +685,22 @@ mod tests {
         assert_eq!(e.field_errors()[0].field, "metadata.name");
         assert_eq!(e.field_errors()[0].code, "invalid");
 
-        let e = decode_error(StatusCode::NOT_FOUND, Ok(br#"{"code":404,"message":"x not found"}"#.to_vec()), None, None);
+        let e = decode_error(
+            StatusCode::NOT_FOUND,
+            Ok(br#"{"code":404,"message":"x not found"}"#.to_vec()),
+            None,
+            None,
+        );
         assert_eq!(e.code(), "NOT_FOUND");
         assert!(e.to_string().contains("x not found"));
 
-        for junk in [&b"<html>oops</html>"[..], b"", b"{\"code\": 5", b"[1]", b"{\"message\": 7}"] {
+        for junk in [
+            &b"<html>oops</html>"[..],
+            b"",
+            b"{\"code\": 5",
+            b"[1]",
+            b"{\"message\": 7}",
+        ] {
             let e = decode_error(StatusCode::BAD_GATEWAY, Ok(junk.to_vec()), None, None);
             assert_eq!(e.code(), "SERVER");
             assert_eq!(e.status(), Some(502));
@@ -668,7 +713,12 @@ mod tests {
             Some(Duration::from_secs(3)),
         );
         assert!(matches!(e, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3)));
-        let e = decode_error(StatusCode::FOUND, Ok(Vec::new()), Some("https://evil.example.com/"), None);
+        let e = decode_error(
+            StatusCode::FOUND,
+            Ok(Vec::new()),
+            Some("https://evil.example.com/"),
+            None,
+        );
         assert!(e.to_string().contains("redirected"));
     }
 

@@ -38,11 +38,23 @@ where
 pub struct Config {
     #[serde(rename = "current-profile", default, skip_serializing_if = "Option::is_none")]
     pub current_profile: Option<String>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub profiles: IndexMap<String, Profile>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub servers: IndexMap<String, Server>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "IndexMap::is_empty"
+    )]
     pub users: IndexMap<String, User>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -175,21 +187,24 @@ impl Config {
             Error::config(format!("no profile {name:?} {} (profiles: {known})", at()))
         })?;
         let server_name = profile.server.clone().unwrap_or_else(|| name.clone());
-        let server = self
-            .servers
-            .get(&server_name)
-            .ok_or_else(|| Error::config(format!("profile {name:?} names server {server_name:?}, which is not defined {}", at())))?;
+        let server = self.servers.get(&server_name).ok_or_else(|| {
+            Error::config(format!(
+                "profile {name:?} names server {server_name:?}, which is not defined {}",
+                at()
+            ))
+        })?;
         let endpoint = server
             .server
             .clone()
             .filter(|s| !s.is_empty())
             .ok_or_else(|| Error::config(format!("server {server_name:?} has no 'server' URL {}", at())))?;
         let user_name = profile.user.clone().unwrap_or_else(|| name.clone());
-        let user = self
-            .users
-            .get(&user_name)
-            .cloned()
-            .ok_or_else(|| Error::config(format!("profile {name:?} names user {user_name:?}, which is not defined {}", at())))?;
+        let user = self.users.get(&user_name).cloned().ok_or_else(|| {
+            Error::config(format!(
+                "profile {name:?} names user {user_name:?}, which is not defined {}",
+                at()
+            ))
+        })?;
         Ok(ResolvedProfile {
             profile: name,
             server_name,
@@ -203,7 +218,14 @@ impl Config {
     }
 
     /// Adds or replaces a profile, with a server and user of the same name.
-    pub fn set_profile(&mut self, name: &str, endpoint: &str, token: &Secret, workspace: Option<&str>, make_current: bool) {
+    pub fn set_profile(
+        &mut self,
+        name: &str,
+        endpoint: &str,
+        token: &Secret,
+        workspace: Option<&str>,
+        make_current: bool,
+    ) {
         let profile = self.profiles.entry(name.to_owned()).or_default();
         profile.server = Some(name.to_owned());
         profile.user = Some(name.to_owned());
@@ -244,7 +266,12 @@ fn read_if_exists(path: &Path) -> Result<Option<Config>> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::config_with(format!("cannot read config file {}: {e}", path.display()), e)),
+        Err(e) => {
+            return Err(Error::config_with(
+                format!("cannot read config file {}: {e}", path.display()),
+                e,
+            ));
+        }
     };
     warn_if_exposed(path);
     Config::parse(&text, path).map(Some)
@@ -270,7 +297,10 @@ fn warn_if_exposed(_path: &Path) {}
 
 /// The sidecar lock file of a config path: `config` → `config.lock`.
 pub fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "config".into());
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "config".into());
     name.push(".lock");
     path.with_file_name(name)
 }
@@ -427,7 +457,13 @@ plugins:
         let again = Config::parse(&config.to_yaml()?, Path::new("c"))?;
         assert_eq!(config, again);
         let yaml = config.to_yaml()?;
-        for key in ["colour: blue", "extra-user-key", "plugins:", "nested: true", "version: v2.x"] {
+        for key in [
+            "colour: blue",
+            "extra-user-key",
+            "plugins:",
+            "nested: true",
+            "version: v2.x",
+        ] {
             assert!(yaml.contains(key), "{key} lost:\n{yaml}");
         }
         assert!(yaml.find("ci-deploy:").unwrap_or(usize::MAX) < yaml.find("alice:").unwrap_or(0));
@@ -442,7 +478,10 @@ plugins:
         assert_eq!(current.endpoint, "https://wayfinder.example.com");
         assert_eq!(current.workspace.as_deref(), Some("dev"));
         let identity = current.user.identity.expect("identity");
-        assert_eq!(identity.refresh_token.map(|s| s.expose().to_owned()).as_deref(), Some("access-token-value"));
+        assert_eq!(
+            identity.refresh_token.map(|s| s.expose().to_owned()).as_deref(),
+            Some("access-token-value")
+        );
         let alice = config.resolve(Some("alice"), Path::new("c"))?;
         assert_eq!(alice.ca_certificate.as_deref(), Some("PEM"));
         assert_eq!(alice.api_info.map(|a| a.non_resource_api).as_deref(), Some("/api/v2"));
@@ -460,7 +499,12 @@ plugins:
         assert!(e.to_string().contains("line"), "{e}");
         let e = Config::parse("profiles: 5\n", Path::new("/tmp/cfg")).expect_err("bad type");
         assert!(e.to_string().contains("line 1"), "{e}");
-        assert_eq!(Config::parse("profiles:\n", Path::new("c")).map(|c| c.profiles.len()).ok(), Some(0));
+        assert_eq!(
+            Config::parse("profiles:\n", Path::new("c"))
+                .map(|c| c.profiles.len())
+                .ok(),
+            Some(0)
+        );
     }
 
     #[test]
@@ -490,7 +534,11 @@ plugins:
             c.set_profile("a", "https://a.example.com", &Secret::new("t"), Some("dev"), false);
             Ok(())
         })?;
-        assert_eq!(fs::metadata(&path).and_then(|m| m.modified()).ok(), before, "no-op save wrote");
+        assert_eq!(
+            fs::metadata(&path).and_then(|m| m.modified()).ok(),
+            before,
+            "no-op save wrote"
+        );
         let config = Config::load(&path)?;
         assert_eq!(config.current_profile.as_deref(), Some("a"));
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("sub"))

@@ -109,7 +109,11 @@ impl Error {
 
     /// A validation error listing several fields (the message joins them).
     pub fn from_field_errors(field_errors: Vec<FieldError>) -> Error {
-        let message = field_errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+        let message = field_errors
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
         Error::Validation {
             message,
             field_errors,

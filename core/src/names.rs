@@ -21,7 +21,10 @@ pub fn check_label(field: &str, value: &str, max: usize) -> Option<FieldError> {
         return Some(FieldError::new(
             field,
             "tooLong",
-            format!("{field} must be at most {max} characters (got {})", value.chars().count()),
+            format!(
+                "{field} must be at most {max} characters (got {})",
+                value.chars().count()
+            ),
         ));
     }
     let bytes = value.as_bytes();
@@ -73,7 +76,10 @@ pub fn check_role(field: &str, value: &str) -> Option<FieldError> {
     if value.is_empty() {
         return Some(FieldError::new(field, "required", format!("{field} is required")));
     }
-    let valid = value.len() <= 253 && value.split('.').all(|part| check_label(field, part, NAME_MAX).is_none());
+    let valid = value.len() <= 253
+        && value
+            .split('.')
+            .all(|part| check_label(field, part, NAME_MAX).is_none());
     (!valid).then(|| {
         FieldError::new(
             field,
@@ -87,9 +93,17 @@ pub fn check_role(field: &str, value: &str) -> Option<FieldError> {
 pub fn check_expires_in(field: &str, value: Duration) -> Option<FieldError> {
     const TEN_YEARS: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
     if value < Duration::from_secs(1) {
-        Some(FieldError::new(field, "invalid", format!("{field} must be at least one second")))
+        Some(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be at least one second"),
+        ))
     } else if value > TEN_YEARS {
-        Some(FieldError::new(field, "invalid", format!("{field} must be at most 10 years")))
+        Some(FieldError::new(
+            field,
+            "invalid",
+            format!("{field} must be at most 10 years"),
+        ))
     } else {
         None
     }
@@ -139,7 +153,10 @@ mod tests {
         assert!(check_name("name", "ci-deploy").is_none());
         assert!(check_name("name", "0").is_none());
         assert!(check_name("name", &"a".repeat(63)).is_none());
-        assert_eq!(check_name("name", &"a".repeat(64)).map(|e| e.code), Some("tooLong".into()));
+        assert_eq!(
+            check_name("name", &"a".repeat(64)).map(|e| e.code),
+            Some("tooLong".into())
+        );
         assert_eq!(check_name("name", "").map(|e| e.code), Some("required".into()));
         for bad in ["-a", "a-", "A", "a_b", "a.b", "é", "a b", "a\n"] {
             let e = check_name("name", bad).expect(bad);

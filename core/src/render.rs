@@ -31,7 +31,10 @@ fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
 
 /// The variables of a token in order: server, token, workspace (workspace tokens only).
 fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
-    let mut vars = vec![(ENV_SERVER, issued.server.as_str()), (ENV_TOKEN, secret_of(issued)?.expose())];
+    let mut vars = vec![
+        (ENV_SERVER, issued.server.as_str()),
+        (ENV_TOKEN, secret_of(issued)?.expose()),
+    ];
     if let Some(ws) = &issued.workspace {
         vars.push((ENV_WORKSPACE, ws.as_str()));
     }
@@ -72,7 +75,10 @@ pub fn env(issued: &IssuedToken) -> Result<String> {
     let width = vars.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let mut out = String::new();
     let _ = writeln!(out, "# {} on {}", describe(issued), issued.server);
-    let _ = writeln!(out, "# It cannot be retrieved again: store it as a secret in your CI now.");
+    let _ = writeln!(
+        out,
+        "# It cannot be retrieved again: store it as a secret in your CI now."
+    );
     for (key, value) in vars {
         let _ = writeln!(out, "{key:<width$} = {}", quote(key, value)?);
     }
@@ -96,7 +102,13 @@ pub fn token(issued: &IssuedToken) -> Result<String> {
 /// A wf config holding just this token, as a profile named after it.
 pub fn config(issued: &IssuedToken) -> Result<Config> {
     let mut config = Config::default();
-    config.set_profile(&issued.name, &issued.server, secret_of(issued)?, issued.workspace.as_deref(), true);
+    config.set_profile(
+        &issued.name,
+        &issued.server,
+        secret_of(issued)?,
+        issued.workspace.as_deref(),
+        true,
+    );
     Ok(config)
 }
 
@@ -179,7 +191,11 @@ pub fn table(tokens: &[AccessToken], headers: bool) -> String {
         table.set_header(["NAME", "WORKSPACE", "DESCRIPTION", "CREATED"]);
     }
     for t in tokens {
-        let one_line = |s: &str| s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>();
+        let one_line = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        };
         table.add_row([
             t.name().to_owned(),
             t.workspace().unwrap_or("-").to_owned(),
@@ -224,7 +240,13 @@ pub fn save_profile(
         None => config::default_path(&|k| std::env::var(k).ok())?,
     };
     config::update(&path, lock_timeout.unwrap_or(config::DEFAULT_LOCK_TIMEOUT), |c| {
-        c.set_profile(profile, &issued.server, &secret, issued.workspace.as_deref(), make_current);
+        c.set_profile(
+            profile,
+            &issued.server,
+            &secret,
+            issued.workspace.as_deref(),
+            make_current,
+        );
         Ok(())
     })?;
     Ok(path)
@@ -259,7 +281,13 @@ mod tests {
     #[test]
     fn dry_runs_have_nothing_to_render() {
         let dry = issued(None);
-        for result in [env(&dry), export(&dry), token(&dry), github_actions(&dry), config_yaml(&dry)] {
+        for result in [
+            env(&dry),
+            export(&dry),
+            token(&dry),
+            github_actions(&dry),
+            config_yaml(&dry),
+        ] {
             assert_eq!(result.expect_err("dry").field_errors()[0].field, "token");
         }
         assert!(json(&dry).is_ok_and(|j| !j.contains("token")));

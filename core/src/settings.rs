@@ -88,7 +88,8 @@ impl Settings {
 
         let (mut server, mut token, mut workspace, mut ca, mut api_info, mut cached, origin);
         if !wants_file && explicit_complete {
-            (server, token, workspace, ca, api_info, cached, origin) = (None, None, None, None, None, None, Origin::Explicit);
+            (server, token, workspace, ca, api_info, cached, origin) =
+                (None, None, None, None, None, None, Origin::Explicit);
         } else if let (false, Some(s), Some(t)) = (wants_file, nonempty(ENV_SERVER), nonempty(ENV_TOKEN)) {
             server = Some(s);
             token = Some(Credential::classify(Secret::new(t)));
@@ -168,10 +169,18 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_API_GROUP_VERSION.to_owned());
         check_group_version(&api_group_version)?;
         if options.timeout.is_some_and(|t| t.is_zero()) {
-            return Err(Error::invalid("timeout", "invalid", "timeout must be greater than zero"));
+            return Err(Error::invalid(
+                "timeout",
+                "invalid",
+                "timeout must be greater than zero",
+            ));
         }
         if options.max_retries.is_some_and(|r| r > 20) {
-            return Err(Error::invalid("max_retries", "invalid", "max_retries must be at most 20"));
+            return Err(Error::invalid(
+                "max_retries",
+                "invalid",
+                "max_retries must be at most 20",
+            ));
         }
         Ok(Settings {
             endpoint,
@@ -220,9 +229,13 @@ pub fn is_loopback(host: &url::Host<&str>) -> bool {
 pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
     let invalid = |m: String| Error::invalid("server", "invalid", m);
     let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
-    let host = url.host().ok_or_else(|| invalid("server must have a host".to_owned()))?;
+    let host = url
+        .host()
+        .ok_or_else(|| invalid("server must have a host".to_owned()))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid("server must not contain credentials; pass the token separately".to_owned()));
+        return Err(invalid(
+            "server must not contain credentials; pass the token separately".to_owned(),
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("server must not have a query or fragment".to_owned()));
@@ -234,7 +247,9 @@ pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
             "server {raw} uses plain http:// to a non-loopback host, which would send the token unencrypted; \
              use https:// or opt in with allow_insecure_http"
         ))),
-        other => Err(invalid(format!("server must be an http:// or https:// URL, not {other}://"))),
+        other => Err(invalid(format!(
+            "server must be an http:// or https:// URL, not {other}://"
+        ))),
     }
 }
 
@@ -320,7 +335,14 @@ mod tests {
         let e = check_endpoint("http://wayfinder.example.com", false).expect_err("insecure");
         assert_eq!(e.field_errors()[0].field, "server");
         assert!(check_endpoint("http://wayfinder.example.com", true).is_ok());
-        for bad in ["", "wayfinder.example.com", "ftp://x", "https://u:p@x", "https://x/?q=1", "http://10.0.0.1"] {
+        for bad in [
+            "",
+            "wayfinder.example.com",
+            "ftp://x",
+            "https://u:p@x",
+            "https://x/?q=1",
+            "http://10.0.0.1",
+        ] {
             assert!(check_endpoint(bad, false).is_err(), "{bad}");
         }
     }

@@ -74,7 +74,13 @@ pub mod requests {
         }
     }
 
-    pub fn object(group_version: &str, scope: &Scope, name: &str, description: Option<&str>, expiry: Option<&str>) -> Value {
+    pub fn object(
+        group_version: &str,
+        scope: &Scope,
+        name: &str,
+        description: Option<&str>,
+        expiry: Option<&str>,
+    ) -> Value {
         let mut metadata = json!({"name": name});
         if let Scope::Workspace(ws) = scope {
             metadata["namespace"] = json!(format!("ws-{ws}"));
@@ -117,7 +123,13 @@ pub mod requests {
         ApiRequest::new(Method::POST, format!("{collection}/{name}/token")).replay(Replay::Safe)
     }
 
-    pub fn assign_access_role(collection: &str, name: &str, role: &str, cluster: Option<&str>, namespace: Option<&str>) -> ApiRequest {
+    pub fn assign_access_role(
+        collection: &str,
+        name: &str,
+        role: &str,
+        cluster: Option<&str>,
+        namespace: Option<&str>,
+    ) -> ApiRequest {
         let mut body = json!({"role": role});
         if let Some(c) = cluster {
             body["cluster"] = json!(c);
@@ -172,15 +184,18 @@ impl Client {
     async fn create(&self, scope: Scope, name: &str, options: &CreateOptions) -> Result<IssuedToken> {
         names::collect([
             names::check_name("name", name),
-            options.description.as_deref().and_then(|d| names::check_description("description", d)),
-            options.expires_in.and_then(|e| names::check_expires_in("expires_in", e)),
+            options
+                .description
+                .as_deref()
+                .and_then(|d| names::check_description("description", d)),
+            options
+                .expires_in
+                .and_then(|e| names::check_expires_in("expires_in", e)),
         ])?;
-        let expiry = options
-            .expires_in
-            .map(|d| {
-                let at = Timestamp::now() + d;
-                at.round(jiff::Unit::Second).unwrap_or(at).to_string()
-            });
+        let expiry = options.expires_in.map(|d| {
+            let at = Timestamp::now() + d;
+            at.round(jiff::Unit::Second).unwrap_or(at).to_string()
+        });
         let collection = self.collection(&scope).await?;
         let object = requests::object(
             self.api_group_version(),
@@ -304,7 +319,8 @@ impl Client {
         names::collect([names::check_name("token", token), names::check_role("role", role)])?;
         let collection = self.collection(&scope).await?;
         decode(
-            self.send(&requests::assign_wayfinder_role(&collection, token, role)).await?,
+            self.send(&requests::assign_wayfinder_role(&collection, token, role))
+                .await?,
             "role list",
         )
     }
@@ -447,7 +463,10 @@ mod tests {
         let ws = Scope::Workspace("dev".into());
         let gv = "accesstokens.appvia.io/v2beta1";
         let col = requests::collection(&info(), gv, &ws);
-        assert_eq!(col, "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens");
+        assert_eq!(
+            col,
+            "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens"
+        );
         assert_eq!(
             requests::collection(&info(), "g/v", &Scope::Platform),
             "/resources/g/v/platformaccesstokens"

@@ -1,0 +1,284 @@
+//! The CLI front against the emulator: every seed flag, output formats and
+//! exit codes.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{ADMIN, emulator};
+use wayfinder_tokens::Secret;
+use wayfinder_tokens::cli::{CliOutput, run};
+use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT, User};
+
+/// A config file whose current profile is the emulator's admin.
+fn admin_config(dir: &Path, url: &str) -> PathBuf {
+    let path = dir.join("config");
+    let mut config = Config::default();
+    config.set_profile("admin", url, &Secret::new(ADMIN), Some("dev"), true);
+    config.users.insert(
+        "admin".into(),
+        User {
+            token: Some(Secret::new(ADMIN)),
+            ..User::default()
+        },
+    );
+    wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+    path
+}
+
+async fn wf(config: &Path, args: &[&str]) -> CliOutput {
+    let mut argv: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    argv.extend(["--config".to_owned(), config.display().to_string()]);
+    run(argv).await
+}
+
+#[tokio::test]
+async fn create_prints_env_by_default_and_every_format_on_request() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "ci-deploy",
+            "-d",
+            "My deployment token",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with("# Workspace access token \"ci-deploy\" for workspace \"dev\"")
+    );
+    assert!(out.stdout.contains("WAYFINDER_WORKSPACE = dev\n"));
+    assert!(out.stdout.contains(&format!("WAYFINDER_SERVER    = {}\n", emu.url())));
+
+    let out = wf(
+        &config,
+        &["create", "-w", "prod", "workspaceaccesstoken", "b", "-o", "export"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("WAYFINDER_SERVER="));
+    assert!(lines[1].starts_with("WAYFINDER_TOKEN=ey"));
+    assert_eq!(lines[2], "WAYFINDER_WORKSPACE=prod");
+
+    let out = wf(&config, &["create", "workspaceaccesstoken", "c", "--show-token"]).await;
+    assert_eq!(out.stdout.lines().count(), 1);
+    assert!(out.stdout.starts_with("ey"));
+
+    let out = wf(&config, &["create", "workspaceaccesstoken", "d", "--show-config"]).await;
+    let parsed = Config::parse(&out.stdout, Path::new("stdout")).unwrap();
+    assert_eq!(parsed.current_profile.as_deref(), Some("d"));
+
+    for (name, format) in [("e", "json"), ("f", "yaml"), ("g", "github"), ("h", "table")] {
+        let out = wf(&config, &["create", "workspaceaccesstoken", name, "-o", format]).await;
+        assert_eq!(out.code, 0, "{format}: {out:?}");
+        match format {
+            "json" => assert!(serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()["token"].is_string()),
+            "yaml" => assert!(out.stdout.contains("token: ey")),
+            "github" => assert!(out.stdout.starts_with("::add-mask::ey")),
+            _ => {
+                assert!(out.stdout.starts_with("NAME"));
+                assert!(!out.stdout.contains("ey"), "tables never show the token");
+            }
+        }
+    }
+
+    let out = wf(&config, &["create", "workspaceaccesstoken", "ci-deploy"]).await;
+    assert_eq!(out.code, 1, "a duplicate is an API error");
+    assert!(out.stderr.starts_with("error: "));
+    assert!(out.stderr.contains("reset"), "{}", out.stderr);
+
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "ci-deploy",
+            "--reset-token",
+            "--show-token",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[tokio::test]
+async fn dry_run_renders_the_resource() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let out = wf(
+        &config,
+        &["create", "workspaceaccesstoken", "dry", "--dry-run", "-d", "x"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("kind: WorkspaceAccessToken"), "{}", out.stdout);
+    assert!(out.stdout.contains("description: x"));
+    let out = wf(
+        &config,
+        &["create", "workspaceaccesstoken", "dry", "--dry-run", "-o", "json"],
+    )
+    .await;
+    assert!(serde_json::from_str::<serde_json::Value>(&out.stdout).is_ok());
+    let out = wf(&config, &["list", "workspaceaccesstokens", "-o", "json"]).await;
+    assert_eq!(out.stdout.trim(), "[]");
+}
+
+#[tokio::test]
+async fn compatibility_flags_are_accepted() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "compat",
+            "--non-interactive",
+            "--force",
+            "--no-wait",
+            "--verbose",
+            "--profile",
+            "admin",
+            "--expires-in",
+            "90d",
+            "-o",
+            "export",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = wf(&config, &["create", "workspaceaccesstoken", "x", "-o", "template"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("template"));
+}
+
+#[tokio::test]
+async fn get_list_delete_assign_whoami() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    wf(&config, &["create", "workspaceaccesstoken", "a", "-d", "first"]).await;
+    wf(&config, &["create", "workspaceaccesstoken", "b"]).await;
+    wf(&config, &["create", "platformaccesstoken", "p"]).await;
+
+    let out = wf(&config, &["list", "workspaceaccesstokens"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0].starts_with("NAME"));
+    assert!(lines[1].starts_with("a ") && lines[1].contains("first"));
+    let out = wf(&config, &["list", "workspaceaccesstokens", "--show-headers=false"]).await;
+    assert_eq!(out.stdout.lines().count(), 2);
+    let out = wf(&config, &["list", "platformaccesstokens", "-o", "yaml"]).await;
+    assert!(out.stdout.contains("name: p"));
+
+    let out = wf(&config, &["get", "workspaceaccesstoken", "a", "-o", "json"]).await;
+    let obj: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(obj["spec"]["description"], "first");
+    let out = wf(&config, &["get", "workspaceaccesstoken", "zzz"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not found"));
+
+    let out = wf(
+        &config,
+        &[
+            "assign",
+            "accessrole",
+            "--workspace-access-token",
+            "a",
+            "--role",
+            "cluster.deployer",
+            "--cluster",
+            "c1",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("access role    cluster.deployer (cluster c1)"));
+    let out = wf(
+        &config,
+        &[
+            "assign",
+            "wayfinderrole",
+            "--platform-access-token",
+            "p",
+            "--role",
+            "platform.accesstokenmanager",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let roles: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(roles["wayfinderRoles"][0], "platform.accesstokenmanager");
+
+    let out = wf(&config, &["delete", "workspaceaccesstoken", "b"]).await;
+    assert_eq!(out.stdout, "workspaceaccesstoken \"b\" deleted\n");
+    let out = wf(&config, &["whoami"]).await;
+    assert!(out.stdout.starts_with("admin"), "{out:?}");
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_before_any_request() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    for args in [
+        vec!["create", "workspaceaccesstoken", "Bad_Name"],
+        vec!["create", "workspaceaccesstoken", "ok", "-w", "Bad WS"],
+        vec!["create", "workspaceaccesstoken", "ok", "--expires-in", "soon"],
+        vec!["create", "workspaceaccesstoken", "ok", "-d", "line\nbreak"],
+        vec![
+            "assign",
+            "accessrole",
+            "--workspace-access-token",
+            "ok",
+            "--role",
+            "BAD",
+        ],
+        vec!["create", "workspaceaccesstoken", "ok", "--profile", "nope"],
+    ] {
+        let out = wf(&config, &args).await;
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.starts_with("error: "), "{out:?}");
+    }
+    assert_eq!(emu.stats().total, 0);
+}
+
+#[tokio::test]
+async fn save_profile_from_the_cli_and_use_it() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "saved",
+            "--save-profile",
+            "-o",
+            "export",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = wf(&config, &["whoami", "--profile", "saved"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("WorkspaceAccessToken"), "{}", out.stdout);
+    let loaded = Config::load(&config).unwrap();
+    assert_eq!(loaded.current_profile.as_deref(), Some("admin"));
+    assert!(loaded.profiles.contains_key("saved"));
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: an emulator on loopback and
+//! clients pointed at it.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use wayfinder_emulator::Emulator;
+use wayfinder_tokens::{Client, ClientOptions, CreateOptions, Secret};
+
+pub const ADMIN: &str = "admin-canary-4f1d";
+
+pub async fn emulator() -> Emulator {
+    Emulator::builder()
+        .admin_token(ADMIN)
+        .user("alice:wonderland@dev,prod".parse().unwrap())
+        .start()
+        .await
+        .unwrap()
+}
+
+pub fn options(emulator: &Emulator, token: &str) -> ClientOptions {
+    ClientOptions {
+        server: Some(emulator.url().to_owned()),
+        token: Some(Secret::new(token)),
+        workspace: Some("dev".to_owned()),
+        timeout: Some(Duration::from_secs(10)),
+        ..ClientOptions::default()
+    }
+}
+
+pub fn admin(emulator: &Emulator) -> Client {
+    Client::new(&options(emulator, ADMIN)).unwrap()
+}
+
+pub fn with(options: ClientOptions) -> Client {
+    Client::new(&options).unwrap()
+}
+
+pub fn described(description: &str) -> CreateOptions {
+    CreateOptions {
+        description: Some(description.to_owned()),
+        ..CreateOptions::default()
+    }
+}

@@ -1,0 +1,200 @@
+//! The config file end to end: a saved token loads into a working client,
+//! discovery and refreshed identities are written back, and processes
+//! saving at once lose nothing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{admin, described, emulator, with};
+use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT};
+use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, render};
+
+fn from_file(path: &Path, profile: Option<&str>) -> ClientOptions {
+    ClientOptions {
+        config_path: Some(path.to_path_buf()),
+        profile: profile.map(str::to_owned),
+        ..ClientOptions::default()
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn a_saved_token_loads_into_a_working_client_and_caches_discovery() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wf").join("config");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, "current-profile: mine\nprofiles: {mine: {server: s, user: u}}\nservers: {s: {server: 'https://x.example.com'}}\nusers: {u: {token: keep-me}}\nextra-key: 42\n").unwrap();
+
+    let issued = admin(&emu)
+        .create_workspace_access_token("ci-deploy", None, &described("d"))
+        .await
+        .unwrap();
+    let saved = render::save_profile(&issued, Some(&path), None, false, None).unwrap();
+    assert_eq!(saved, path);
+    let config = Config::load(&path).unwrap();
+    assert_eq!(
+        config.current_profile.as_deref(),
+        Some("mine"),
+        "make_current=false keeps the current profile"
+    );
+    assert!(config.extra.contains_key("extra-key"));
+    assert_eq!(config.users["u"].token.as_ref().unwrap().expose(), "keep-me");
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+
+    let client = with(from_file(&path, Some("ci-deploy")));
+    assert_eq!(client.workspace(), Some("dev"));
+    let me = client.whoami().await.unwrap();
+    assert_eq!(me.subject_kind, "WorkspaceAccessToken");
+    let cached = Config::load(&path).unwrap().servers["ci-deploy"].api_info.clone();
+    assert_eq!(cached.unwrap().non_resource_api, "/api/v2");
+
+    let before = emu.stats().count("GET", "/apiinfo");
+    with(from_file(&path, Some("ci-deploy"))).whoami().await.unwrap();
+    assert_eq!(emu.stats().count("GET", "/apiinfo"), before, "cached apiInfo is used");
+
+    // make_current switches the current profile.
+    render::save_profile(&issued, Some(&path), Some("other"), true, None).unwrap();
+    assert_eq!(Config::load(&path).unwrap().current_profile.as_deref(), Some("other"));
+}
+
+#[tokio::test]
+async fn write_config_makes_a_standalone_private_file() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ci-deploy.config");
+    let issued = admin(&emu)
+        .create_workspace_access_token("ci-deploy", None, &CreateOptions::default())
+        .await
+        .unwrap();
+    render::write_config(&issued, &path).unwrap();
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        render::config_yaml(&issued).unwrap()
+    );
+    let client = with(from_file(&path, None));
+    assert_eq!(client.whoami().await.unwrap().workspaces, vec!["dev"]);
+    let dry = admin(&emu)
+        .create_workspace_access_token(
+            "dry",
+            None,
+            &CreateOptions {
+                dry_run: true,
+                ..CreateOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        render::write_config(&dry, &dir.path().join("dry")).unwrap_err().code(),
+        "VALIDATION"
+    );
+}
+
+#[tokio::test]
+async fn refreshed_identities_are_written_back() {
+    let emu = emulator().await;
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v2/login", emu.url()))
+        .json(&serde_json::json!({"username": "alice", "password": "wonderland"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = login["IssuedToken"]["refresh-token"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let mut config = Config::default();
+    config.set_profile("alice", emu.url(), &Secret::new(refresh), Some("dev"), true);
+    wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+
+    with(from_file(&path, None)).whoami().await.unwrap();
+    let identity = Config::load(&path).unwrap().users["alice"].identity.clone().unwrap();
+    let cached = identity.token.expect("the refreshed API token is written back");
+    assert!(
+        wayfinder_tokens::auth::read_claims(cached.expose())
+            .unwrap()
+            .has_scope("wayfinder:system:user")
+    );
+
+    // The next client uses the cached API token: no refresh.
+    let refreshes = emu.stats().count("POST", "/api/v2/login/token");
+    with(from_file(&path, None)).whoami().await.unwrap();
+    assert_eq!(emu.stats().count("POST", "/api/v2/login/token"), refreshes);
+}
+
+#[tokio::test]
+async fn a_missing_config_file_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = wayfinder_tokens::Client::new(&from_file(&dir.path().join("absent"), None)).unwrap_err();
+    assert_eq!(err.code(), "CONFIG");
+    assert!(err.to_string().contains("absent"));
+}
+
+/// The child side of the multi-process test: saves one profile and exits.
+#[test]
+#[ignore = "run by concurrent_processes_lose_no_update"]
+fn save_one_profile_child() {
+    let (Ok(path), Ok(name)) = (std::env::var("WF_TEST_CONFIG"), std::env::var("WF_TEST_PROFILE")) else {
+        return;
+    };
+    let issued = wayfinder_tokens::IssuedToken {
+        name: name.clone(),
+        workspace: Some("dev".into()),
+        server: "https://wf.example.com".into(),
+        description: None,
+        token: Some(Secret::new(format!("secret-{name}"))),
+        expires: None,
+        resource: Default::default(),
+    };
+    render::save_profile(&issued, Some(Path::new(&path)), None, false, None).unwrap();
+}
+
+#[test]
+fn concurrent_processes_lose_no_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    std::fs::write(&path, "kept: true\n").unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            Command::new(&exe)
+                .args(["--exact", "save_one_profile_child", "--ignored", "--quiet"])
+                .env("WF_TEST_CONFIG", &path)
+                .env("WF_TEST_PROFILE", format!("p{i}"))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let config = Config::load(&path).unwrap();
+    assert_eq!(
+        config.profiles.len(),
+        16,
+        "{:?}",
+        config.profiles.keys().collect::<Vec<_>>()
+    );
+    for i in 0..16 {
+        let user = &config.users[&format!("p{i}")];
+        let secret = user.identity.as_ref().unwrap().refresh_token.as_ref().unwrap();
+        assert_eq!(secret.expose(), format!("secret-p{i}"));
+    }
+    assert!(config.extra.contains_key("kept"));
+    println!("16 processes saved 16 profiles; 16 present");
+}
