@@ -116,9 +116,10 @@ pub fn config_yaml(issued: &IssuedToken) -> Result<String> {
     config(issued)?.to_yaml()
 }
 
-/// The fields shown by `json` and `yaml`.
+/// The fields shown by `json` and `yaml`: name, workspace, server,
+/// description and token (absent ones left out).
 #[derive(Serialize)]
-struct Summary<'a> {
+pub struct Summary<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     workspace: Option<&'a str>,
@@ -129,7 +130,19 @@ struct Summary<'a> {
     token: Option<&'a str>,
 }
 
-fn summary(issued: &IssuedToken) -> Summary<'_> {
+impl std::fmt::Debug for Summary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Summary")
+            .field("name", &self.name)
+            .field("workspace", &self.workspace)
+            .field("server", &self.server)
+            .field("description", &self.description)
+            .field("token", &self.token.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+pub fn summary(issued: &IssuedToken) -> Summary<'_> {
     Summary {
         name: &issued.name,
         workspace: issued.workspace.as_deref(),

@@ -209,7 +209,7 @@ impl Client {
             Err(Error::AlreadyExists { .. }) if options.reset_token => None,
             Err(e @ Error::AlreadyExists { .. }) => {
                 return Err(e.with_hint(format!(
-                    "to issue a new secret for it (keeping its roles), use reset_token=True, {}",
+                    "To issue a new secret for it (keeping its roles), use reset_token=True, {}",
                     scope.reset_call(name)
                 )));
             }

@@ -1,0 +1,405 @@
+//! `AsyncClient` and `Client`: the same constructor and methods, generated
+//! once by `client_class!`. Async methods return awaitables driven by the one
+//! shared tokio runtime; the blocking client waits on that same runtime with
+//! the GIL released, so it also works inside a running event loop.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use futures::FutureExt;
+use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
+use pyo3::types::PyType;
+use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
+
+use crate::errors::{invalid, panicked, to_py};
+use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
+
+/// Resolves `fut` on the shared runtime as a Python awaitable.
+fn finish_async<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let guarded = async move {
+        match AssertUnwindSafe(fut).catch_unwind().await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(Python::attach(|py| to_py(py, e))),
+            Err(_) => Err(Python::attach(panicked)),
+        }
+    };
+    pyo3_async_runtimes::tokio::future_into_py(py, guarded).map(Bound::unbind)
+}
+
+/// Runs `fut` to completion on the shared runtime with the GIL released.
+fn finish_blocking<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send,
+    T: for<'py> IntoPyObject<'py> + Send,
+{
+    let runtime = pyo3_async_runtimes::tokio::get_runtime();
+    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(fut))));
+    match outcome {
+        Ok(Ok(value)) => value.into_py_any(py),
+        Ok(Err(e)) => Err(to_py(py, e)),
+        Err(_) => Err(panicked(py)),
+    }
+}
+
+/// Accepts `timedelta`, seconds (int or float) or a string such as `"90d"`.
+pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(text) = value.extract::<String>() {
+        return names::parse_expires_in(field, &text)
+            .map(Some)
+            .map_err(|e| to_py(py, e));
+    }
+    if let Ok(duration) = value.extract::<Duration>() {
+        return Ok(Some(duration));
+    }
+    match value.extract::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 && seconds < 1e12 => {
+            Ok(Some(Duration::from_secs_f64(seconds)))
+        }
+        _ => Err(invalid(
+            py,
+            field,
+            format!("{field} must be a non-negative number of seconds, a timedelta or a string such as '90d'"),
+        )),
+    }
+}
+
+/// The state both classes share: the core client, until closed.
+pub struct Inner {
+    client: RwLock<Option<CoreClient>>,
+}
+
+impl Inner {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        server: Option<String>,
+        token: Option<String>,
+        workspace: Option<String>,
+        profile: Option<String>,
+        config_path: Option<PathBuf>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_retries: Option<u32>,
+        ca_certificate: Option<String>,
+        allow_insecure_http: bool,
+        api_group_version: Option<String>,
+    ) -> PyResult<Inner> {
+        crate::reset_log_cache();
+        let options = ClientOptions {
+            server,
+            token: token.map(Secret::new),
+            workspace,
+            profile,
+            config_path,
+            timeout: duration_arg(py, "timeout", timeout)?,
+            max_retries,
+            ca_certificate,
+            allow_insecure_http,
+            api_group_version,
+        };
+        // Reading the config file may wait on its lock: release the GIL.
+        let client = py.detach(|| CoreClient::new(&options)).map_err(|e| to_py(py, e))?;
+        Ok(Inner {
+            client: RwLock::new(Some(client)),
+        })
+    }
+
+    fn client(&self, py: Python<'_>) -> PyResult<CoreClient> {
+        let guard = self.client.read().unwrap_or_else(|e| e.into_inner());
+        guard.clone().ok_or_else(|| {
+            to_py(
+                py,
+                wayfinder_tokens::Error::invalid("client", "invalid", "this client is closed"),
+            )
+        })
+    }
+
+    fn close(&self) {
+        *self.client.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+fn create_options(
+    py: Python<'_>,
+    description: Option<String>,
+    expires_in: Option<&Bound<'_, PyAny>>,
+    reset_token: bool,
+    dry_run: bool,
+) -> PyResult<CreateOptions> {
+    Ok(CreateOptions {
+        description,
+        expires_in: duration_arg(py, "expires_in", expires_in)?,
+        reset_token,
+        dry_run,
+    })
+}
+
+fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToken> {
+    list.into_iter().map(AccessToken).collect()
+}
+
+macro_rules! client_class {
+    ($name:ident, $finish:ident, $doc:literal, { $($extra:tt)* }) => {
+        #[doc = $doc]
+        #[pyclass(frozen, module = "wayfinder_tokens")]
+        pub struct $name {
+            inner: Inner,
+        }
+
+        #[pymethods]
+        impl $name {
+            #[new]
+            #[pyo3(signature = (*, server=None, token=None, workspace=None, profile=None, config_path=None,
+                                timeout=None, max_retries=None, ca_certificate=None, allow_insecure_http=false,
+                                api_group_version=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn new(
+                py: Python<'_>,
+                server: Option<String>,
+                token: Option<String>,
+                workspace: Option<String>,
+                profile: Option<String>,
+                config_path: Option<PathBuf>,
+                timeout: Option<Bound<'_, PyAny>>,
+                max_retries: Option<u32>,
+                ca_certificate: Option<String>,
+                allow_insecure_http: bool,
+                api_group_version: Option<String>,
+            ) -> PyResult<Self> {
+                let inner = Inner::new(
+                    py, server, token, workspace, profile, config_path, timeout.as_ref(), max_retries,
+                    ca_certificate, allow_insecure_http, api_group_version,
+                )?;
+                Ok(Self { inner })
+            }
+
+            #[classmethod]
+            #[pyo3(signature = (profile=None, config_path=None))]
+            fn from_env(_cls: &Bound<'_, PyType>, py: Python<'_>, profile: Option<String>, config_path: Option<PathBuf>) -> PyResult<Self> {
+                let inner = Inner::new(py, None, None, None, profile, config_path, None, None, None, false, None)?;
+                Ok(Self { inner })
+            }
+
+            #[getter]
+            fn server(&self, py: Python<'_>) -> PyResult<String> {
+                Ok(self.inner.client(py)?.server())
+            }
+
+            #[getter]
+            fn workspace(&self, py: Python<'_>) -> PyResult<Option<String>> {
+                Ok(self.inner.client(py)?.workspace().map(str::to_owned))
+            }
+
+            #[pyo3(signature = (name, *, workspace=None, description=None, expires_in=None, reset_token=false, dry_run=false))]
+            #[allow(clippy::too_many_arguments)]
+            fn create_workspace_access_token(
+                &self,
+                py: Python<'_>,
+                name: String,
+                workspace: Option<String>,
+                description: Option<String>,
+                expires_in: Option<Bound<'_, PyAny>>,
+                reset_token: bool,
+                dry_run: bool,
+            ) -> PyResult<Py<PyAny>> {
+                let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
+                let client = self.inner.client(py)?;
+                $finish(py, async move {
+                    client.create_workspace_access_token(&name, workspace.as_deref(), &options).await.map(IssuedToken)
+                })
+            }
+
+            #[pyo3(signature = (name, *, workspace=None))]
+            fn reset_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await.map(IssuedToken) })
+            }
+
+            #[pyo3(signature = (name, *, workspace=None))]
+            fn get_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.get_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
+            }
+
+            #[pyo3(signature = (*, workspace=None))]
+            fn list_workspace_access_tokens(&self, py: Python<'_>, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.list_workspace_access_tokens(workspace.as_deref()).await.map(tokens) })
+            }
+
+            #[pyo3(signature = (name, *, workspace=None))]
+            fn delete_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
+            }
+
+            #[pyo3(signature = (token, role, *, cluster=None, namespace=None, workspace=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn assign_access_role(
+                &self,
+                py: Python<'_>,
+                token: String,
+                role: String,
+                cluster: Option<String>,
+                namespace: Option<String>,
+                workspace: Option<String>,
+            ) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move {
+                    client
+                        .assign_access_role(&token, &role, cluster.as_deref(), namespace.as_deref(), workspace.as_deref())
+                        .await
+                        .map(Roles)
+                })
+            }
+
+            #[pyo3(signature = (token, role, *, workspace=None))]
+            fn assign_wayfinder_role(&self, py: Python<'_>, token: String, role: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await.map(Roles) })
+            }
+
+            #[pyo3(signature = (token, *, workspace=None))]
+            fn get_workspace_access_token_roles(&self, py: Python<'_>, token: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.get_workspace_access_token_roles(&token, workspace.as_deref()).await.map(Roles) })
+            }
+
+            #[pyo3(signature = (name, *, description=None, expires_in=None, reset_token=false, dry_run=false))]
+            fn create_platform_access_token(
+                &self,
+                py: Python<'_>,
+                name: String,
+                description: Option<String>,
+                expires_in: Option<Bound<'_, PyAny>>,
+                reset_token: bool,
+                dry_run: bool,
+            ) -> PyResult<Py<PyAny>> {
+                let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.create_platform_access_token(&name, &options).await.map(IssuedToken) })
+            }
+
+            fn reset_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.reset_platform_access_token(&name).await.map(IssuedToken) })
+            }
+
+            fn get_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.get_platform_access_token(&name).await.map(AccessToken) })
+            }
+
+            fn list_platform_access_tokens(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.list_platform_access_tokens().await.map(tokens) })
+            }
+
+            fn delete_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.delete_platform_access_token(&name).await.map(AccessToken) })
+            }
+
+            #[pyo3(signature = (token, role, *, cluster=None, namespace=None))]
+            fn assign_platform_access_role(
+                &self,
+                py: Python<'_>,
+                token: String,
+                role: String,
+                cluster: Option<String>,
+                namespace: Option<String>,
+            ) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move {
+                    client
+                        .assign_platform_access_role(&token, &role, cluster.as_deref(), namespace.as_deref())
+                        .await
+                        .map(Roles)
+                })
+            }
+
+            fn assign_platform_wayfinder_role(&self, py: Python<'_>, token: String, role: String) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.assign_platform_wayfinder_role(&token, &role).await.map(Roles) })
+            }
+
+            fn get_platform_access_token_roles(&self, py: Python<'_>, token: String) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.get_platform_access_token_roles(&token).await.map(Roles) })
+            }
+
+            fn whoami(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, async move { client.whoami().await.map(WhoAmI) })
+            }
+
+            fn __repr__(&self, py: Python<'_>) -> String {
+                match self.inner.client(py) {
+                    Ok(c) => format!(
+                        "{}(server={}, workspace={})",
+                        stringify!($name),
+                        crate::types::py_repr(&c.server()),
+                        c.workspace().map_or_else(|| "None".to_owned(), crate::types::py_repr)
+                    ),
+                    Err(_) => format!("{}(<closed>)", stringify!($name)),
+                }
+            }
+
+            $($extra)*
+        }
+    };
+}
+
+client_class!(
+    AsyncClient,
+    finish_async,
+    "An async client: every method returns an awaitable. Use `async with`.",
+    {
+        fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(slf) }).map(Bound::unbind)
+        }
+
+        #[pyo3(signature = (*_exc))]
+        fn __aexit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Py<PyAny>> {
+            self.inner.close();
+            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(()) }).map(Bound::unbind)
+        }
+
+        /// Closes the client; later calls raise.
+        fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+            self.inner.close();
+            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(()) }).map(Bound::unbind)
+        }
+    }
+);
+
+client_class!(
+    Client,
+    finish_blocking,
+    "A blocking client with the same methods as AsyncClient. Use `with`.",
+    {
+        fn __enter__(slf: Py<Self>) -> Py<Self> {
+            slf
+        }
+
+        #[pyo3(signature = (*_exc))]
+        fn __exit__(&self, _exc: &Bound<'_, pyo3::types::PyTuple>) {
+            self.inner.close();
+        }
+
+        /// Closes the client; later calls raise.
+        fn close(&self) {
+            self.inner.close();
+        }
+    }
+);

@@ -1,0 +1,140 @@
+//! The exception hierarchy and the one conversion from the core error.
+//!
+//! The classes are made once at import with `type(name, bases, attrs)` so
+//! that `TimeoutError` can subclass both `WayfinderError` and the builtin
+//! `TimeoutError`, which `create_exception!` cannot express.
+
+use pyo3::exceptions::PyTimeoutError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+use wayfinder_tokens::Error;
+
+/// (class name, core error code or "" for the root, docstring).
+const CLASSES: [(&str, &str, &str); 11] = [
+    (
+        "WayfinderError",
+        "",
+        "Base class of every error raised by wayfinder_tokens.",
+    ),
+    (
+        "ConfigError",
+        "CONFIG",
+        "The config file or the client's settings are unusable.",
+    ),
+    (
+        "ValidationError",
+        "VALIDATION",
+        "Bad input, caught before any request, or a server's 400. `field_errors` lists (field, message).",
+    ),
+    (
+        "AuthenticationError",
+        "UNAUTHENTICATED",
+        "401: missing, malformed, expired, reset or deleted credentials.",
+    ),
+    (
+        "PermissionDeniedError",
+        "PERMISSION_DENIED",
+        "403: authenticated but not allowed.",
+    ),
+    ("NotFoundError", "NOT_FOUND", "404: no such access token."),
+    (
+        "AlreadyExistsError",
+        "ALREADY_EXISTS",
+        "409: an access token of that name exists.",
+    ),
+    ("RateLimitedError", "RATE_LIMITED", "429 after the retries ran out."),
+    (
+        "ServerError",
+        "SERVER",
+        "Any other error answer: 5xx, an unexpected status, an undecodable body.",
+    ),
+    (
+        "TransportError",
+        "TRANSPORT",
+        "The request could not be sent or its answer not read.",
+    ),
+    (
+        "TimeoutError",
+        "TIMEOUT",
+        "A deadline passed. Also a builtin TimeoutError.",
+    ),
+];
+
+static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+
+fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
+    let type_ = py.import("builtins")?.getattr("type")?;
+    let mut types: Vec<Py<PyType>> = Vec::with_capacity(CLASSES.len());
+    for (name, code, doc) in CLASSES {
+        let attrs = PyDict::new(py);
+        attrs.set_item("__module__", "wayfinder_tokens")?;
+        attrs.set_item("__doc__", doc)?;
+        attrs.set_item("status", py.None())?;
+        attrs.set_item("code", if code.is_empty() { None } else { Some(code) })?;
+        attrs.set_item("field_errors", PyList::empty(py))?;
+        let bases = match (name, types.first()) {
+            ("WayfinderError", _) => PyTuple::new(py, [py.get_type::<pyo3::exceptions::PyException>()])?,
+            ("TimeoutError", Some(root)) => PyTuple::new(py, [root.bind(py).clone(), py.get_type::<PyTimeoutError>()])?,
+            (_, Some(root)) => PyTuple::new(py, [root.bind(py).clone()])?,
+            (_, None) => unreachable!("the root class is built first"),
+        };
+        let class = type_.call1((name, bases, attrs))?.cast_into::<PyType>()?;
+        types.push(class.unbind());
+    }
+    Ok(types)
+}
+
+/// Adds the classes to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let types = TYPES.get_or_try_init(py, || build(py))?;
+    for ((name, _, _), class) in CLASSES.iter().zip(types) {
+        m.add(*name, class.bind(py))?;
+    }
+    Ok(())
+}
+
+fn class_for<'py>(py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyType>> {
+    let types = TYPES.get_or_try_init(py, || build(py))?;
+    let index = CLASSES.iter().position(|(_, c, _)| *c == code).unwrap_or(0);
+    Ok(types[index].bind(py).clone())
+}
+
+fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_errors: Vec<(String, String)>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let instance = class_for(py, code)?.call1((message,))?;
+        instance.setattr("status", status)?;
+        instance.setattr("field_errors", PyList::new(py, field_errors)?)?;
+        Ok(PyErr::from_value(instance))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// Converts a core error into the matching exception, with `status`,
+/// `code` and `field_errors` set.
+pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
+    let field_errors = error
+        .field_errors()
+        .iter()
+        .map(|f| (f.field.clone(), f.message.clone()))
+        .collect();
+    raise(py, error.code(), error.message(), error.status(), field_errors)
+}
+
+/// A panic inside the library, surfaced as `WayfinderError`. The payload is
+/// not shown: it could hold anything.
+pub fn panicked(py: Python<'_>) -> PyErr {
+    raise(
+        py,
+        "",
+        "internal error in wayfinder_tokens (a bug; please report it)",
+        None,
+        Vec::new(),
+    )
+}
+
+/// Raises a `ValidationError` for one argument.
+pub fn invalid(py: Python<'_>, field: &str, message: String) -> PyErr {
+    to_py(py, Error::invalid(field, "invalid", message))
+}

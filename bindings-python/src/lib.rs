@@ -1,0 +1,86 @@
+//! The native module `wayfinder_tokens._native`: translates arguments,
+//! results and errors between Python and the `wayfinder-tokens` core. Every
+//! decision about tokens, configs and HTTP stays in core.
+
+// Python sees these classes through their `__repr__`, which never shows a
+// secret; a Rust `Debug` would be one more place to get that wrong.
+#![allow(missing_debug_implementations)]
+
+mod client;
+mod errors;
+mod testing;
+mod types;
+
+use std::sync::OnceLock;
+
+use pyo3::prelude::*;
+use pyo3_log::{Caching, Logger, ResetHandle};
+
+static LOG_RESET: OnceLock<ResetHandle> = OnceLock::new();
+
+/// Forgets pyo3-log's cached Python logger levels, so logging configured
+/// after import takes effect. Called when a client is made.
+pub(crate) fn reset_log_cache() {
+    if let Some(handle) = LOG_RESET.get() {
+        handle.reset();
+    }
+}
+
+/// Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout, stderr).
+#[pyfunction]
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> (i32, String, String) {
+    let runtime = pyo3_async_runtimes::tokio::get_runtime();
+    let out = py.detach(|| runtime.block_on(wayfinder_tokens::cli::run(argv)));
+    (out.code, out.stdout, out.stderr)
+}
+
+/// The Python logging level the CLI flags ask for.
+#[pyfunction]
+fn cli_log_level(argv: Vec<String>) -> u8 {
+    match wayfinder_tokens::cli::log_level(&argv) {
+        log::LevelFilter::Trace | log::LevelFilter::Debug => 10,
+        log::LevelFilter::Info => 20,
+        _ => 30,
+    }
+}
+
+/// NAME, WORKSPACE, DESCRIPTION, CREATED columns, as the CLI prints them.
+#[pyfunction]
+#[pyo3(signature = (tokens, headers=true))]
+fn render_table(tokens: Vec<PyRef<'_, types::AccessToken>>, headers: bool) -> String {
+    let tokens: Vec<wayfinder_tokens::AccessToken> = tokens.iter().map(|t| t.0.clone()).collect();
+    wayfinder_tokens::render::table(&tokens, headers)
+}
+
+#[pyfunction]
+#[pyo3(name = "_reset_log_cache")]
+fn reset_log_cache_py() {
+    reset_log_cache();
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    // Only this library's own records go to Python (logger "wayfinder_tokens").
+    let logger = Logger::new(py, Caching::LoggersAndLevels)?
+        .filter(log::LevelFilter::Off)
+        .filter_target("wayfinder_tokens".to_owned(), log::LevelFilter::Debug);
+    if let Ok(handle) = logger.install() {
+        let _ = LOG_RESET.set(handle);
+    }
+    m.add("__version__", wayfinder_tokens::VERSION)?;
+    errors::register(m)?;
+    m.add_class::<client::AsyncClient>()?;
+    m.add_class::<client::Client>()?;
+    m.add_class::<types::IssuedToken>()?;
+    m.add_class::<types::AccessToken>()?;
+    m.add_class::<types::AccessRole>()?;
+    m.add_class::<types::Roles>()?;
+    m.add_class::<types::WhoAmI>()?;
+    m.add_class::<testing::Emulator>()?;
+    m.add_function(wrap_pyfunction!(render_table, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(reset_log_cache_py, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! `wayfinder_tokens.testing.Emulator`: the embedded emulator, for users'
+//! own tests. It runs on the shared runtime.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
+use wayfinder_tokens::Error;
+
+use crate::errors::{invalid, to_py};
+
+/// A running emulator of the Wayfinder API on loopback. A context manager
+/// (sync and async); `stop()` ends it.
+#[pyclass(frozen, module = "wayfinder_tokens.testing")]
+pub struct Emulator {
+    url: String,
+    admin_token: String,
+    running: Mutex<Option<CoreEmulator>>,
+}
+
+impl Emulator {
+    fn with_running<T>(&self, py: Python<'_>, f: impl FnOnce(&CoreEmulator) -> T) -> PyResult<T> {
+        let guard = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(e) => Ok(f(e)),
+            None => Err(to_py(
+                py,
+                Error::invalid("emulator", "invalid", "the emulator is stopped"),
+            )),
+        }
+    }
+
+    fn take(&self) -> Option<CoreEmulator> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+#[pymethods]
+impl Emulator {
+    #[new]
+    #[pyo3(signature = (admin_token=None, users=None, data=None, *, api_group_version=None))]
+    fn new(
+        py: Python<'_>,
+        admin_token: Option<String>,
+        users: Option<Vec<String>>,
+        data: Option<PathBuf>,
+        api_group_version: Option<String>,
+    ) -> PyResult<Self> {
+        let mut builder = CoreEmulator::builder();
+        for spec in users.unwrap_or_default() {
+            let user: LocalUser = spec
+                .parse()
+                .map_err(|e| invalid(py, "users", format!("users entry is invalid: {e}")))?;
+            builder = builder.user(user);
+        }
+        if let Some(token) = admin_token {
+            builder = builder.admin_token(token);
+        }
+        if let Some(path) = data {
+            builder = builder.data(path);
+        }
+        if let Some(gv) = api_group_version {
+            builder = builder.api_group_version(gv);
+        }
+        let runtime = pyo3_async_runtimes::tokio::get_runtime();
+        let emulator = py.detach(|| runtime.block_on(builder.start())).map_err(|e| {
+            to_py(
+                py,
+                Error::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")),
+            )
+        })?;
+        Ok(Emulator {
+            url: emulator.url().to_owned(),
+            admin_token: emulator.admin_token().to_owned(),
+            running: Mutex::new(Some(emulator)),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    #[getter]
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The admin's static token.
+    #[getter]
+    fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// Makes the next `times` requests under `path_prefix` misbehave.
+    #[pyo3(signature = (path_prefix, *, status=None, times=1, retry_after_s=None, delay_ms=None,
+                        drop_connection=false, malformed_body=false, body_bytes=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn inject_fault(
+        &self,
+        py: Python<'_>,
+        path_prefix: String,
+        status: Option<u16>,
+        times: u32,
+        retry_after_s: Option<u64>,
+        delay_ms: Option<u64>,
+        drop_connection: bool,
+        malformed_body: bool,
+        body_bytes: Option<usize>,
+    ) -> PyResult<()> {
+        let fault = Fault {
+            path_prefix,
+            status,
+            times,
+            retry_after_s,
+            delay_ms,
+            drop_connection,
+            malformed_body,
+            body_bytes,
+        };
+        self.with_running(py, |e| e.inject_fault(fault))?
+            .map_err(|message| invalid(py, "fault", message))
+    }
+
+    fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_running(py, CoreEmulator::clear_faults)
+    }
+
+    /// `{"requests": {"METHOD /path": count}, "total": n}`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let snapshot = self.with_running(py, CoreEmulator::stats)?;
+        let dict = PyDict::new(py);
+        dict.set_item("requests", snapshot.requests)?;
+        dict.set_item("total", snapshot.total)?;
+        Ok(dict)
+    }
+
+    fn reset_stats(&self, py: Python<'_>) -> PyResult<()> {
+        self.with_running(py, CoreEmulator::reset_stats)
+    }
+
+    /// Stops the server (idempotent).
+    fn stop(&self, py: Python<'_>) {
+        if let Some(emulator) = self.take() {
+            let runtime = pyo3_async_runtimes::tokio::get_runtime();
+            py.detach(|| runtime.block_on(emulator.shutdown()));
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) {
+        self.stop(py);
+    }
+
+    fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(slf) }).map(Bound::unbind)
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __aexit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let running = self.take();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            if let Some(emulator) = running {
+                emulator.shutdown().await;
+            }
+            Ok(())
+        })
+        .map(Bound::unbind)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.running.lock().map(|r| r.is_some()).unwrap_or(false) {
+            "running"
+        } else {
+            "stopped"
+        };
+        format!(
+            "Emulator(url={}, admin_token=<redacted>, {state})",
+            crate::types::py_repr(&self.url)
+        )
+    }
+}

@@ -1,0 +1,400 @@
+//! Result types: thin Python classes over the core types. Their repr and
+//! Jupyter display never show a secret.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use serde_json::Value;
+use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, render};
+
+use crate::errors::to_py;
+
+/// Converts JSON into Python objects (dict, list, str, int, float, bool, None).
+pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(f)) => f.into_pyobject(py)?.into_any(),
+            (None, None) => n.to_string().into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    json_to_py(py, &json)
+}
+
+/// A string as Python's `repr` writes it.
+pub fn py_repr(value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| match c {
+            '\\' => vec!['\\', '\\'],
+            '\'' => vec!['\\', '\''],
+            '\n' => vec!['\\', 'n'],
+            c if c.is_control() => format!("\\x{:02x}", c as u32).chars().collect(),
+            c => vec![c],
+        })
+        .collect();
+    format!("'{escaped}'")
+}
+
+fn opt_repr(value: Option<&str>) -> String {
+    value.map_or_else(|| "None".to_owned(), py_repr)
+}
+
+fn list_repr(values: &[String]) -> String {
+    format!("[{}]", values.iter().map(|v| py_repr(v)).collect::<Vec<_>>().join(", "))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn html_table(title: &str, rows: &[(&str, String)]) -> String {
+    let body: String = rows
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<tr><th style=\"text-align:left\">{k}</th><td>{}</td></tr>",
+                html_escape(v)
+            )
+        })
+        .collect();
+    format!("<table><caption>{}</caption>{body}</table>", html_escape(title))
+}
+
+/// An access token object as the server returned it. Never holds a secret.
+#[pyclass(frozen, module = "wayfinder_tokens", eq)]
+#[derive(Clone, PartialEq)]
+pub struct AccessToken(pub wayfinder_tokens::AccessToken);
+
+#[pymethods]
+impl AccessToken {
+    /// Reads an object in the API's shape (as `to_dict` returns it).
+    #[staticmethod]
+    fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text: String = py.import("json")?.call_method1("dumps", (data,))?.extract()?;
+        serde_json::from_str(&text)
+            .map(AccessToken)
+            .map_err(|e| crate::errors::invalid(py, "data", format!("not an access token object: {e}")))
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    #[getter]
+    fn workspace(&self) -> Option<&str> {
+        self.0.workspace()
+    }
+    #[getter]
+    fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    #[getter]
+    fn description(&self) -> Option<&str> {
+        self.0.description()
+    }
+    #[getter]
+    fn expiry(&self) -> Option<&str> {
+        self.0.expiry()
+    }
+    #[getter]
+    fn created(&self) -> Option<&str> {
+        self.0.created()
+    }
+    #[getter]
+    fn generation(&self) -> i64 {
+        self.0.generation()
+    }
+    #[getter]
+    fn last_issued(&self) -> Option<&str> {
+        self.0.last_issued()
+    }
+    #[getter]
+    fn uid(&self) -> Option<&str> {
+        self.0.metadata.uid.as_deref()
+    }
+    /// The whole object, as the API returned it.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "AccessToken(name={}, workspace={}, description={}, created={}, generation={})",
+            py_repr(self.0.name()),
+            opt_repr(self.0.workspace()),
+            opt_repr(self.0.description()),
+            opt_repr(self.0.created()),
+            self.0.generation()
+        )
+    }
+    fn _repr_html_(&self) -> String {
+        html_table(
+            &format!("{} {}", self.0.kind, self.0.name()),
+            &[
+                ("workspace", self.0.workspace().unwrap_or("-").to_owned()),
+                ("description", self.0.description().unwrap_or("").to_owned()),
+                ("created", self.0.created().unwrap_or("").to_owned()),
+                ("expiry", self.0.expiry().unwrap_or("never").to_owned()),
+                ("generation", self.0.generation().to_string()),
+            ],
+        )
+    }
+}
+
+/// A token just created or reset. `token` is the secret (None for a dry run).
+#[pyclass(frozen, module = "wayfinder_tokens")]
+pub struct IssuedToken(pub CoreIssued);
+
+impl IssuedToken {
+    fn render(&self, py: Python<'_>, f: fn(&CoreIssued) -> wayfinder_tokens::Result<String>) -> PyResult<String> {
+        f(&self.0).map_err(|e| to_py(py, e))
+    }
+}
+
+#[pymethods]
+impl IssuedToken {
+    #[new]
+    #[pyo3(signature = (name, server, token=None, *, workspace=None, description=None))]
+    fn new(
+        name: String,
+        server: String,
+        token: Option<String>,
+        workspace: Option<String>,
+        description: Option<String>,
+    ) -> Self {
+        IssuedToken(CoreIssued {
+            name,
+            workspace,
+            server,
+            description,
+            token: token.map(Secret::new),
+            expires: None,
+            resource: Default::default(),
+        })
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn workspace(&self) -> Option<&str> {
+        self.0.workspace.as_deref()
+    }
+    #[getter]
+    fn server(&self) -> &str {
+        &self.0.server
+    }
+    #[getter]
+    fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The secret. Shown only once by the server: store it now.
+    #[getter]
+    fn token(&self) -> Option<&str> {
+        self.0.token.as_ref().map(Secret::expose)
+    }
+    #[getter]
+    fn expires(&self) -> Option<i64> {
+        self.0.expires
+    }
+    #[getter]
+    fn dry_run(&self) -> bool {
+        self.0.is_dry_run()
+    }
+    #[getter]
+    fn resource(&self) -> AccessToken {
+        AccessToken(self.0.resource.clone())
+    }
+    fn to_env(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::env)
+    }
+    fn to_export(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::export)
+    }
+    fn to_config_yaml(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::config_yaml)
+    }
+    fn to_config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let config = render::config(&self.0).map_err(|e| to_py(py, e))?;
+        to_dict(py, &config)
+    }
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::json)
+    }
+    fn to_yaml(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::yaml)
+    }
+    fn to_github_actions(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::github_actions)
+    }
+    /// name, workspace, server, description and token (the same fields as `to_json`).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &render::summary(&self.0))
+    }
+    fn write_config(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        py.detach(|| render::write_config(&self.0, &path))
+            .map_err(|e| to_py(py, e))
+    }
+    #[pyo3(signature = (config_path=None, profile=None, make_current=false))]
+    fn save_profile(
+        &self,
+        py: Python<'_>,
+        config_path: Option<PathBuf>,
+        profile: Option<String>,
+        make_current: bool,
+    ) -> PyResult<PathBuf> {
+        py.detach(|| render::save_profile(&self.0, config_path.as_deref(), profile.as_deref(), make_current, None))
+            .map_err(|e| to_py(py, e))
+    }
+    fn __repr__(&self) -> String {
+        let token = if self.0.token.is_some() { "<redacted>" } else { "None" };
+        format!(
+            "IssuedToken(name={}, workspace={}, server={}, description={}, token={token})",
+            py_repr(&self.0.name),
+            opt_repr(self.0.workspace.as_deref()),
+            py_repr(&self.0.server),
+            opt_repr(self.0.description.as_deref()),
+        )
+    }
+    fn _repr_html_(&self) -> String {
+        html_table(
+            &format!("IssuedToken {}", self.0.name),
+            &[
+                ("workspace", self.0.workspace.clone().unwrap_or_else(|| "-".into())),
+                ("server", self.0.server.clone()),
+                ("description", self.0.description.clone().unwrap_or_default()),
+                (
+                    "token",
+                    if self.0.token.is_some() {
+                        "•••••• (use .token)"
+                    } else {
+                        "none (dry run)"
+                    }
+                    .to_owned(),
+                ),
+            ],
+        )
+    }
+}
+
+/// A cluster access role granted to a token.
+#[pyclass(frozen, module = "wayfinder_tokens", eq)]
+#[derive(Clone, PartialEq)]
+pub struct AccessRole(pub wayfinder_tokens::AccessRole);
+
+#[pymethods]
+impl AccessRole {
+    #[getter]
+    fn role(&self) -> &str {
+        &self.0.role
+    }
+    #[getter]
+    fn cluster(&self) -> Option<&str> {
+        self.0.cluster.as_deref()
+    }
+    #[getter]
+    fn namespace(&self) -> Option<&str> {
+        self.0.namespace.as_deref()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "AccessRole(role={}, cluster={}, namespace={})",
+            py_repr(&self.0.role),
+            opt_repr(self.0.cluster.as_deref()),
+            opt_repr(self.0.namespace.as_deref())
+        )
+    }
+}
+
+/// Everything granted to a token.
+#[pyclass(frozen, module = "wayfinder_tokens", eq)]
+#[derive(Clone, PartialEq)]
+pub struct Roles(pub wayfinder_tokens::Roles);
+
+#[pymethods]
+impl Roles {
+    #[getter]
+    fn access_roles(&self) -> Vec<AccessRole> {
+        self.0.access_roles.iter().cloned().map(AccessRole).collect()
+    }
+    #[getter]
+    fn wayfinder_roles(&self) -> Vec<String> {
+        self.0.wayfinder_roles.clone()
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        let access: Vec<String> = self.access_roles().iter().map(AccessRole::__repr__).collect();
+        format!(
+            "Roles(access_roles=[{}], wayfinder_roles={})",
+            access.join(", "),
+            list_repr(&self.0.wayfinder_roles)
+        )
+    }
+}
+
+/// Who a client is authenticated as.
+#[pyclass(frozen, module = "wayfinder_tokens", eq)]
+#[derive(Clone, PartialEq)]
+pub struct WhoAmI(pub wayfinder_tokens::WhoAmI);
+
+#[pymethods]
+impl WhoAmI {
+    #[getter]
+    fn auth_method(&self) -> &str {
+        &self.0.auth_method
+    }
+    #[getter]
+    fn username(&self) -> &str {
+        &self.0.username
+    }
+    #[getter]
+    fn workspaces(&self) -> Vec<String> {
+        self.0.workspaces.clone()
+    }
+    #[getter]
+    fn subject_kind(&self) -> &str {
+        &self.0.subject_kind
+    }
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_dict(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "WhoAmI(username={}, subject_kind={}, auth_method={}, workspaces={})",
+            py_repr(&self.0.username),
+            py_repr(&self.0.subject_kind),
+            py_repr(&self.0.auth_method),
+            list_repr(&self.0.workspaces)
+        )
+    }
+}

@@ -1,0 +1,20 @@
+"""``python -m wayfinder_tokens``: the same CLI as ``npx wayfinder-tokens``."""
+
+import logging
+import sys
+
+from wayfinder_tokens import _native
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    logging.basicConfig(level=_native.cli_log_level(argv), format="%(levelname)s %(name)s: %(message)s")
+    _native._reset_log_cache()
+    code, out, err = _native.run_cli(argv)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

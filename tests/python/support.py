@@ -1,0 +1,35 @@
+"""Helpers shared by the test modules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+VECTORS = Path(__file__).resolve().parents[1] / "vectors"
+ADMIN = "admin-canary-5e2b"
+
+
+def load_vectors(name: str) -> Any:
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
+
+
+VOLATILE = {"uid", "creationTimestamp", "resourceVersion", "lastIssued", "name", "token", "created"}
+
+
+def normalized(value: Any) -> Any:
+    """A result as a dict with names, times and secrets left out, so results
+    of the same operation on different tokens compare equal."""
+    if isinstance(value, list):
+        return [normalized(v) for v in value]
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
+    if isinstance(value, dict):
+        return {k: normalized(v) for k, v in value.items() if k not in VOLATILE}
+    return value
+
+
+def assert_agree(sync_result: Any, async_result: Any) -> None:
+    """The blocking and async clients gave the same kind of result."""
+    assert type(sync_result) is type(async_result)
+    assert normalized(sync_result) == normalized(async_result)

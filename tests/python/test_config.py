@@ -1,0 +1,78 @@
+"""Config files: written by the library, loaded by new clients; the
+WAYFINDER_* variables."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import wayfinder_tokens as wft
+from wayfinder_tokens.testing import Emulator
+
+from support import ADMIN
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_written_config_is_loaded_by_a_new_client(client: wft.Client, tmp_path: Path) -> None:
+    issued = client.create_workspace_access_token("ci-deploy", description="d")
+    standalone = tmp_path / "ci-deploy.config"
+    issued.write_config(standalone)
+    assert mode(standalone) == 0o600
+    with wft.Client(config_path=standalone) as c:
+        assert c.workspace == "dev"
+        assert c.whoami().subject_kind == "WorkspaceAccessToken"
+
+    shared = tmp_path / "wf" / "config"
+    shared.parent.mkdir()
+    shared.write_text("current-profile: other\nprofiles: {other: {server: s, user: u}}\nunknown: kept\n")
+    saved = issued.save_profile(shared)
+    assert Path(saved) == shared
+    assert mode(shared) == 0o600
+    text = shared.read_text()
+    assert "unknown: kept" in text and "current-profile: other" in text
+    with wft.Client(config_path=shared, profile="ci-deploy") as c:
+        assert c.whoami().workspaces == ["dev"]
+    issued.save_profile(shared, profile="renamed", make_current=True)
+    with wft.Client.from_env(config_path=shared) as c:
+        assert c.workspace == "dev"
+
+
+def test_dry_runs_cannot_be_saved(client: wft.Client, tmp_path: Path) -> None:
+    dry = client.create_workspace_access_token("dry", dry_run=True)
+    with pytest.raises(wft.ValidationError):
+        dry.write_config(tmp_path / "x")
+    with pytest.raises(wft.ValidationError):
+        dry.to_env()
+
+
+async def test_environment_variables(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WAYFINDER_CONFIG", str(tmp_path / "absent"))
+    monkeypatch.setenv("WAYFINDER_SERVER", emulator.url)
+    monkeypatch.setenv("WAYFINDER_TOKEN", ADMIN)
+    monkeypatch.setenv("WAYFINDER_WORKSPACE", "prod")
+    async with wft.AsyncClient.from_env() as c:
+        assert c.workspace == "prod"
+        assert (await c.create_workspace_access_token("from-env")).workspace == "prod"
+    assert not (tmp_path / "absent").exists(), "the ephemeral config is never written"
+    monkeypatch.delenv("WAYFINDER_TOKEN")
+    with pytest.raises(wft.ConfigError):
+        wft.Client.from_env()
+
+
+def test_default_config_path_is_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, client: wft.Client) -> None:
+    monkeypatch.delenv("WAYFINDER_CONFIG", raising=False)
+    monkeypatch.delenv("WAYFINDER_SERVER", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    issued = client.create_workspace_access_token("home")
+    path = Path(issued.save_profile())
+    assert path == tmp_path / ".wayfinder" / "config"
+    assert mode(path.parent) == 0o700
+    with wft.Client() as c:
+        assert c.server == client.server
+    assert os.environ["HOME"] == str(tmp_path)
