@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 
 def wf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 
 def mode(path: Path) -> int:

@@ -10,9 +10,8 @@ from typing import Callable
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 ALL = [
     wft.ConfigError,
@@ -80,9 +79,11 @@ def test_http_errors(client: wft.Client, emulator: Emulator) -> None:
     with pytest.raises(wft.NotFoundError) as missing:
         client.get_workspace_access_token("nope")
     assert missing.value.status == 404
-    with wft.Client(server=emulator.url, token="wrong", workspace="dev") as stranger:
-        with pytest.raises(wft.AuthenticationError) as unauth:
-            stranger.whoami()
+    with (
+        wft.Client(server=emulator.url, token="wrong", workspace="dev") as stranger,
+        pytest.raises(wft.AuthenticationError) as unauth,
+    ):
+        stranger.whoami()
     assert unauth.value.status == 401
     emulator.inject_fault("/api/v2/whoami", status=403)
     with pytest.raises(wft.PermissionDeniedError) as denied:
@@ -111,7 +112,9 @@ def test_server_rate_limited_transport_and_timeout(emulator: Emulator) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with wft.Client(server=f"http://127.0.0.1:{port}", token="t", max_retries=0) as c:
-        with pytest.raises(wft.TransportError) as transport:
-            c.whoami()
+    with (
+        wft.Client(server=f"http://127.0.0.1:{port}", token="t", max_retries=0) as c,
+        pytest.raises(wft.TransportError) as transport,
+    ):
+        c.whoami()
     assert transport.value.status is None

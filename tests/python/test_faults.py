@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 WHOAMI = "/api/v2/whoami"
 COLLECTION = "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens"

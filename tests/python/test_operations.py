@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN, assert_agree
+from wayfinder_tokens.testing import Emulator
 
 
 async def test_workspace_operations_agree(client: wft.Client, aclient: wft.AsyncClient, emulator: Emulator) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import ADMIN
+from wayfinder_tokens.testing import Emulator
 
 
 def test_canary_never_leaks(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
@@ -54,12 +54,13 @@ def test_debug_logs_show_method_path_status_and_attempt(client: wft.Client, capl
     ]
 
 
-def test_group_readable_config_draws_a_warning(tmp_path: object, caplog: pytest.LogCaptureFixture) -> None:
-    from pathlib import Path
-
-    path = Path(str(tmp_path)) / "config"
+def test_group_readable_config_draws_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "config"
     path.write_text(
-        "current-profile: a\nprofiles: {a: {server: s, user: u}}\nservers: {s: {server: 'https://x.example.com'}}\nusers: {u: {token: t}}\n"
+        "current-profile: a\n"
+        "profiles: {a: {server: s, user: u}}\n"
+        "servers: {s: {server: 'https://x.example.com'}}\n"
+        "users: {u: {token: t}}\n"
     )
     path.chmod(0o644)
     caplog.set_level(logging.WARNING, logger="wayfinder_tokens")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import pytest
 
 import wayfinder_tokens as wft
-from wayfinder_tokens.testing import Emulator
-
 from support import load_vectors
 
 RENDER = load_vectors("render.json")
@@ -66,10 +65,9 @@ def test_name_rules(case: dict[str, Any], client: wft.Client) -> None:
         "role": lambda: client.assign_wayfinder_role("missing-token", value),
     }
     if error is None:
-        try:
+        # A valid role reaches the server, which knows no such token.
+        with contextlib.suppress(wft.NotFoundError):
             calls[rule]()
-        except wft.NotFoundError:
-            pass  # a valid role reached the server, which knows no such token
         return
     with pytest.raises(wft.ValidationError) as err:
         calls[rule]()
