@@ -63,13 +63,11 @@ pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>
         return Ok(Some(duration));
     }
     match value.extract::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 && seconds < 1e12 => {
-            Ok(Some(Duration::from_secs_f64(seconds)))
-        }
-        _ => Err(invalid(
+        Ok(seconds) => names::seconds(field, seconds).map(Some).map_err(|e| to_py(py, e)),
+        Err(_) => Err(invalid(
             py,
             field,
-            format!("{field} must be a non-negative number of seconds, a timedelta or a string such as '90d'"),
+            format!("{field} must be a number of seconds, a timedelta or a string such as '90d'"),
         )),
     }
 }

@@ -109,6 +109,17 @@ pub fn check_expires_in(field: &str, value: Duration) -> Option<FieldError> {
     }
 }
 
+/// A number of seconds given by a caller (a timeout, a lifetime) as a duration.
+pub fn seconds(field: &str, value: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        Error::invalid(
+            field,
+            "invalid",
+            format!("{field} must be a non-negative, finite number of seconds"),
+        )
+    })
+}
+
 /// Parses a lifetime such as `90d`, `12h`, `1h30m` or `3600` (seconds).
 pub fn parse_expires_in(field: &str, raw: &str) -> Result<Duration> {
     let raw = raw.trim();
@@ -176,6 +187,17 @@ mod tests {
         assert!(check_role("role", "workspace.accesstokenmanager").is_none());
         assert!(check_role("role", "a..b").is_some());
         assert!(check_role("role", "").is_some());
+    }
+
+    #[test]
+    fn seconds_from_callers() {
+        assert_eq!(seconds("t", 1.5).ok(), Some(Duration::from_millis(1500)));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e30] {
+            assert_eq!(
+                seconds("timeout", bad).expect_err("bad").field_errors()[0].field,
+                "timeout"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,481 @@
+//! `Client`: every operation returns a Promise and accepts an `AbortSignal`.
+
+use napi::bindgen_prelude::*;
+use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate};
+
+use crate::call::{Failure, js_error, spawn, sync};
+use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
+
+/// How to reach the server. Anything left out comes from `WAYFINDER_SERVER`
+/// + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config file.
+#[napi(object, object_to_js = false)]
+pub struct ClientOptions {
+    pub server: Option<String>,
+    /// A static token, an access token (exchanged) or a refresh token.
+    pub token: Option<String>,
+    /// The default workspace of workspace operations.
+    pub workspace: Option<String>,
+    pub profile: Option<String>,
+    pub config_path: Option<String>,
+    /// Per-request timeout in milliseconds (default 30000).
+    pub timeout_ms: Option<f64>,
+    /// Retries after the first attempt (default 3).
+    pub max_retries: Option<u32>,
+    /// Extra CA certificates (PEM) to trust besides the platform's.
+    pub ca_certificate: Option<String>,
+    /// Allow plain `http://` to hosts other than loopback.
+    pub allow_insecure_http: Option<bool>,
+    /// Group/version of the access-token kinds.
+    pub api_group_version: Option<String>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct FromEnvOptions {
+    pub profile: Option<String>,
+    pub config_path: Option<String>,
+}
+
+/// Options of a create.
+#[napi(object, object_to_js = false)]
+pub struct CreateOptions<'a> {
+    pub workspace: Option<String>,
+    pub description: Option<String>,
+    /// Lifetime: seconds, or a string such as `"90d"` or `"12h"`.
+    pub expires_in: Option<Either<f64, String>>,
+    /// If the name exists, issue it a new secret instead of failing (roles kept).
+    pub reset_token: Option<bool>,
+    /// Validate and show the object; create nothing and issue no secret.
+    pub dry_run: Option<bool>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of workspace operations.
+#[napi(object, object_to_js = false)]
+pub struct WorkspaceOptions<'a> {
+    pub workspace: Option<String>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of platform operations.
+#[napi(object, object_to_js = false)]
+pub struct CallOptions<'a> {
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of an access-role grant.
+#[napi(object, object_to_js = false)]
+pub struct AccessRoleOptions<'a> {
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+    pub workspace: Option<String>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+fn create_options(options: &mut Option<CreateOptions<'_>>) -> wayfinder_tokens::Result<CoreCreate> {
+    let Some(o) = options.as_mut() else {
+        return Ok(CoreCreate::default());
+    };
+    let expires_in = match o.expires_in.take() {
+        None => None,
+        Some(Either::A(secs)) => Some(wayfinder_tokens::names::seconds("expires_in", secs)?),
+        Some(Either::B(text)) => Some(wayfinder_tokens::names::parse_expires_in("expires_in", &text)?),
+    };
+    Ok(CoreCreate {
+        description: o.description.take(),
+        expires_in,
+        reset_token: o.reset_token.unwrap_or(false),
+        dry_run: o.dry_run.unwrap_or(false),
+    })
+}
+
+fn issued(t: wayfinder_tokens::IssuedToken) -> IssuedToken {
+    IssuedToken { inner: t }
+}
+
+/// A client for one Wayfinder server.
+#[napi]
+pub struct Client {
+    inner: CoreClient,
+}
+
+#[napi]
+impl Client {
+    #[napi(constructor)]
+    pub fn new(env: &Env, options: Option<ClientOptions>) -> Result<Self> {
+        let o = options.unwrap_or(ClientOptions {
+            server: None,
+            token: None,
+            workspace: None,
+            profile: None,
+            config_path: None,
+            timeout_ms: None,
+            max_retries: None,
+            ca_certificate: None,
+            allow_insecure_http: None,
+            api_group_version: None,
+        });
+        let timeout = o
+            .timeout_ms
+            .map(|ms| wayfinder_tokens::names::seconds("timeoutMs", ms / 1000.0))
+            .transpose()
+            .map_err(|e| js_error(env, Failure::Core(e)))?;
+        let core = CoreOptions {
+            server: o.server,
+            token: o.token.map(Into::into),
+            workspace: o.workspace,
+            profile: o.profile,
+            config_path: o.config_path.map(Into::into),
+            timeout,
+            max_retries: o.max_retries,
+            ca_certificate: o.ca_certificate,
+            allow_insecure_http: o.allow_insecure_http.unwrap_or(false),
+            api_group_version: o.api_group_version,
+        };
+        Ok(Client {
+            inner: sync(env, CoreClient::new(&core))?,
+        })
+    }
+
+    /// `WAYFINDER_SERVER` + `WAYFINDER_TOKEN`, else the config file.
+    #[napi(factory)]
+    pub fn from_env(env: &Env, options: Option<FromEnvOptions>) -> Result<Self> {
+        let (profile, config_path) = options.map(|o| (o.profile, o.config_path)).unwrap_or_default();
+        let core = CoreOptions {
+            profile,
+            config_path: config_path.map(Into::into),
+            ..CoreOptions::default()
+        };
+        Ok(Client {
+            inner: sync(env, CoreClient::new(&core))?,
+        })
+    }
+
+    #[napi(getter)]
+    pub fn server(&self) -> String {
+        self.inner.server()
+    }
+
+    /// The default workspace of workspace operations.
+    #[napi(getter)]
+    pub fn workspace(&self) -> Option<String> {
+        self.inner.workspace().map(str::to_owned)
+    }
+
+    /// Creates a workspace access token and issues its secret. With
+    /// `resetToken`, an existing token of that name gets a new secret instead
+    /// (roles kept). With `dryRun`, nothing is created and there is no secret.
+    #[napi]
+    pub fn create_workspace_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        mut options: Option<CreateOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let create = create_options(&mut options).map_err(|e| js_error(env, Failure::Core(e)))?;
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move {
+                client
+                    .create_workspace_access_token(&name, workspace.as_deref(), &create)
+                    .await
+            },
+            issued,
+        )
+    }
+
+    /// Issues a new secret; every earlier one stops working. Roles are kept.
+    #[napi]
+    pub fn reset_workspace_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await },
+            issued,
+        )
+    }
+
+    #[napi]
+    pub fn get_workspace_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.get_workspace_access_token(&name, workspace.as_deref()).await },
+            AccessToken::from,
+        )
+    }
+
+    #[napi]
+    pub fn list_workspace_access_tokens<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.list_workspace_access_tokens(workspace.as_deref()).await },
+            access_tokens,
+        )
+    }
+
+    /// Deletes the token; its secrets stop working at once.
+    #[napi]
+    pub fn delete_workspace_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await },
+            AccessToken::from,
+        )
+    }
+
+    /// Grants a role in workspace clusters; resolves to every role the token holds.
+    #[napi]
+    pub fn assign_access_role<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        role: String,
+        options: Option<AccessRoleOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let (cluster, namespace, workspace, signal) = options
+            .map(|o| (o.cluster, o.namespace, o.workspace, o.signal))
+            .unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move {
+                client
+                    .assign_access_role(
+                        &token,
+                        &role,
+                        cluster.as_deref(),
+                        namespace.as_deref(),
+                        workspace.as_deref(),
+                    )
+                    .await
+            },
+            Roles::from,
+        )
+    }
+
+    /// Grants a role in Wayfinder itself; resolves to every role the token holds.
+    #[napi]
+    pub fn assign_wayfinder_role<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        role: String,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await },
+            Roles::from,
+        )
+    }
+
+    #[napi]
+    pub fn get_workspace_access_token_roles<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        options: Option<WorkspaceOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move {
+                client
+                    .get_workspace_access_token_roles(&token, workspace.as_deref())
+                    .await
+            },
+            Roles::from,
+        )
+    }
+
+    /// Creates a platform access token and issues its secret.
+    #[napi]
+    pub fn create_platform_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        mut options: Option<CreateOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let create = create_options(&mut options).map_err(|e| js_error(env, Failure::Core(e)))?;
+        let signal = options.and_then(|o| o.signal);
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move { client.create_platform_access_token(&name, &create).await },
+            issued,
+        )
+    }
+
+    #[napi]
+    pub fn reset_platform_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.reset_platform_access_token(&name).await },
+            issued,
+        )
+    }
+
+    #[napi]
+    pub fn get_platform_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.get_platform_access_token(&name).await },
+            AccessToken::from,
+        )
+    }
+
+    #[napi]
+    pub fn list_platform_access_tokens<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.list_platform_access_tokens().await },
+            access_tokens,
+        )
+    }
+
+    #[napi]
+    pub fn delete_platform_access_token<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.delete_platform_access_token(&name).await },
+            AccessToken::from,
+        )
+    }
+
+    #[napi]
+    pub fn assign_platform_access_role<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        role: String,
+        options: Option<AccessRoleOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let (cluster, namespace, signal) = options.map(|o| (o.cluster, o.namespace, o.signal)).unwrap_or_default();
+        let client = self.inner.clone();
+        spawn(
+            env,
+            signal,
+            async move {
+                client
+                    .assign_platform_access_role(&token, &role, cluster.as_deref(), namespace.as_deref())
+                    .await
+            },
+            Roles::from,
+        )
+    }
+
+    #[napi]
+    pub fn assign_platform_wayfinder_role<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        role: String,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.assign_platform_wayfinder_role(&token, &role).await },
+            Roles::from,
+        )
+    }
+
+    #[napi]
+    pub fn get_platform_access_token_roles<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Roles>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.get_platform_access_token_roles(&token).await },
+            Roles::from,
+        )
+    }
+
+    /// Who this client is authenticated as.
+    #[napi]
+    pub fn whoami<'env>(&self, env: &'env Env, options: Option<CallOptions<'_>>) -> Result<PromiseRaw<'env, WhoAmI>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.whoami().await },
+            WhoAmI::from,
+        )
+    }
+}

@@ -1,0 +1,159 @@
+//! `Emulator`: the embedded Wayfinder emulator, for users' own tests.
+
+use std::sync::Mutex;
+
+use napi::bindgen_prelude::*;
+use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
+use wayfinder_tokens::Error as CoreError;
+
+use crate::call::{spawn, sync};
+use crate::types::EmulatorStats;
+
+#[napi(object, object_to_js = false)]
+pub struct EmulatorOptions {
+    /// The admin's static token (generated if not given).
+    pub admin_token: Option<String>,
+    /// Local users, like `"alice:secret@dev,prod"`.
+    pub users: Option<Vec<String>>,
+    /// Keep state in this SQLite file, so a restart keeps every token.
+    pub data: Option<String>,
+    pub api_group_version: Option<String>,
+}
+
+/// Makes the next `times` requests whose path starts with `pathPrefix` misbehave.
+#[napi(object, object_to_js = false)]
+pub struct FaultOptions {
+    pub path_prefix: String,
+    pub status: Option<u16>,
+    pub times: Option<u32>,
+    pub retry_after_s: Option<u32>,
+    pub delay_ms: Option<u32>,
+    pub drop_connection: Option<bool>,
+    pub malformed_body: Option<bool>,
+    pub body_bytes: Option<u32>,
+}
+
+/// A running emulator of the Wayfinder API on loopback.
+#[napi]
+pub struct Emulator {
+    url: String,
+    admin_token: String,
+    running: Mutex<Option<CoreEmulator>>,
+}
+
+fn not_running() -> CoreError {
+    CoreError::invalid("emulator", "invalid", "the emulator is stopped")
+}
+
+impl Emulator {
+    fn with_running<T>(&self, f: impl FnOnce(&CoreEmulator) -> T) -> wayfinder_tokens::Result<T> {
+        let guard = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map(f).ok_or_else(not_running)
+    }
+}
+
+#[napi]
+impl Emulator {
+    /// Starts an emulator on 127.0.0.1 and a free port.
+    #[napi]
+    pub fn start<'env>(env: &'env Env, options: Option<EmulatorOptions>) -> Result<PromiseRaw<'env, Emulator>> {
+        let mut builder = CoreEmulator::builder();
+        let options = options.unwrap_or(EmulatorOptions {
+            admin_token: None,
+            users: None,
+            data: None,
+            api_group_version: None,
+        });
+        for spec in options.users.unwrap_or_default() {
+            let user: LocalUser = sync(
+                env,
+                spec.parse()
+                    .map_err(|e| CoreError::invalid("users", "invalid", format!("users entry is invalid: {e}"))),
+            )?;
+            builder = builder.user(user);
+        }
+        if let Some(token) = options.admin_token {
+            builder = builder.admin_token(token);
+        }
+        if let Some(data) = options.data {
+            builder = builder.data(data);
+        }
+        if let Some(gv) = options.api_group_version {
+            builder = builder.api_group_version(gv);
+        }
+        let start = async move {
+            builder
+                .start()
+                .await
+                .map_err(|e| CoreError::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")))
+        };
+        spawn(env, None, start, |emulator: CoreEmulator| Emulator {
+            url: emulator.url().to_owned(),
+            admin_token: emulator.admin_token().to_owned(),
+            running: Mutex::new(Some(emulator)),
+        })
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The admin's static token.
+    #[napi(getter)]
+    pub fn admin_token(&self) -> String {
+        self.admin_token.clone()
+    }
+
+    #[napi]
+    pub fn inject_fault(&self, env: &Env, fault: FaultOptions) -> Result<()> {
+        let fault = Fault {
+            path_prefix: fault.path_prefix,
+            status: fault.status,
+            times: fault.times.unwrap_or(1),
+            retry_after_s: fault.retry_after_s.map(u64::from),
+            delay_ms: fault.delay_ms.map(u64::from),
+            drop_connection: fault.drop_connection.unwrap_or(false),
+            malformed_body: fault.malformed_body.unwrap_or(false),
+            body_bytes: fault.body_bytes.map(|b| b as usize),
+        };
+        let result = self
+            .with_running(|e| e.inject_fault(fault))
+            .and_then(|r| r.map_err(|m| CoreError::invalid("fault", "invalid", m)));
+        sync(env, result)
+    }
+
+    #[napi]
+    pub fn clear_faults(&self, env: &Env) -> Result<()> {
+        sync(env, self.with_running(CoreEmulator::clear_faults))
+    }
+
+    /// Requests served so far, by `"METHOD /path"`.
+    #[napi]
+    pub fn stats(&self, env: &Env) -> Result<EmulatorStats> {
+        let snapshot = sync(env, self.with_running(CoreEmulator::stats))?;
+        Ok(EmulatorStats {
+            requests: snapshot.requests.into_iter().map(|(k, v)| (k, v as i64)).collect(),
+            total: snapshot.total as i64,
+        })
+    }
+
+    #[napi]
+    pub fn reset_stats(&self, env: &Env) -> Result<()> {
+        sync(env, self.with_running(CoreEmulator::reset_stats))
+    }
+
+    /// Stops the server (idempotent).
+    #[napi]
+    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stop = async move {
+            if let Some(emulator) = running {
+                emulator.shutdown().await;
+            }
+            Ok(())
+        };
+        spawn(env, None, stop, |()| ())
+    }
+}

@@ -1,0 +1,52 @@
+//! The native addon of the `wayfinder-tokens` npm package: translates
+//! arguments, results and errors between JavaScript and the Rust core.
+//! Every decision about tokens, configs and HTTP stays in core.
+
+// JS sees these classes through `util.inspect`, wired below to never show a
+// secret; a Rust `Debug` would be one more place to get that wrong.
+#![allow(missing_debug_implementations)]
+
+#[macro_use]
+extern crate napi_derive;
+
+mod call;
+mod client;
+mod emulator;
+mod types;
+
+use napi::bindgen_prelude::*;
+
+use crate::call::spawn;
+use crate::types::CliOutput;
+
+/// The library version.
+#[napi]
+pub const VERSION: &str = wayfinder_tokens::VERSION;
+
+/// Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script.
+#[napi]
+pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> Result<PromiseRaw<'env, CliOutput>> {
+    let run = async move { Ok(wayfinder_tokens::cli::run(argv).await) };
+    spawn(env, None, run, |out: wayfinder_tokens::cli::CliOutput| CliOutput {
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
+/// Makes `util.inspect(issued)` show `toJSON()` (no secret) instead of `{}`.
+#[napi(module_exports)]
+pub fn module_exports(exports: Object, env: Env) -> Result<()> {
+    let class = exports
+        .get_named_property::<Unknown>("IssuedToken")?
+        .coerce_to_object()?;
+    let mut prototype: Object = class.get_named_property("prototype")?;
+    let inspect = env.create_function_from_closure::<(), Unknown, _>("inspect", |ctx| {
+        let this: Object = ctx.this()?;
+        let to_json: Function<'_, (), Unknown> = this.get_named_property("toJSON")?;
+        to_json.apply(this, ())
+    })?;
+    let key = env.symbol_for("nodejs.util.inspect.custom")?;
+    prototype.set_property(key, inspect)?;
+    Ok(())
+}

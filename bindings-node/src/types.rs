@@ -1,0 +1,296 @@
+//! Result types. `IssuedToken` is a class so its secret is reached through
+//! `token` only: `JSON.stringify` and `util.inspect` never show it. The
+//! others hold no secret and are plain objects.
+
+use std::collections::HashMap;
+
+use napi::bindgen_prelude::*;
+use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, render};
+
+use crate::call::sync;
+
+/// An access token object as the server returned it. Never holds a secret.
+#[napi(object, object_from_js = false)]
+pub struct AccessToken {
+    pub name: String,
+    /// The workspace; absent for platform tokens.
+    pub workspace: Option<String>,
+    /// `WorkspaceAccessToken` or `PlatformAccessToken`.
+    pub kind: String,
+    pub description: Option<String>,
+    /// RFC 3339 time after which the token stops working; absent: never.
+    pub expiry: Option<String>,
+    pub created: Option<String>,
+    /// How many secrets have been issued (each reset adds one).
+    pub generation: i64,
+    pub last_issued: Option<String>,
+    pub uid: Option<String>,
+    /// The whole object, as the API returned it.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub object: serde_json::Value,
+}
+
+impl From<wayfinder_tokens::AccessToken> for AccessToken {
+    fn from(t: wayfinder_tokens::AccessToken) -> AccessToken {
+        AccessToken {
+            name: t.name().to_owned(),
+            workspace: t.workspace().map(str::to_owned),
+            kind: t.kind.clone(),
+            description: t.description().map(str::to_owned),
+            expiry: t.expiry().map(str::to_owned),
+            created: t.created().map(str::to_owned),
+            generation: t.generation(),
+            last_issued: t.last_issued().map(str::to_owned),
+            uid: t.metadata.uid.clone(),
+            object: serde_json::to_value(&t).unwrap_or_default(),
+        }
+    }
+}
+
+pub fn access_tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToken> {
+    list.into_iter().map(AccessToken::from).collect()
+}
+
+/// A cluster access role granted to a token.
+#[napi(object, object_from_js = false)]
+pub struct AccessRole {
+    pub role: String,
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Everything granted to a token.
+#[napi(object, object_from_js = false)]
+pub struct Roles {
+    pub access_roles: Vec<AccessRole>,
+    pub wayfinder_roles: Vec<String>,
+}
+
+impl From<wayfinder_tokens::Roles> for Roles {
+    fn from(r: wayfinder_tokens::Roles) -> Roles {
+        Roles {
+            access_roles: r
+                .access_roles
+                .into_iter()
+                .map(|a| AccessRole {
+                    role: a.role,
+                    cluster: a.cluster,
+                    namespace: a.namespace,
+                })
+                .collect(),
+            wayfinder_roles: r.wayfinder_roles,
+        }
+    }
+}
+
+/// Who a client is authenticated as.
+#[napi(object, object_from_js = false)]
+pub struct WhoAmI {
+    pub auth_method: String,
+    pub username: String,
+    pub workspaces: Vec<String>,
+    pub subject_kind: String,
+}
+
+impl From<wayfinder_tokens::WhoAmI> for WhoAmI {
+    fn from(w: wayfinder_tokens::WhoAmI) -> WhoAmI {
+        WhoAmI {
+            auth_method: w.auth_method,
+            username: w.username,
+            workspaces: w.workspaces,
+            subject_kind: w.subject_kind,
+        }
+    }
+}
+
+/// Fields to build an `IssuedToken` by hand (to render a token you already hold).
+#[napi(object, object_to_js = false)]
+pub struct IssuedTokenFields {
+    pub name: String,
+    pub server: String,
+    pub token: Option<String>,
+    pub workspace: Option<String>,
+    pub description: Option<String>,
+}
+
+/// What `JSON.stringify` and `util.inspect` show: everything but the secret.
+#[napi(object, object_from_js = false)]
+pub struct IssuedTokenView {
+    pub name: String,
+    pub workspace: Option<String>,
+    pub server: String,
+    pub description: Option<String>,
+    pub dry_run: bool,
+    /// `"<redacted>"` when there is a secret; reach it through `.token`.
+    pub token: Option<String>,
+}
+
+/// Where `saveProfile` writes.
+#[napi(object, object_to_js = false)]
+pub struct SaveProfileOptions {
+    /// The config file (default: `$WAYFINDER_CONFIG` or `~/.wayfinder/config`).
+    pub config_path: Option<String>,
+    /// The profile's name (default: the token's name).
+    pub profile: Option<String>,
+    /// Make it the current profile.
+    pub make_current: Option<bool>,
+}
+
+/// A token just created or reset. `token` is the secret (absent for a dry run).
+#[napi]
+pub struct IssuedToken {
+    pub(crate) inner: CoreIssued,
+}
+
+#[napi]
+impl IssuedToken {
+    #[napi(constructor)]
+    pub fn new(fields: IssuedTokenFields) -> Self {
+        IssuedToken {
+            inner: CoreIssued {
+                name: fields.name,
+                workspace: fields.workspace,
+                server: fields.server,
+                description: fields.description,
+                token: fields.token.map(Secret::new),
+                expires: None,
+                resource: Default::default(),
+            },
+        }
+    }
+
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// The workspace; absent for platform tokens.
+    #[napi(getter)]
+    pub fn workspace(&self) -> Option<String> {
+        self.inner.workspace.clone()
+    }
+
+    #[napi(getter)]
+    pub fn server(&self) -> String {
+        self.inner.server.clone()
+    }
+
+    #[napi(getter)]
+    pub fn description(&self) -> Option<String> {
+        self.inner.description.clone()
+    }
+
+    /// The secret; absent for a dry run. It cannot be retrieved again: store it now.
+    #[napi(getter)]
+    pub fn token(&self) -> Option<String> {
+        self.inner.token.as_ref().map(|t| t.expose().to_owned())
+    }
+
+    /// Unix seconds when the secret stops working, if it expires.
+    #[napi(getter)]
+    pub fn expires(&self) -> Option<i64> {
+        self.inner.expires
+    }
+
+    #[napi(getter)]
+    pub fn dry_run(&self) -> bool {
+        self.inner.is_dry_run()
+    }
+
+    /// The object as the server returned it.
+    #[napi(getter)]
+    pub fn resource(&self) -> AccessToken {
+        AccessToken::from(self.inner.resource.clone())
+    }
+
+    /// Comment lines, then WAYFINDER_SERVER, WAYFINDER_TOKEN, WAYFINDER_WORKSPACE, aligned for reading.
+    #[napi]
+    pub fn to_env(&self, env: &Env) -> Result<String> {
+        sync(env, render::env(&self.inner))
+    }
+
+    /// `KEY=value` lines only, ready for `> token.env`.
+    #[napi]
+    pub fn to_export(&self, env: &Env) -> Result<String> {
+        sync(env, render::export(&self.inner))
+    }
+
+    /// A wf config holding this token as a profile named after it, as YAML.
+    #[napi]
+    pub fn to_config_yaml(&self, env: &Env) -> Result<String> {
+        sync(env, render::config_yaml(&self.inner))
+    }
+
+    /// name, workspace, server, description and token as JSON text.
+    #[napi]
+    pub fn to_json(&self, env: &Env) -> Result<String> {
+        sync(env, render::json(&self.inner))
+    }
+
+    /// The same fields as YAML.
+    #[napi]
+    pub fn to_yaml(&self, env: &Env) -> Result<String> {
+        sync(env, render::yaml(&self.inner))
+    }
+
+    /// `::add-mask::` for the token, then lines for `$GITHUB_ENV`.
+    #[napi]
+    pub fn to_github_actions(&self, env: &Env) -> Result<String> {
+        sync(env, render::github_actions(&self.inner))
+    }
+
+    /// Writes a standalone config holding just this token (atomic, mode 0600).
+    #[napi]
+    pub fn write_config(&self, env: &Env, path: String) -> Result<()> {
+        sync(env, render::write_config(&self.inner, std::path::Path::new(&path)))
+    }
+
+    /// Merges this token as a profile into a config file (the user's own by
+    /// default) under the file lock, keeping every other profile and key.
+    /// Returns the file's path.
+    #[napi]
+    pub fn save_profile(&self, env: &Env, options: Option<SaveProfileOptions>) -> Result<String> {
+        let options = options.unwrap_or(SaveProfileOptions {
+            config_path: None,
+            profile: None,
+            make_current: None,
+        });
+        let path = options.config_path.map(std::path::PathBuf::from);
+        let saved = render::save_profile(
+            &self.inner,
+            path.as_deref(),
+            options.profile.as_deref(),
+            options.make_current.unwrap_or(false),
+            None,
+        );
+        sync(env, saved).map(|p| p.display().to_string())
+    }
+
+    /// What `JSON.stringify` shows: everything but the secret.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json_view(&self) -> IssuedTokenView {
+        IssuedTokenView {
+            name: self.inner.name.clone(),
+            workspace: self.inner.workspace.clone(),
+            server: self.inner.server.clone(),
+            description: self.inner.description.clone(),
+            dry_run: self.inner.is_dry_run(),
+            token: self.inner.token.as_ref().map(|_| "<redacted>".to_owned()),
+        }
+    }
+}
+
+/// `{ requests: { "METHOD /path": count }, total }`.
+#[napi(object, object_from_js = false)]
+pub struct EmulatorStats {
+    pub requests: HashMap<String, i64>,
+    pub total: i64,
+}
+
+/// What a CLI run printed and how it ended.
+#[napi(object, object_from_js = false)]
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}

@@ -1,0 +1,7 @@
+// ESM entry: the same exports as the CommonJS loader that `napi build` generates.
+import { createRequire } from 'node:module'
+
+const native = createRequire(import.meta.url)('./index.js')
+
+export const { Client, Emulator, IssuedToken, runCli, VERSION } = native
+export default native

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict'
+import { createServer } from 'node:net'
+import { test } from 'node:test'
+
+import { Client } from 'wayfinder-tokens'
+
+import { ADMIN, setup } from './support.mjs'
+
+function isCoded(code, status) {
+  return (error) => {
+    assert.ok(error instanceof Error, 'an Error')
+    assert.equal(error.code, code)
+    assert.equal(error.status, status)
+    assert.ok(Array.isArray(error.fieldErrors))
+    return true
+  }
+}
+
+test('VALIDATION from bad input, before any request', async (t) => {
+  const { client, emulator } = await setup(t)
+  const cases = [
+    [() => client.createWorkspaceAccessToken('Not_Valid'), 'name'],
+    [() => client.createWorkspaceAccessToken('ok', { workspace: 'BAD' }), 'workspace'],
+    [() => client.createWorkspaceAccessToken('ok', { description: 'x'.repeat(513) }), 'description'],
+    [() => client.createWorkspaceAccessToken('ok', { expiresIn: 'soon' }), 'expires_in'],
+    [() => client.createWorkspaceAccessToken('ok', { expiresIn: -1 }), 'expires_in'],
+    [() => client.assignAccessRole('ok', 'BAD ROLE'), 'role'],
+    [() => client.assignWayfinderRole('-bad', 'a.b'), 'token'],
+  ]
+  for (const [call, field] of cases) {
+    const run = async () => call()
+    await assert.rejects(run, (e) => isCoded('VALIDATION', null)(e) && e.fieldErrors[0].field === field)
+  }
+  assert.throws(
+    () => new Client({ server: 'http://wayfinder.example.com', token: 't' }),
+    (e) => {
+      return isCoded('VALIDATION', null)(e) && e.fieldErrors[0].field === 'server'
+    },
+  )
+  assert.throws(() => new Client({ server: emulator.url, token: 't', timeoutMs: -5 }), { code: 'VALIDATION' })
+  assert.equal(emulator.stats().total, 0)
+})
+
+test('CONFIG', () => {
+  assert.throws(
+    () => new Client({ configPath: '/nonexistent/wf/config' }),
+    (e) => {
+      return isCoded('CONFIG', null)(e) && e.message.includes('/nonexistent/wf/config')
+    },
+  )
+})
+
+test('HTTP errors carry code and status', async (t) => {
+  const { client, emulator } = await setup(t, { maxRetries: 1, timeoutMs: 300 })
+  await client.createWorkspaceAccessToken('dup')
+  await assert.rejects(client.createWorkspaceAccessToken('dup'), isCoded('ALREADY_EXISTS', 409))
+  await assert.rejects(client.getWorkspaceAccessToken('missing'), isCoded('NOT_FOUND', 404))
+  await assert.rejects(new Client({ server: emulator.url, token: 'wrong' }).whoami(), isCoded('UNAUTHENTICATED', 401))
+  emulator.injectFault({ pathPrefix: '/api/v2/whoami', status: 403 })
+  await assert.rejects(client.whoami(), isCoded('PERMISSION_DENIED', 403))
+  emulator.injectFault({ pathPrefix: '/api/v2/whoami', status: 429, times: 5 })
+  await assert.rejects(client.whoami(), isCoded('RATE_LIMITED', 429))
+  emulator.clearFaults()
+  emulator.injectFault({ pathPrefix: '/api/v2/whoami', status: 500 })
+  await assert.rejects(client.whoami(), isCoded('SERVER', 500))
+  emulator.injectFault({ pathPrefix: '/api/v2/whoami', delayMs: 2000 })
+  await assert.rejects(client.whoami(), isCoded('TIMEOUT', null))
+})
+
+test('TRANSPORT when nothing listens', async () => {
+  const port = await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+  const client = new Client({ server: `http://127.0.0.1:${port}`, token: ADMIN, maxRetries: 0 })
+  await assert.rejects(client.whoami(), isCoded('TRANSPORT', null))
+})

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { test } from 'node:test'
+
+import native, { Client, Emulator, IssuedToken, VERSION, runCli } from 'wayfinder-tokens'
+
+import { ROOT } from './support.mjs'
+
+test('ESM and CommonJS give the same exports', () => {
+  const cjs = createRequire(import.meta.url)('wayfinder-tokens')
+  for (const [name, value] of Object.entries({ Client, Emulator, IssuedToken, VERSION, runCli })) {
+    assert.equal(cjs[name], value, name)
+    assert.equal(native[name], value, name)
+  }
+})
+
+test('the package version equals the workspace version', () => {
+  const cargo = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8')
+  const workspace = /\[workspace\.package\][^[]*?^version = "([^"]+)"/ms.exec(cargo)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  assert.equal(pkg.version, workspace[1])
+  assert.equal(VERSION, workspace[1])
+})
