@@ -1,6 +1,102 @@
-# Placeholder until the front-door issue; see README.
-.PHONY: test
-test:
+# wayfinder-tokens: `make help` lists the targets. Everything is installed
+# into the project's own folders (.venv, node_modules, .tools), never globally.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# One target directory for cargo, maturin and napi: napi always passes
+# --target, so everyone builds for the host triple explicitly (TOOLCHAIN.md).
+export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TERM_COLOR ?= never
+
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+TOOLS := $(CURDIR)/.tools
+ACTIONLINT_VERSION := 1.7.12
+PY_SOURCES := python tests/python tests/notebook tests/readme examples benchmarks
+JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs index.mjs bin/*.js package.json
+
+.PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
+        test-notebook test-readme test-bench demo bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(TOOLS)/actionlint:
+	GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
+
+install: $(VENV)/.installed node_modules/.installed ## Install the dev tools (.venv, node_modules)
+
+build-python: $(VENV)/.installed
+	@echo "==> building the Python extension into .venv"
+	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin develop --quiet
+
+build-node: node_modules/.installed
+	@echo "==> building the Node addon"
+	npm run --silent build
+
+build: build-python build-node ## Build the Python extension (into .venv) and the Node addon
+
+fmt: install ## Format Rust, Python and JS
+	cargo fmt --all
+	$(VENV)/bin/ruff check --fix --quiet $(PY_SOURCES)
+	$(VENV)/bin/ruff format --quiet $(PY_SOURCES)
+	npx --no-install prettier --log-level warn --write $(JS_SOURCES)
+
+lint: install $(TOOLS)/actionlint ## Check formatting, clippy, ruff, prettier, and the CI workflows
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	cargo test --workspace
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(VENV)/bin/ruff format --check --quiet $(PY_SOURCES)
+	$(VENV)/bin/ruff check --quiet $(PY_SOURCES)
+	npx --no-install prettier --log-level warn --check $(JS_SOURCES)
+	$(TOOLS)/actionlint
+
+test-rust: ## Rust unit and integration tests (against the emulator)
+	cargo test --workspace --quiet
+
+test-python: build-python ## The pytest suite, mypy --strict and stubtest
+	$(PY) -m pytest -q
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest wayfinder_tokens
+
+test-node: build-node ## The node:test suite, the TypeScript check, and the committed loader/types
+	git diff --exit-code -- index.js index.d.ts || \
+	  { echo "index.js or index.d.ts changed when rebuilt: commit the regenerated files"; exit 1; }
+	npm test
+	npx --no-install tsc -p tests/node/tsconfig.json
+
+test-notebook: build-python ## Execute examples/notebook.ipynb headless
+	$(PY) tests/notebook/run.py examples/notebook.ipynb
+
+test-readme: build ## Run every code sample in README.md against the emulator
+	$(PY) tests/readme/run_samples.py README.md
+
+test-bench: build ## A tiny run of the benchmark harness, so it cannot rot
+	$(PY) benchmarks/run.py --smoke
+
+test: lint test-rust test-python test-node test-notebook test-readme test-bench demo ## Everything CI checks, from scratch
+
+demo: build ## Start the embedded emulator and run both examples against it
+	$(PY) examples/demo.py
+
+bench: install ## Benchmarks side by side with httpx, fetch and raw reqwest (release build)
+	$(PY) benchmarks/run.py
+
+clean: ## Remove build output and installed tools
+	cargo clean
+	rm -rf $(VENV) node_modules $(TOOLS) *.node dist .pytest_cache .mypy_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
