@@ -175,7 +175,8 @@ impl Client {
         name: String,
         mut options: Option<CreateOptions<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        let create = create_options(&mut options).map_err(|e| js_error(env, Failure::Core(e)))?;
+        // Bad options reject the Promise like any other error, rather than throw.
+        let create = create_options(&mut options);
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         let client = self.inner.clone();
         spawn(
@@ -183,7 +184,7 @@ impl Client {
             signal,
             async move {
                 client
-                    .create_workspace_access_token(&name, workspace.as_deref(), &create)
+                    .create_workspace_access_token(&name, workspace.as_deref(), &create?)
                     .await
             },
             issued,
@@ -338,13 +339,13 @@ impl Client {
         name: String,
         mut options: Option<CreateOptions<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        let create = create_options(&mut options).map_err(|e| js_error(env, Failure::Core(e)))?;
+        let create = create_options(&mut options);
         let signal = options.and_then(|o| o.signal);
         let client = self.inner.clone();
         spawn(
             env,
             signal,
-            async move { client.create_platform_access_token(&name, &create).await },
+            async move { client.create_platform_access_token(&name, &create?).await },
             issued,
         )
     }

@@ -77,3 +77,16 @@ test('TRANSPORT when nothing listens', async () => {
   const client = new Client({ server: `http://127.0.0.1:${port}`, token: ADMIN, maxRetries: 0 })
   await assert.rejects(client.whoami(), isCoded('TRANSPORT', null))
 })
+
+test('async methods reject, never throw synchronously', async (t) => {
+  const { client } = await setup(t)
+  let promise
+  assert.doesNotThrow(() => {
+    promise = client.createWorkspaceAccessToken('ok', { expiresIn: -1 })
+  })
+  await assert.rejects(promise, { code: 'VALIDATION' })
+  assert.doesNotThrow(() => {
+    promise = client.createPlatformAccessToken('Bad Name', { expiresIn: 'never' })
+  })
+  await assert.rejects(promise, { code: 'VALIDATION' })
+})

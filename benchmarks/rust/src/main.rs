@@ -1,0 +1,127 @@
+//! The Rust peers of `make bench`: the core library (`--peer core`) and a raw
+//! reqwest loop sending the same requests with no library logic (`--peer
+//! raw`, the floor). Prints one JSON object: bulk throughput and latency.
+
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use futures::StreamExt;
+use serde_json::json;
+use wayfinder_tokens::{Client, ClientOptions, CreateOptions, DEFAULT_API_GROUP_VERSION, Secret};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Peer {
+    Core,
+    Raw,
+}
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, value_enum)]
+    peer: Peer,
+    #[arg(long)]
+    url: String,
+    #[arg(long)]
+    token: String,
+    /// Prefix of the token names, unique per run.
+    #[arg(long)]
+    prefix: String,
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 20)]
+    workspaces: usize,
+    /// Sequential creates timed one by one.
+    #[arg(long, default_value_t = 500)]
+    latency: usize,
+}
+
+/// One create + issue, through the library or by hand.
+enum Creator {
+    Core(Client),
+    Raw(reqwest::Client, String, String),
+}
+
+impl Creator {
+    async fn create(&self, name: &str, workspace: &str) {
+        match self {
+            Creator::Core(client) => {
+                client
+                    .create_workspace_access_token(name, Some(workspace), &CreateOptions::default())
+                    .await
+                    .unwrap_or_else(|e| panic!("create {name}: {e}"));
+            }
+            Creator::Raw(http, url, token) => {
+                let collection =
+                    format!("{url}/resources/{DEFAULT_API_GROUP_VERSION}/workspaces/{workspace}/workspaceaccesstokens");
+                let object = json!({
+                    "apiVersion": DEFAULT_API_GROUP_VERSION, "kind": "WorkspaceAccessToken",
+                    "metadata": {"name": name, "namespace": format!("ws-{workspace}")}, "spec": {},
+                });
+                let created = http.post(&collection).bearer_auth(token).json(&object).send().await;
+                let created = created.unwrap_or_else(|e| panic!("create {name}: {e}"));
+                assert!(created.status().is_success(), "create {name}: {}", created.status());
+                let _: serde_json::Value = created.json().await.unwrap_or_default();
+                let issued = http
+                    .post(format!("{collection}/{name}/token"))
+                    .bearer_auth(token)
+                    .send()
+                    .await;
+                let issued = issued.unwrap_or_else(|e| panic!("issue {name}: {e}"));
+                assert!(issued.status().is_success(), "issue {name}: {}", issued.status());
+                let body: serde_json::Value = issued.json().await.unwrap_or_default();
+                assert!(body["token"].is_string());
+            }
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let creator = match args.peer {
+        Peer::Core => Creator::Core(
+            Client::new(&ClientOptions {
+                server: Some(args.url.clone()),
+                token: Some(Secret::new(args.token.clone())),
+                ..ClientOptions::default()
+            })
+            .unwrap_or_else(|e| panic!("client: {e}")),
+        ),
+        Peer::Raw => Creator::Raw(reqwest::Client::new(), args.url.clone(), args.token.clone()),
+    };
+    // Warm up: connections, discovery.
+    creator.create(&format!("{}-warm", args.prefix), "ws0").await;
+
+    let started = Instant::now();
+    futures::stream::iter(0..args.count)
+        .map(|i| {
+            let creator = &creator;
+            let name = format!("{}-b{i}", args.prefix);
+            let workspace = format!("ws{}", i % args.workspaces);
+            async move { creator.create(&name, &workspace).await }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    let bulk_per_s = args.count as f64 / started.elapsed().as_secs_f64();
+
+    let mut latencies = Vec::with_capacity(args.latency);
+    for i in 0..args.latency {
+        let started = Instant::now();
+        creator.create(&format!("{}-l{i}", args.prefix), "latency").await;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let out = json!({
+        "bulk_per_s": bulk_per_s,
+        "latency_ms": {"p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99)},
+    });
+    println!("{out}");
+}
