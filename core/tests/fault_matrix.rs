@@ -232,7 +232,7 @@ async fn a_secret_lost_midway_is_recovered_by_a_reset() {
     emu.inject_fault(Fault {
         drop_connection: true,
         times: 100,
-        ..Fault::new(&format!("{COLLECTION}/midway/token"))
+        ..Fault::new(format!("{COLLECTION}/midway/token"))
     })
     .unwrap();
     let err = client
