@@ -53,8 +53,8 @@ build: build-python build-node ## Build the Python extension (into .venv) and th
 
 fmt: install ## Format Rust, Python and JS
 	cargo fmt --all
-	$(VENV)/bin/ruff check --fix --quiet $(PY_SOURCES)
 	$(VENV)/bin/ruff format --quiet $(PY_SOURCES)
+	$(VENV)/bin/ruff check --fix --quiet $(PY_SOURCES)
 	npx --no-install prettier --log-level warn --write $(JS_SOURCES)
 
 lint: install $(TOOLS)/actionlint ## Check formatting, clippy, ruff, prettier, and the CI workflows

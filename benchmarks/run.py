@@ -50,11 +50,20 @@ def target_dir(profile: str) -> Path:
 def build(release: bool) -> Path:
     profile = ["--release"] if release else []
     print(f"==> building the {'release' if release else 'debug'} emulator and Rust peers", flush=True)
-    subprocess.run(["cargo", "build", "--quiet", *profile, "-p", "wayfinder-emulator", "-p", "wayfinder-bench"], check=True, cwd=ROOT)
+    subprocess.run(
+        ["cargo", "build", "--quiet", *profile, "-p", "wayfinder-emulator", "-p", "wayfinder-bench"],
+        check=True,
+        cwd=ROOT,
+    )
     if release:
         print("==> building the release Python extension and Node addon", flush=True)
         env = dict(os.environ, VIRTUAL_ENV=str(Path(sys.executable).parent.parent))
-        subprocess.run([str(Path(sys.executable).parent / "maturin"), "develop", "--release", "--quiet"], check=True, cwd=ROOT, env=env)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "maturin"), "develop", "--release", "--quiet"],
+            check=True,
+            cwd=ROOT,
+            env=env,
+        )
         subprocess.run(["npm", "run", "--silent", "build:release"], check=True, cwd=ROOT)
     return target_dir("release" if release else "debug")
 
@@ -100,8 +109,10 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny counts, debug build, nothing written")
     args = parser.parse_args()
     smoke = args.smoke
-    counts = dict(bulk=20, latency=5, starts=2, cli=2, memory=200) if smoke else dict(
-        bulk=1000, latency=500, starts=20, cli=10, memory=10_000
+    counts = (
+        dict(bulk=20, latency=5, starts=2, cli=2, memory=200)
+        if smoke
+        else dict(bulk=1000, latency=500, starts=20, cli=10, memory=10_000)
     )
     bin_dir = build(release=not smoke)
     emulator = Emulator(bin_dir / "wayfinder-emulator")
@@ -117,11 +128,21 @@ def main() -> int:
     }
     try:
         for peer in PEERS:
-            print(f"==> {peer}: {counts['bulk']} creates at concurrency 32, then {counts['latency']} one by one", flush=True)
+            print(
+                f"==> {peer}: {counts['bulk']} creates at concurrency 32, then {counts['latency']} one by one",
+                flush=True,
+            )
             out = run(
                 peer_command(peer, bin_dir)
                 + common
-                + ["--prefix", f"{peer.replace('_', '-')}-{run_id}", "--count", str(counts["bulk"]), "--latency", str(counts["latency"])]
+                + [
+                    "--prefix",
+                    f"{peer.replace('_', '-')}-{run_id}",
+                    "--count",
+                    str(counts["bulk"]),
+                    "--latency",
+                    str(counts["latency"]),
+                ]
             )
             measured = json.loads(out.strip().splitlines()[-1])
             results["bulk_create_per_s"][peer] = round(measured["bulk_per_s"], 1)
@@ -137,14 +158,27 @@ def main() -> int:
             "node_lib": median_ms([node, "-e", "require('wayfinder-tokens')"], counts["starts"]),
         }
         env = dict(os.environ, WAYFINDER_SERVER=emulator.url, WAYFINDER_TOKEN=emulator.token, WAYFINDER_WORKSPACE="dev")
-        cli = [python, "-m", "wayfinder_tokens", "create", "workspaceaccesstoken", f"cli-{run_id}-{{i}}", "-o", "export"]
+        cli = [
+            python,
+            "-m",
+            "wayfinder_tokens",
+            "create",
+            "workspaceaccesstoken",
+            f"cli-{run_id}-{{i}}",
+            "-o",
+            "export",
+        ]
         results["cli_process_ms"] = {"python_m": median_ms(cli, counts["cli"], env)}
 
         print(f"==> memory over {counts['memory']} creates", flush=True)
         results["memory_growth_mb_per_10k"] = {}
         results["memory_rss_mb"] = {}
         for peer in ("python_lib", "node_lib"):
-            out = run(peer_command(peer, bin_dir) + common + ["--prefix", f"mem-{peer.replace('_', '-')}-{run_id}", "--memory", str(counts["memory"])])
+            out = run(
+                peer_command(peer, bin_dir)
+                + common
+                + ["--prefix", f"mem-{peer.replace('_', '-')}-{run_id}", "--memory", str(counts["memory"])]
+            )
             measured = json.loads(out.strip().splitlines()[-1])
             results["memory_growth_mb_per_10k"][peer] = round(measured["growth_mb_per_10k"], 2)
             results["memory_rss_mb"][peer] = measured["rss_mb_checkpoints"]
@@ -205,7 +239,10 @@ def render(r: dict[str, Any]) -> str:
         "| other | value |",
         "|---|---:|",
         *(f"| import overhead, {k} (ms) | {v} |" for k, v in r["import_overhead_ms"].items()),
-        *(f"| overhead per call beyond raw reqwest, {k} (µs, p50) | {v} |" for k, v in r["overhead_us_per_call"].items()),
+        *(
+            f"| overhead per call beyond raw reqwest, {k} (µs, p50) | {v} |"
+            for k, v in r["overhead_us_per_call"].items()
+        ),
         *(f"| memory growth per 10k creates, {k} (MB) | {v} |" for k, v in r["memory_growth_mb_per_10k"].items()),
         f"| emulator create + issue per s (raw reqwest) | {r['emulator_create_issue_per_s']:.0f} |",
     ]
