@@ -93,7 +93,13 @@ const result =
   Number(args.memory) > 0
     ? await memory(create, args.prefix, Number(args.memory), Number(args.concurrency))
     : {
-        bulk_per_s: await bulk(create, args.prefix, Number(args.count), Number(args.concurrency), Number(args.workspaces)),
+        bulk_per_s: await bulk(
+          create,
+          args.prefix,
+          Number(args.count),
+          Number(args.concurrency),
+          Number(args.workspaces),
+        ),
         latency_ms: await latency(create, args.prefix, Number(args.latency)),
       }
 console.log(JSON.stringify(result))
