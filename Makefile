@@ -17,11 +17,13 @@ VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 TOOLS := $(CURDIR)/.tools
 ACTIONLINT_VERSION := 1.7.12
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := config_parse jwt_claims error_decode render_roundtrip
 PY_SOURCES := python tests/python tests/notebook tests/readme examples benchmarks
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs index.mjs bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-notebook test-readme test-bench demo bench clean
+        test-notebook test-readme test-bench demo bench fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,12 +55,14 @@ build: build-python build-node ## Build the Python extension (into .venv) and th
 
 fmt: install ## Format Rust, Python and JS
 	cargo fmt --all
+	rustfmt --edition 2024 fuzz/properties.rs fuzz/fuzz_targets/*.rs
 	$(VENV)/bin/ruff format --quiet $(PY_SOURCES)
 	$(VENV)/bin/ruff check --fix --quiet $(PY_SOURCES)
 	npx --no-install prettier --log-level warn --write $(JS_SOURCES)
 
 lint: install $(TOOLS)/actionlint ## Check formatting, clippy, ruff, prettier, and the CI workflows
 	cargo fmt --all --check
+	rustfmt --edition 2024 --check fuzz/properties.rs fuzz/fuzz_targets/*.rs
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/ruff format --check --quiet $(PY_SOURCES)
 	$(VENV)/bin/ruff check --quiet $(PY_SOURCES)
@@ -95,6 +99,17 @@ demo: build ## Start the embedded emulator and run both examples against it
 
 bench: install ## Benchmarks side by side with httpx, fetch and raw reqwest (release build)
 	$(PY) benchmarks/run.py
+
+$(TOOLS)/bin/cargo-fuzz:
+	cargo install cargo-fuzz --locked --quiet --root $(TOOLS)
+
+fuzz: $(TOOLS)/bin/cargo-fuzz ## Fuzz each target for FUZZ_SECONDS (600) on nightly; grows fuzz/corpus
+	for target in $(FUZZ_TARGETS); do \
+	  echo "==> fuzzing $$target for $(FUZZ_SECONDS)s"; \
+	  CARGO_TARGET_DIR=$(CURDIR)/fuzz/target PATH="$(TOOLS)/bin:$$PATH" \
+	    cargo +nightly fuzz run $$target fuzz/corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1; \
+	  CARGO_TARGET_DIR=$(CURDIR)/fuzz/target PATH="$(TOOLS)/bin:$$PATH" cargo +nightly fuzz cmin $$target fuzz/corpus/$$target; \
+	done
 
 clean: ## Remove build output and installed tools
 	cargo clean
