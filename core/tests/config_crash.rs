@@ -53,7 +53,14 @@ fn child_saves_until_killed() {
         return;
     };
     for i in 0.. {
-        render::save_profile(&token(&format!("{name}-{i}")), Some(Path::new(&path)), None, i % 2 == 0, None).unwrap();
+        render::save_profile(
+            &token(&format!("{name}-{i}")),
+            Some(Path::new(&path)),
+            None,
+            i % 2 == 0,
+            None,
+        )
+        .unwrap();
     }
 }
 
@@ -63,7 +70,11 @@ fn thirty_two_processes_lose_no_update() {
     let path = dir.path().join("config");
     std::fs::write(&path, "unknown-key: kept\n").unwrap();
     let children: Vec<_> = (0..32)
-        .map(|i| child("child_saves_one_profile", &path, &format!("p{i}")).spawn().unwrap())
+        .map(|i| {
+            child("child_saves_one_profile", &path, &format!("p{i}"))
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
@@ -95,12 +106,17 @@ fn writers_killed_at_random_never_corrupt_the_file_or_leave_a_lock() {
     let started = Instant::now();
     let mut profiles_seen = 0;
     for run in 0..200 {
-        let mut writer = child("child_saves_until_killed", &path, &format!("run{run}")).spawn().unwrap();
+        let mut writer = child("child_saves_until_killed", &path, &format!("run{run}"))
+            .spawn()
+            .unwrap();
         std::thread::sleep(jitter(run));
         writer.kill().unwrap(); // SIGKILL
         writer.wait().unwrap();
         let config = Config::load(&path).unwrap_or_else(|e| panic!("run {run}: the file does not load: {e}"));
-        assert!(config.profiles.contains_key("seed"), "run {run}: an earlier profile was lost");
+        assert!(
+            config.profiles.contains_key("seed"),
+            "run {run}: an earlier profile was lost"
+        );
         profiles_seen = config.profiles.len();
         // The next writer gets the lock at once: a dead process holds none.
         config::update(&path, Duration::from_secs(2), |c| {

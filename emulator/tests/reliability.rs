@@ -30,7 +30,12 @@ async fn create_and_issue(http: &reqwest::Client, url: &str, ws: &str, name: &st
         Ok(r) => return (r.status(), None),
         Err(_) => return (StatusCode::BAD_GATEWAY, None),
     }
-    match http.post(format!("{collection}/{name}/token")).bearer_auth(ADMIN).send().await {
+    match http
+        .post(format!("{collection}/{name}/token"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+    {
         Ok(r) if r.status().is_success() => {
             let body: serde_json::Value = r.json().await.unwrap_or_default();
             (StatusCode::OK, body["token"].as_str().map(str::to_owned))
@@ -95,7 +100,10 @@ async fn sixty_four_clients_for_thirty_seconds_get_no_server_errors() {
     let server_errors: u64 = statuses.iter().filter(|(s, _)| **s >= 500).map(|(_, c)| c).sum();
     println!("64 clients, 30 s: {total} requests, by status {statuses:?}");
     assert_eq!(server_errors, 0, "{statuses:?}");
-    assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "reset secrets were refused");
+    assert!(
+        statuses.get(&401).copied().unwrap_or(0) > 0,
+        "reset secrets were refused"
+    );
     assert!(total > 1000, "the load loop ran: {total}");
 }
 
@@ -107,7 +115,9 @@ fn start_binary(data: &std::path::Path) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
     let url = first.split_whitespace().nth(2).unwrap().to_owned();
     (child, url)
 }
@@ -138,7 +148,11 @@ async fn tokens_answered_before_a_sigkill_still_exchange_after_restart() {
         writer.await.unwrap();
     }
     let answered = answered.lock().unwrap().clone();
-    assert!(answered.len() > 50, "only {} tokens were issued before the kill", answered.len());
+    assert!(
+        answered.len() > 50,
+        "only {} tokens were issued before the kill",
+        answered.len()
+    );
 
     let (mut restarted, url) = start_binary(&data);
     let http = reqwest::Client::new();
@@ -150,6 +164,9 @@ async fn tokens_answered_before_a_sigkill_still_exchange_after_restart() {
     }
     restarted.kill().unwrap();
     restarted.wait().unwrap();
-    println!("{} tokens answered before SIGKILL; {refused} refused after restart", answered.len());
+    println!(
+        "{} tokens answered before SIGKILL; {refused} refused after restart",
+        answered.len()
+    );
     assert_eq!(refused, 0);
 }
