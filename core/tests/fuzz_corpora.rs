@@ -5,10 +5,13 @@
 
 include!("../../fuzz/properties.rs");
 
+/// A fuzz target's property over one input.
+type Property = fn(&[u8]);
+
 #[test]
 fn corpora_replay() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Property); 4] = [
         ("config_parse", config_parse),
         ("jwt_claims", jwt_claims),
         ("error_decode", error_decode),
