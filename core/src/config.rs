@@ -141,7 +141,7 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        yaml_serde::from_str(text).map_err(|e| {
+        let config: Config = yaml_serde::from_str(text).map_err(|e| {
             let at = e
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
@@ -151,7 +151,17 @@ impl Config {
             let reason = e.to_string();
             let reason = reason.split(" at line ").next().unwrap_or("invalid YAML").to_owned();
             Error::config(format!("config file {} is not valid{at}: {reason}", path.display()))
-        })
+        })?;
+        // Whatever loads must save: YAML this library cannot write back (a
+        // complex mapping key in an unknown section, found by fuzzing) is
+        // refused now rather than at the first save.
+        if let Err(e) = yaml_serde::to_string(&config) {
+            return Err(Error::config(format!(
+                "config file {} holds YAML that cannot be written back ({e}); remove complex mapping keys",
+                path.display()
+            )));
+        }
+        Ok(config)
     }
 
     pub fn to_yaml(&self) -> Result<String> {
@@ -505,6 +515,14 @@ plugins:
                 .ok(),
             Some(0)
         );
+    }
+
+    #[test]
+    fn yaml_that_cannot_be_written_back_is_refused_at_load() {
+        let text = "current-profile: a\nunknown:\n  alice:\n    ? token: static\n";
+        let e = Config::parse(text, Path::new("/tmp/cfg")).expect_err("complex key");
+        assert_eq!(e.code(), "CONFIG");
+        assert!(e.to_string().contains("/tmp/cfg"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{admin, described, emulator, with};
+use common::{admin, alice_refresh_token, described, emulator, with};
 use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT};
 use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, render};
 
@@ -104,20 +104,11 @@ async fn write_config_makes_a_standalone_private_file() {
 #[tokio::test]
 async fn refreshed_identities_are_written_back() {
     let emu = emulator().await;
-    let login: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/v2/login", emu.url()))
-        .json(&serde_json::json!({"username": "alice", "password": "wonderland"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refresh = login["IssuedToken"]["refresh-token"].as_str().unwrap();
+    let refresh = alice_refresh_token(&emu).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");
     let mut config = Config::default();
-    config.set_profile("alice", emu.url(), &Secret::new(refresh), Some("dev"), true);
+    config.set_profile("alice", emu.url(), &Secret::new(&refresh), Some("dev"), true);
     wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
 
     with(from_file(&path, None)).whoami().await.unwrap();

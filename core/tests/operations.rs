@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ADMIN, admin, described, emulator, options, with};
+use common::{ADMIN, admin, alice_refresh_token, described, emulator, options, with};
 use wayfinder_emulator::ROLE_WORKSPACE_MANAGER;
 use wayfinder_tokens::auth::read_claims;
 use wayfinder_tokens::{ClientOptions, CreateOptions, Error, Secret};
@@ -216,18 +216,8 @@ async fn platform_token_lifecycle() {
 #[tokio::test]
 async fn users_log_in_with_refresh_tokens() {
     let emu = emulator().await;
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{}/api/v2/login", emu.url()))
-        .json(&serde_json::json!({"username": "alice", "password": "wonderland"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let refresh = login["IssuedToken"]["refresh-token"].as_str().unwrap();
-    let alice = with(options(&emu, refresh));
+    let refresh = alice_refresh_token(&emu).await;
+    let alice = with(options(&emu, &refresh));
     assert_eq!(alice.whoami().await.unwrap().username, "alice");
     let err = alice
         .create_workspace_access_token("x", Some("ops"), &CreateOptions::default())

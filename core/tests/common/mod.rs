@@ -42,3 +42,17 @@ pub fn described(description: &str) -> CreateOptions {
         ..CreateOptions::default()
     }
 }
+
+/// Logs alice in (a local user of `emulator()`) and returns her refresh token.
+pub async fn alice_refresh_token(emulator: &Emulator) -> String {
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/v2/login", emulator.url()))
+        .json(&serde_json::json!({"username": "alice", "password": "wonderland"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["IssuedToken"]["refresh-token"].as_str().unwrap().to_owned()
+}
