@@ -384,13 +384,39 @@ impl ConfigLock {
     }
 }
 
+/// The prefix of a config file's temp files: `config` → `.config.`.
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    )
+}
+
+/// Removes temp files a killed writer left behind. Only writers holding this
+/// file's lock create them, so under the lock every one found is stale.
+fn remove_stale_temp_files(path: &Path) {
+    let prefix = temp_prefix(path);
+    let Ok(entries) = fs::read_dir(parent_of(path)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `contents` to `path` atomically: a 0600 temp file in the same
-/// folder, fsync, rename over, fsync the folder.
+/// folder, fsync, rename over, fsync the folder. Call it under the lock.
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = parent_of(path);
     let fail = |what: &str, e: std::io::Error| Error::config_with(format!("cannot {what} {}: {e}", path.display()), e);
+    remove_stale_temp_files(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".wayfinder-config.")
+        .prefix(&temp_prefix(path))
+        .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(|e| fail("create a temporary file beside", e))?;
     tmp.write_all(contents).map_err(|e| fail("write", e))?;
@@ -563,7 +589,7 @@ plugins:
             .map_err(|e| Error::config(e.to_string()))?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".wayfinder-config."))
+            .filter(|n| n.ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
         Ok(())

@@ -125,9 +125,18 @@ fn writers_killed_at_random_never_corrupt_the_file_or_leave_a_lock() {
         })
         .unwrap_or_else(|e| panic!("run {run}: {e}"));
     }
+    let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temp files of killed writers were not cleaned up: {leftovers:?}"
+    );
     println!(
         "200 writers killed at random; the file always loaded ({profiles_seen} profiles at the end); \
-         no lock was left; {:.1}s",
+         no lock was left, no temp file stayed; {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }
