@@ -146,10 +146,8 @@ impl Config {
                 .location()
                 .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
                 .unwrap_or_default();
-            // The parser's message may quote the offending text: keep only its
-            // first clause, which describes the problem, not the content.
             let reason = e.to_string();
-            let reason = reason.split(" at line ").next().unwrap_or("invalid YAML").to_owned();
+            let reason = redact_quoted(reason.split(" at line ").next().unwrap_or("invalid YAML"));
             Error::config(format!("config file {} is not valid{at}: {reason}", path.display()))
         })?;
         // Whatever loads must save: YAML this library cannot write back (a
@@ -257,6 +255,25 @@ impl Config {
             self.version = Some("v2".to_owned());
         }
     }
+}
+
+/// A parser message with every quoted value replaced by `"…"`: a type error
+/// quotes the offending value, which may be a token.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                out.push_str("\"…\"");
+                quoted = true;
+            }
+            ('"', true) => quoted = false,
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
 }
 
 /// `$WAYFINDER_CONFIG`, else `~/.wayfinder/config`.
@@ -553,8 +570,16 @@ plugins:
 
     #[test]
     fn malformed_error_does_not_echo_secret_content() {
-        let e = Config::parse("users:\n  a:\n    token: [secret-canary\n", Path::new("c")).expect_err("bad");
-        assert!(!e.to_string().contains("secret-canary"), "{e}");
+        for text in [
+            "users:\n  a:\n    token: [secret-canary\n",
+            "users:\n  a: \"secret-canary\"\n",
+            "users: {a: {identity: secret-canary}}\n",
+            "current-profile: [secret-canary]\n",
+        ] {
+            let e = Config::parse(text, Path::new("c")).expect_err("bad");
+            assert!(!e.to_string().contains("secret-canary"), "{e}");
+            assert!(e.to_string().contains("line"), "{e}");
+        }
     }
 
     #[test]
