@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
@@ -56,6 +57,29 @@ async def hand_written(url: str, token: str) -> tuple[Create, Callable[[], Await
     return create, client.aclose
 
 
+def blocking(url: str, token: str, prefix: str, count: int, concurrency: int, workspaces: int, latency: int) -> dict:
+    """The blocking `Client`: a thread pool for the bulk part (as sync users would), then one by one."""
+    client = wft.Client(server=url, token=token)
+    client.create_workspace_access_token(f"{prefix}-warm", workspace="ws0")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(
+            pool.map(
+                lambda i: client.create_workspace_access_token(f"{prefix}-b{i}", workspace=f"ws{i % workspaces}"),
+                range(count),
+            )
+        )
+    bulk_per_s = count / (time.perf_counter() - started)
+    samples = []
+    for i in range(latency):
+        started = time.perf_counter()
+        client.create_workspace_access_token(f"{prefix}-l{i}", workspace="latency")
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p = {"p50": samples[round((len(samples) - 1) * 0.5)], "p99": samples[round((len(samples) - 1) * 0.99)]}
+    return {"bulk_per_s": bulk_per_s, "latency_ms": p}
+
+
 async def bulk(create: Create, prefix: str, count: int, concurrency: int, workspaces: int) -> float:
     """`count` creates by `concurrency` workers, as a worker pool (no task per token)."""
     next_index = iter(range(count))
@@ -98,7 +122,7 @@ async def memory(create: Create, prefix: str, count: int, concurrency: int) -> d
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peer", choices=["lib", "httpx"], required=True)
+    parser.add_argument("--peer", choices=["lib", "httpx", "blocking"], required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--prefix", required=True)
@@ -108,6 +132,10 @@ async def main() -> None:
     parser.add_argument("--latency", type=int, default=500)
     parser.add_argument("--memory", type=int, default=0, help="measure RSS growth over this many creates instead")
     args = parser.parse_args()
+    if args.peer == "blocking":
+        counts = (args.count, args.concurrency, args.workspaces, args.latency)
+        print(json.dumps(blocking(args.url, args.token, args.prefix, *counts)))
+        return
     create, close = await (library if args.peer == "lib" else hand_written)(args.url, args.token)
     await create(f"{args.prefix}-warm", "ws0")
     if args.memory:

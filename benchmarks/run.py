@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "benchmarks"
 # Each library runs right after its peer, so both see the emulator in the same state.
-PEERS = ["rust_raw", "rust_core", "node_fetch", "node_lib", "python_httpx", "python_lib"]
+PEERS = ["rust_raw", "rust_core", "node_fetch", "node_lib", "python_httpx", "python_lib", "python_blocking"]
 
 
 def run(cmd: list[str], **kwargs: Any) -> str:
@@ -88,7 +88,7 @@ class Emulator:
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
     language, kind = peer.split("_")
     if language == "python":
-        return [sys.executable, str(HERE / "python_peers.py"), "--peer", "lib" if kind == "lib" else "httpx"]
+        return [sys.executable, str(HERE / "python_peers.py"), "--peer", "httpx" if kind == "httpx" else kind]
     if language == "node":
         return ["node", "--expose-gc", str(HERE / "node_peers.mjs"), "--peer", "lib" if kind == "lib" else "fetch"]
     return [str(bin_dir / "wayfinder-bench"), "--peer", "core" if kind == "core" else "raw"]
@@ -182,6 +182,11 @@ def main() -> int:
             measured = json.loads(out.strip().splitlines()[-1])
             results["memory_growth_mb_per_10k"][peer] = round(measured["growth_mb_per_10k"], 2)
             results["memory_rss_mb"][peer] = measured["rss_mb_checkpoints"]
+            # The same growth from the second checkpoint on: whether it flattens once heaps are sized.
+            late = measured["rss_mb_checkpoints"]
+            results.setdefault("memory_late_growth_mb_per_10k", {})[peer] = round(
+                (late[-1] - late[1]) * 10_000 / (counts["memory"] * 8 / 10), 2
+            )
     finally:
         emulator.stop()
 
@@ -198,7 +203,7 @@ def main() -> int:
     # Two HTTP calls per create; the library's cost beyond the floor, per call.
     results["overhead_us_per_call"] = {
         peer: round((lat[peer]["p50"] - lat["rust_raw"]["p50"]) * 1000 / 2, 1)
-        for peer in ("rust_core", "python_lib", "node_lib")
+        for peer in ("rust_core", "python_lib", "python_blocking", "node_lib")
     }
     results["import_overhead_ms"] = {
         "python_lib": round(results["import_ms"]["python_lib"] - results["import_ms"]["python_empty"], 1),
@@ -244,6 +249,10 @@ def render(r: dict[str, Any]) -> str:
             for k, v in r["overhead_us_per_call"].items()
         ),
         *(f"| memory growth per 10k creates, {k} (MB) | {v} |" for k, v in r["memory_growth_mb_per_10k"].items()),
+        *(
+            f"| the same, from the second tenth on, {k} (MB) | {v} |"
+            for k, v in r["memory_late_growth_mb_per_10k"].items()
+        ),
         f"| emulator create + issue per s (raw reqwest) | {r['emulator_create_issue_per_s']:.0f} |",
     ]
     return "\n".join(lines)
@@ -258,7 +267,8 @@ def readme(r: dict[str, Any], table: str) -> str:
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         f"{table}\n\n"
         "Peers: `python_lib` is `AsyncClient`; `python_httpx` a hand-written `httpx.AsyncClient`; `node_lib` is "
-        "`Client`; `node_fetch` the built-in `fetch`; `rust_core` the core crate; `rust_raw` a `reqwest` loop with "
+        "`Client`; `node_fetch` the built-in `fetch`; `python_blocking` the blocking `Client` (a 32-thread pool for "
+        "the bulk part); `rust_core` the core crate; `rust_raw` a `reqwest` loop with "
         "no library logic (the floor). The raw figures are in `results.json`.\n"
     )
 
