@@ -1,53 +1,19 @@
 //! `AsyncClient` and `Client`: the same constructor and methods, generated
 //! once by `client_class!`. Async methods return awaitables driven by the one
-//! shared tokio runtime; the blocking client waits on that same runtime with
+//! shared tokio runtime (`crate::asyncio`); the blocking client waits on that same runtime with
 //! the GIL released, so it also works inside a running event loop.
 
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::Duration;
 
-use futures::FutureExt;
-use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
 
-use crate::errors::{invalid, panicked, to_py};
+use crate::asyncio::{awaitable, blocking, ready};
+use crate::errors::{invalid, to_py};
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
-
-/// Resolves `fut` on the shared runtime as a Python awaitable.
-fn finish_async<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
-where
-    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
-    T: for<'py> IntoPyObject<'py> + Send + 'static,
-{
-    let guarded = async move {
-        match AssertUnwindSafe(fut).catch_unwind().await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(Python::attach(|py| to_py(py, e))),
-            Err(_) => Err(Python::attach(panicked)),
-        }
-    };
-    pyo3_async_runtimes::tokio::future_into_py(py, guarded).map(Bound::unbind)
-}
-
-/// Runs `fut` to completion on the shared runtime with the GIL released.
-fn finish_blocking<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
-where
-    F: Future<Output = wayfinder_tokens::Result<T>> + Send,
-    T: for<'py> IntoPyObject<'py> + Send,
-{
-    let runtime = pyo3_async_runtimes::tokio::get_runtime();
-    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(fut))));
-    match outcome {
-        Ok(Ok(value)) => value.into_py_any(py),
-        Ok(Err(e)) => Err(to_py(py, e)),
-        Err(_) => Err(panicked(py)),
-    }
-}
 
 /// Accepts `timedelta`, seconds (int or float) or a string such as `"90d"`.
 pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
@@ -360,30 +326,30 @@ macro_rules! client_class {
 
 client_class!(
     AsyncClient,
-    finish_async,
+    awaitable,
     "An async client: every method returns an awaitable. Use `async with`.",
     {
         fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(slf) }).map(Bound::unbind)
+            ready(py, slf)
         }
 
         #[pyo3(signature = (*_exc))]
         fn __aexit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<Py<PyAny>> {
             self.inner.close();
-            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(()) }).map(Bound::unbind)
+            ready(py, ())
         }
 
         /// Closes the client; later calls raise.
         fn aclose(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
             self.inner.close();
-            pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(()) }).map(Bound::unbind)
+            ready(py, ())
         }
     }
 );
 
 client_class!(
     Client,
-    finish_blocking,
+    blocking,
     "A blocking client with the same methods as AsyncClient. Use `with`.",
     {
         fn __enter__(slf: Py<Self>) -> Py<Self> {

@@ -6,6 +6,7 @@
 // secret; a Rust `Debug` would be one more place to get that wrong.
 #![allow(missing_debug_implementations)]
 
+mod asyncio;
 mod client;
 mod errors;
 mod testing;
@@ -29,8 +30,7 @@ pub(crate) fn reset_log_cache() {
 /// Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout, stderr).
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<String>) -> (i32, String, String) {
-    let runtime = pyo3_async_runtimes::tokio::get_runtime();
-    let out = py.detach(|| runtime.block_on(wayfinder_tokens::cli::run(argv)));
+    let out = py.detach(|| asyncio::RUNTIME.block_on(wayfinder_tokens::cli::run(argv)));
     (out.code, out.stdout, out.stderr)
 }
 
@@ -82,5 +82,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(cli_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache_py, m)?)?;
+    let shutdown = wrap_pyfunction!(asyncio::_shutdown, m)?;
+    py.import("atexit")?.call_method1("register", (shutdown,))?;
     Ok(())
 }

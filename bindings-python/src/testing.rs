@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyTuple};
 use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
 use wayfinder_tokens::Error;
 
+use crate::asyncio::{RUNTIME, awaitable, ready};
 use crate::errors::{invalid, to_py};
 
 /// A running emulator of the Wayfinder API on loopback. A context manager
@@ -64,8 +65,7 @@ impl Emulator {
         if let Some(gv) = api_group_version {
             builder = builder.api_group_version(gv);
         }
-        let runtime = pyo3_async_runtimes::tokio::get_runtime();
-        let emulator = py.detach(|| runtime.block_on(builder.start())).map_err(|e| {
+        let emulator = py.detach(|| RUNTIME.block_on(builder.start())).map_err(|e| {
             to_py(
                 py,
                 Error::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")),
@@ -140,8 +140,7 @@ impl Emulator {
     /// Stops the server (idempotent).
     fn stop(&self, py: Python<'_>) {
         if let Some(emulator) = self.take() {
-            let runtime = pyo3_async_runtimes::tokio::get_runtime();
-            py.detach(|| runtime.block_on(emulator.shutdown()));
+            py.detach(|| RUNTIME.block_on(emulator.shutdown()));
         }
     }
 
@@ -155,19 +154,18 @@ impl Emulator {
     }
 
     fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        pyo3_async_runtimes::tokio::future_into_py(py, async move { Ok(slf) }).map(Bound::unbind)
+        ready(py, slf)
     }
 
     #[pyo3(signature = (*_exc))]
     fn __aexit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         let running = self.take();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        awaitable(py, async move {
             if let Some(emulator) = running {
                 emulator.shutdown().await;
             }
             Ok(())
         })
-        .map(Bound::unbind)
     }
 
     fn __repr__(&self) -> String {

@@ -1,0 +1,139 @@
+//! The one tokio runtime, and how its futures become asyncio awaitables.
+//!
+//! A future is spawned on the runtime and resolves an `asyncio.Future` through
+//! `loop.call_soon_threadsafe`. A worker thread touching Python while the
+//! interpreter finalises aborts the process (seen with pyo3-async-runtimes
+//! when a script's last await completed just as `asyncio.run` returned), so
+//! workers count themselves while they hold the GIL, and an `atexit` hook —
+//! which runs before finalisation — stops new Python work and waits for the
+//! count to reach zero.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use tokio::runtime::Runtime;
+use tokio::task::AbortHandle;
+
+use crate::errors::{panicked, to_py};
+
+/// The runtime every client, emulator and CLI call of this process uses.
+pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("wayfinder-tokens")
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}"))
+});
+
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+static IN_PYTHON: AtomicUsize = AtomicUsize::new(0);
+
+/// Registered with `atexit`: no worker touches Python from now on, and those
+/// that already do are waited for (with the GIL released), briefly.
+#[pyfunction]
+pub fn _shutdown(py: Python<'_>) {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    py.detach(|| {
+        while IN_PYTHON.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
+}
+
+/// Resolves an asyncio future on its loop's thread, unless it was cancelled.
+#[pyfunction]
+fn _complete(future: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, failed: bool) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    future.call_method1(if failed { "set_exception" } else { "set_result" }, (value,))?;
+    Ok(())
+}
+
+/// Aborts the Rust task when its asyncio future is cancelled.
+#[pyclass]
+struct CancelOnDone(AbortHandle);
+
+#[pymethods]
+impl CancelOnDone {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+static COMPLETE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Runs `fut` on the runtime; returns an `asyncio.Future` of its result.
+pub fn awaitable<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?;
+    let complete = COMPLETE
+        .get_or_try_init(py, || wrap_pyfunction!(_complete, py).map(|f| f.into_any().unbind()))?
+        .clone_ref(py);
+    let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
+    let task = RUNTIME.spawn(async move {
+        let outcome = AssertUnwindSafe(fut).catch_unwind().await;
+        if SHUTTING_DOWN.load(Ordering::SeqCst) {
+            return; // the interpreter is exiting: drop the result untouched
+        }
+        IN_PYTHON.fetch_add(1, Ordering::SeqCst);
+        if !SHUTTING_DOWN.load(Ordering::SeqCst) {
+            Python::attach(|py| {
+                let (value, failed) = match outcome {
+                    Ok(Ok(value)) => match value.into_py_any(py) {
+                        Ok(v) => (v, false),
+                        Err(e) => (e.into_value(py).into_any(), true),
+                    },
+                    Ok(Err(e)) => (to_py(py, e).into_value(py).into_any(), true),
+                    Err(_) => (panicked(py).into_value(py).into_any(), true),
+                };
+                let args = (complete, future_ref, value, failed);
+                // The loop may be closed already (an abandoned call): nothing to resolve then.
+                let _ = loop_ref.bind(py).call_method1("call_soon_threadsafe", args);
+            });
+        }
+        IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+    });
+    future.call_method1("add_done_callback", (CancelOnDone(task.abort_handle()),))?;
+    Ok(future.unbind())
+}
+
+/// An awaitable that resolves at once to `value` (for `__aenter__` and the like).
+pub fn ready<T>(py: Python<'_>, value: T) -> PyResult<Py<PyAny>>
+where
+    T: for<'py> IntoPyObject<'py>,
+{
+    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let future = event_loop.call_method0("create_future")?;
+    future.call_method1("set_result", (value.into_py_any(py)?,))?;
+    Ok(future.unbind())
+}
+
+/// Runs `fut` to completion on the runtime with the GIL released.
+pub fn blocking<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send,
+    T: for<'py> IntoPyObject<'py> + Send,
+{
+    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| RUNTIME.block_on(fut))));
+    match outcome {
+        Ok(Ok(value)) => value.into_py_any(py),
+        Ok(Err(e)) => Err(to_py(py, e)),
+        Err(_) => Err(panicked(py)),
+    }
+}
