@@ -110,9 +110,9 @@ def main() -> int:
     args = parser.parse_args()
     smoke = args.smoke
     counts = (
-        dict(bulk=20, latency=5, starts=2, cli=2, memory=200)
+        dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200)
         if smoke
-        else dict(bulk=1000, latency=500, starts=20, cli=10, memory=10_000)
+        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000)
     )
     bin_dir = build(release=not smoke)
     emulator = Emulator(bin_dir / "wayfinder-emulator")
@@ -127,26 +127,27 @@ def main() -> int:
         "latency_ms": {},
     }
     try:
-        for peer in PEERS:
-            print(
-                f"==> {peer}: {counts['bulk']} creates at concurrency 32, then {counts['latency']} one by one",
-                flush=True,
-            )
-            out = run(
-                peer_command(peer, bin_dir)
-                + common
-                + [
-                    "--prefix",
-                    f"{peer.replace('_', '-')}-{run_id}",
-                    "--count",
-                    str(counts["bulk"]),
-                    "--latency",
-                    str(counts["latency"]),
-                ]
-            )
-            measured = json.loads(out.strip().splitlines()[-1])
-            results["bulk_create_per_s"][peer] = round(measured["bulk_per_s"], 1)
-            results["latency_ms"][peer] = {k: round(v, 3) for k, v in measured["latency_ms"].items()}
+        # Rounds with the peers interleaved, each peer's median kept: a shared machine's load drifts.
+        samples: dict[str, list[dict[str, Any]]] = {peer: [] for peer in PEERS}
+        for round_ in range(counts["rounds"]):
+            for peer in PEERS:
+                print(
+                    f"==> round {round_ + 1}/{counts['rounds']} {peer}: {counts['bulk']} creates at concurrency 32, "
+                    f"then {counts['latency']} one by one",
+                    flush=True,
+                )
+                prefix = f"{peer.replace('_', '-')}-{run_id}-r{round_}"
+                extra = ["--prefix", prefix, "--count", str(counts["bulk"]), "--latency", str(counts["latency"])]
+                out = run(peer_command(peer, bin_dir) + common + extra)
+                samples[peer].append(json.loads(out.strip().splitlines()[-1]))
+        for peer, measured in samples.items():
+            results["bulk_create_per_s"][peer] = round(statistics.median(m["bulk_per_s"] for m in measured), 1)
+            results["latency_ms"][peer] = {
+                k: round(statistics.median(m["latency_ms"][k] for m in measured), 3) for k in ("p50", "p99")
+            }
+        results["bulk_create_per_s_rounds"] = {
+            peer: [round(m["bulk_per_s"], 1) for m in measured] for peer, measured in samples.items()
+        }
 
         print(f"==> cold starts (median of {counts['starts']})", flush=True)
         python, node = sys.executable, "node"
@@ -263,7 +264,8 @@ def readme(r: dict[str, Any], table: str) -> str:
         "# Benchmarks\n\n"
         "`make bench` (release builds; about 5 minutes on 2 cores). Every peer makes the same two calls per token "
         "(create the object, issue its secret) with the same static admin token, against one emulator process "
-        "on loopback. Absolute numbers move with the machine's load; compare ratios from one run.\n\n"
+        "on loopback, in three rounds with the peers interleaved (each figure is the peer's median). "
+        "Absolute numbers move with the machine's load; compare ratios from one run.\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         f"{table}\n\n"
         "Peers: `python_lib` is `AsyncClient`; `python_httpx` a hand-written `httpx.AsyncClient`; `node_lib` is "

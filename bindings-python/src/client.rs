@@ -58,7 +58,7 @@ impl Inner {
         allow_insecure_http: bool,
         api_group_version: Option<String>,
     ) -> PyResult<Inner> {
-        crate::reset_log_cache();
+        crate::reset_log_cache(py);
         let options = ClientOptions {
             server,
             token: token.map(Secret::new),

@@ -17,12 +17,23 @@ use std::sync::OnceLock;
 use pyo3::prelude::*;
 use pyo3_log::{Caching, Logger, ResetHandle};
 
-static LOG_RESET: OnceLock<ResetHandle> = OnceLock::new();
+static LOG_RESET: OnceLock<Option<ResetHandle>> = OnceLock::new();
 
-/// Forgets pyo3-log's cached Python logger levels, so logging configured
-/// after import takes effect. Called when a client is made.
-pub(crate) fn reset_log_cache() {
-    if let Some(handle) = LOG_RESET.get() {
+/// Bridges this library's `log` records to Python's `logging` (logger
+/// `wayfinder_tokens`) on first use rather than at import, since importing
+/// `logging` is most of an import's cost; then forgets pyo3-log's cached
+/// levels, so logging configured since takes effect. Called when a client is
+/// made and when the CLI runs.
+pub(crate) fn reset_log_cache(py: Python<'_>) {
+    let handle = LOG_RESET.get_or_init(|| {
+        // Only this library's own records go to Python.
+        let logger = Logger::new(py, Caching::LoggersAndLevels).ok()?;
+        let logger = logger
+            .filter(log::LevelFilter::Off)
+            .filter_target("wayfinder_tokens".to_owned(), log::LevelFilter::Debug);
+        logger.install().ok()
+    });
+    if let Some(handle) = handle {
         handle.reset();
     }
 }
@@ -30,6 +41,7 @@ pub(crate) fn reset_log_cache() {
 /// Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout, stderr).
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<String>) -> (i32, String, String) {
+    reset_log_cache(py);
     let out = py.detach(|| asyncio::RUNTIME.block_on(wayfinder_tokens::cli::run(argv)));
     (out.code, out.stdout, out.stderr)
 }
@@ -54,20 +66,13 @@ fn render_table(tokens: Vec<PyRef<'_, types::AccessToken>>, headers: bool) -> St
 
 #[pyfunction]
 #[pyo3(name = "_reset_log_cache")]
-fn reset_log_cache_py() {
-    reset_log_cache();
+fn reset_log_cache_py(py: Python<'_>) {
+    reset_log_cache(py);
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    // Only this library's own records go to Python (logger "wayfinder_tokens").
-    let logger = Logger::new(py, Caching::LoggersAndLevels)?
-        .filter(log::LevelFilter::Off)
-        .filter_target("wayfinder_tokens".to_owned(), log::LevelFilter::Debug);
-    if let Ok(handle) = logger.install() {
-        let _ = LOG_RESET.set(handle);
-    }
     m.add("__version__", wayfinder_tokens::VERSION)?;
     errors::register(m)?;
     m.add_class::<client::AsyncClient>()?;
