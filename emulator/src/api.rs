@@ -126,7 +126,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Target {
 }
 
 fn parse_json<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("malformed JSON body: {e}")))
+    // Category and position only: serde's own text quotes the offending
+    // value, which may be a password or a token.
+    serde_json::from_slice(body).map_err(|e| {
+        let kind = match e.classify() {
+            serde_json::error::Category::Io | serde_json::error::Category::Eof => "truncated",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Data => "not of the expected shape",
+        };
+        ApiError::bad_request(format!(
+            "malformed JSON body: {kind} at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 impl AppState {

@@ -482,6 +482,12 @@ async fn every_failure_has_a_json_body() {
     assert_error_body(s, &b, StatusCode::BAD_REQUEST);
     let (s, b) = raw(Method::POST, &ws_path("dev", ""), "[1,2]").await;
     assert_error_body(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = raw(Method::POST, &ws_path("dev", ""), "{\"metadata\": \"hunter2\"}").await;
+    assert_error_body(s, &b, StatusCode::BAD_REQUEST);
+    assert!(
+        !b.to_string().contains("hunter2"),
+        "a rejected body is never echoed: {b}"
+    );
     let (s, b) = raw(Method::GET, "/no/such/route", "").await;
     assert_error_body(s, &b, StatusCode::NOT_FOUND);
     let (s, b) = raw(Method::PATCH, &ws_path("dev", "/x"), "").await;
