@@ -139,7 +139,7 @@ async fn dry_run_creates_nothing_and_has_no_secret() {
 }
 
 #[tokio::test]
-async fn expiry_is_sent_and_enforced_by_the_server() {
+async fn expiry_is_sent_and_reported_back() {
     let emu = emulator().await;
     let client = admin(&emu);
     let issued = client
