@@ -31,6 +31,8 @@ pub struct FaultOptions {
     pub drop_connection: Option<bool>,
     pub malformed_body: Option<bool>,
     pub body_bytes: Option<u32>,
+    /// Answer with exactly this body.
+    pub body: Option<String>,
 }
 
 /// A running emulator of the Wayfinder API on loopback.
@@ -117,6 +119,7 @@ impl Emulator {
             drop_connection: fault.drop_connection.unwrap_or(false),
             malformed_body: fault.malformed_body.unwrap_or(false),
             body_bytes: fault.body_bytes.map(|b| b as usize),
+            body: fault.body,
         };
         let result = self
             .with_running(|e| e.inject_fault(fault))

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use napi::bindgen_prelude::*;
-use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, render};
+use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, config, github, render};
 
 use crate::call::sync;
 
@@ -215,6 +215,12 @@ impl IssuedToken {
         sync(env, render::export(&self.inner))
     }
 
+    /// `export KEY='value'` lines, for `eval "$(…)"` in a shell.
+    #[napi]
+    pub fn to_shell(&self, env: &Env) -> Result<String> {
+        sync(env, render::shell(&self.inner))
+    }
+
     /// A wf config holding this token as a profile named after it, as YAML.
     #[napi]
     pub fn to_config_yaml(&self, env: &Env) -> Result<String> {
@@ -239,10 +245,20 @@ impl IssuedToken {
         sync(env, render::github_actions(&self.inner))
     }
 
+    /// GitHub Actions, as `@actions/core` does it: prints `::add-mask::` for the
+    /// token on stdout, then appends the variables to the `$GITHUB_ENV` file
+    /// (or `envFile`) in the multi-line form. Refuses when stdout is that file.
+    /// Returns the file written.
+    #[napi]
+    pub fn export_to_github_actions(&self, env: &Env, env_file: Option<String>) -> Result<String> {
+        let path = env_file.map(std::path::PathBuf::from);
+        sync(env, github::export(&self.inner, path.as_deref())).map(|p| p.display().to_string())
+    }
+
     /// Writes a standalone config holding just this token (atomic, mode 0600).
     #[napi]
     pub fn write_config(&self, env: &Env, path: String) -> Result<()> {
-        sync(env, render::write_config(&self.inner, std::path::Path::new(&path)))
+        sync(env, config::write_config(&self.inner, std::path::Path::new(&path)))
     }
 
     /// Merges this token as a profile into a config file (the user's own by
@@ -256,7 +272,7 @@ impl IssuedToken {
             make_current: None,
         });
         let path = options.config_path.map(std::path::PathBuf::from);
-        let saved = render::save_profile(
+        let saved = config::save_profile(
             &self.inner,
             path.as_deref(),
             options.profile.as_deref(),

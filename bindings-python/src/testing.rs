@@ -92,7 +92,7 @@ impl Emulator {
 
     /// Makes the next `times` requests under `path_prefix` misbehave.
     #[pyo3(signature = (path_prefix, *, status=None, times=1, retry_after_s=None, delay_ms=None,
-                        drop_connection=false, malformed_body=false, body_bytes=None))]
+                        drop_connection=false, malformed_body=false, body_bytes=None, body=None))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
@@ -105,6 +105,7 @@ impl Emulator {
         drop_connection: bool,
         malformed_body: bool,
         body_bytes: Option<usize>,
+        body: Option<String>,
     ) -> PyResult<()> {
         let fault = Fault {
             path_prefix,
@@ -115,6 +116,7 @@ impl Emulator {
             drop_connection,
             malformed_body,
             body_bytes,
+            body,
         };
         self.with_running(py, |e| e.inject_fault(fault))?
             .map_err(|message| invalid(py, "fault", message))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::Value;
-use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, render};
+use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, config, github, render};
 
 use crate::errors::to_py;
 
@@ -236,6 +236,9 @@ impl IssuedToken {
     fn to_export(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::export)
     }
+    fn to_shell(&self, py: Python<'_>) -> PyResult<String> {
+        self.render(py, render::shell)
+    }
     fn to_config_yaml(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::config_yaml)
     }
@@ -252,12 +255,17 @@ impl IssuedToken {
     fn to_github_actions(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::github_actions)
     }
+    #[pyo3(signature = (env_file=None))]
+    fn export_to_github_actions(&self, py: Python<'_>, env_file: Option<PathBuf>) -> PyResult<PathBuf> {
+        py.detach(|| github::export(&self.0, env_file.as_deref()))
+            .map_err(|e| to_py(py, e))
+    }
     /// name, workspace, server, description and token (the same fields as `to_json`).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_dict(py, &render::summary(&self.0))
     }
     fn write_config(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| render::write_config(&self.0, &path))
+        py.detach(|| config::write_config(&self.0, &path))
             .map_err(|e| to_py(py, e))
     }
     #[pyo3(signature = (config_path=None, profile=None, make_current=false))]
@@ -268,7 +276,7 @@ impl IssuedToken {
         profile: Option<String>,
         make_current: bool,
     ) -> PyResult<PathBuf> {
-        py.detach(|| render::save_profile(&self.0, config_path.as_deref(), profile.as_deref(), make_current, None))
+        py.detach(|| config::save_profile(&self.0, config_path.as_deref(), profile.as_deref(), make_current, None))
             .map_err(|e| to_py(py, e))
     }
     fn __repr__(&self) -> String {

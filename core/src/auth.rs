@@ -93,6 +93,13 @@ impl Credential {
         }
     }
 
+    /// The token this credential holds.
+    pub fn secret(&self) -> &Secret {
+        match self {
+            Credential::Static(t) | Credential::Exchange(t) | Credential::Refresh(t) => t,
+        }
+    }
+
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Credential::Static(_) => "static token",

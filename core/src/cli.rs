@@ -83,6 +83,8 @@ enum Output {
     Env,
     /// KEY=value lines only
     Export,
+    /// export KEY='value' lines, for eval "$(…)"
+    Shell,
     /// A wf config file holding the token
     Config,
     /// The raw token only
@@ -90,7 +92,7 @@ enum Output {
     Json,
     Yaml,
     Table,
-    /// ::add-mask:: and $GITHUB_ENV lines
+    /// Prints ::add-mask:: and appends the variables to the $GITHUB_ENV file
     Github,
     /// Not supported: use json or yaml
     Template,
@@ -274,10 +276,21 @@ where
         log::set_max_level(level);
     }
     match execute(cli).await {
-        Ok(stdout) => CliOutput {
+        Ok(Printed {
+            stdout,
+            late_error: None,
+        }) => CliOutput {
             code: 0,
             stdout,
             stderr: String::new(),
+        },
+        Ok(Printed {
+            stdout,
+            late_error: Some(e),
+        }) => CliOutput {
+            code: 1,
+            stdout,
+            stderr: error_text(&e),
         },
         Err(e) => CliOutput {
             code: exit_code(&e),
@@ -310,64 +323,120 @@ fn usage(message: impl Into<String>) -> Error {
     Error::invalid("output", "invalid", message)
 }
 
-async fn execute(cli: Cli) -> Result<String, Error> {
+/// What a successful run prints, and an error that came after the output
+/// was already decided (the secret is printed all the same).
+struct Printed {
+    stdout: String,
+    late_error: Option<Error>,
+}
+
+impl From<String> for Printed {
+    fn from(stdout: String) -> Printed {
+        Printed {
+            stdout,
+            late_error: None,
+        }
+    }
+}
+
+/// The formats that carry a newly issued secret.
+const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, github";
+
+/// The output of `create`, checked before any request: a format that would
+/// throw the one-time secret away is refused.
+fn create_output(args: &CreateArgs, output: Option<Output>) -> Result<Output, Error> {
+    let output = match (args.show_config, args.show_token, output) {
+        (true, _, None | Some(Output::Config)) => Output::Config,
+        (_, true, None | Some(Output::Token)) => Output::Token,
+        (false, false, Some(o)) => o,
+        (false, false, None) if args.dry_run => Output::Yaml,
+        (false, false, None) => Output::Env,
+        _ => {
+            return Err(usage(
+                "--show-config and --show-token cannot be combined with another -o format",
+            ));
+        }
+    };
+    if output == Output::Table && !args.dry_run {
+        return Err(usage(format!(
+            "-o table would not show the new token's secret, which cannot be retrieved later; \
+             use one of: {SECRET_FORMATS}"
+        )));
+    }
+    Ok(output)
+}
+
+async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed, Error> {
+    let output = create_output(args, g.output)?;
+    let github_env = match (output, args.dry_run) {
+        (Output::Github, false) => Some(crate::github::target(None, &|k| std::env::var(k).ok())?),
+        _ => None,
+    };
+    let expires_in = args
+        .expires_in
+        .as_deref()
+        .map(|raw| crate::names::parse_expires_in("expires_in", raw))
+        .transpose()?;
+    let options = CreateOptions {
+        description: args.description.clone(),
+        expires_in,
+        reset_token: args.reset_token,
+        dry_run: args.dry_run,
+    };
+    let client = client(g)?;
+    let ws = g.workspace.as_deref();
+    let issued = if platform {
+        client.create_platform_access_token(&args.name, &options).await?
+    } else {
+        client.create_workspace_access_token(&args.name, ws, &options).await?
+    };
+    // The secret exists now and only this process holds it: whatever fails
+    // from here on, it is printed first.
+    let stdout = match &github_env {
+        Some(path) => crate::github::append(&issued, path)?,
+        None => render_issued(&issued, output, g.show_headers)?,
+    };
+    let mut late_error = None;
+    if let Some(profile) = &args.save_profile
+        && !issued.is_dry_run()
+    {
+        let profile = Some(profile.as_str()).filter(|p| !p.is_empty());
+        match crate::config::save_profile(&issued, g.config.as_deref(), profile, false, None) {
+            Ok(path) => log::info!("saved the token as a profile in {}", path.display()),
+            Err(e) => {
+                late_error = Some(e.with_hint(
+                    "The token above was created and its secret is valid: store it now, \
+                     it cannot be retrieved again",
+                ));
+            }
+        }
+    }
+    Ok(Printed { stdout, late_error })
+}
+
+fn client(g: &Global) -> Result<Client, Error> {
+    Client::new(&ClientOptions {
+        workspace: g.workspace.clone(),
+        profile: g.profile.clone(),
+        config_path: g.config.clone(),
+        allow_insecure_http: g.allow_insecure_http,
+        ..ClientOptions::default()
+    })
+}
+
+async fn execute(cli: Cli) -> Result<Printed, Error> {
     let g = &cli.global;
     if g.output == Some(Output::Template) {
         return Err(usage("template output is not supported; use -o json or -o yaml"));
     }
-    let client = || {
-        Client::new(&ClientOptions {
-            workspace: g.workspace.clone(),
-            profile: g.profile.clone(),
-            config_path: g.config.clone(),
-            allow_insecure_http: g.allow_insecure_http,
-            ..ClientOptions::default()
-        })
-    };
+    let client = || client(g);
     let ws = g.workspace.as_deref();
-    match &cli.command {
+    let stdout = match &cli.command {
         Command::Create { kind } => {
-            let (args, platform) = match kind {
-                CreateKind::Workspaceaccesstoken(a) => (a, false),
-                CreateKind::Platformaccesstoken(a) => (a, true),
+            return match kind {
+                CreateKind::Workspaceaccesstoken(args) => create(g, args, false).await,
+                CreateKind::Platformaccesstoken(args) => create(g, args, true).await,
             };
-            let output = match (args.show_config, args.show_token, g.output) {
-                (true, _, None | Some(Output::Config)) => Output::Config,
-                (_, true, None | Some(Output::Token)) => Output::Token,
-                (false, false, Some(o)) => o,
-                (false, false, None) if args.dry_run => Output::Yaml,
-                (false, false, None) => Output::Env,
-                _ => {
-                    return Err(usage(
-                        "--show-config and --show-token cannot be combined with another -o format",
-                    ));
-                }
-            };
-            let expires_in = args
-                .expires_in
-                .as_deref()
-                .map(|raw| crate::names::parse_expires_in("expires_in", raw))
-                .transpose()?;
-            let options = CreateOptions {
-                description: args.description.clone(),
-                expires_in,
-                reset_token: args.reset_token,
-                dry_run: args.dry_run,
-            };
-            let client = client()?;
-            let issued = if platform {
-                client.create_platform_access_token(&args.name, &options).await?
-            } else {
-                client.create_workspace_access_token(&args.name, ws, &options).await?
-            };
-            if let Some(profile) = &args.save_profile
-                && !issued.is_dry_run()
-            {
-                let profile = Some(profile.as_str()).filter(|p| !p.is_empty());
-                let path = render::save_profile(&issued, g.config.as_deref(), profile, false, None)?;
-                log::info!("saved the token as a profile in {}", path.display());
-            }
-            render_issued(&issued, output, g.show_headers)
         }
         Command::Get { kind } => {
             let client = client()?;
@@ -440,8 +509,8 @@ async fn execute(cli: Cli) -> Result<String, Error> {
             match g.output {
                 Some(Output::Json) => render::to_json(&me),
                 Some(Output::Yaml) => render::to_yaml(&me),
-                _ => Ok(format!(
-                    "{} ({}, {}) workspaces: {}\n",
+                _ => Ok(render::printable(&format!(
+                    "{} ({}, {}) workspaces: {}",
                     me.username,
                     me.subject_kind,
                     me.auth_method,
@@ -450,10 +519,11 @@ async fn execute(cli: Cli) -> Result<String, Error> {
                     } else {
                         me.workspaces.join(", ")
                     }
-                )),
+                )) + "\n"),
             }
         }
-    }
+    }?;
+    Ok(stdout.into())
 }
 
 fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<String, Error> {
@@ -468,6 +538,7 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
     match output {
         Output::Env => render::env(issued),
         Output::Export => render::export(issued),
+        Output::Shell => render::shell(issued),
         Output::Config => render::config_yaml(issued),
         Output::Token => render::token(issued),
         Output::Json => render::json(issued),
@@ -513,10 +584,12 @@ fn render_roles(token: &str, roles: &Roles, output: Option<Output>) -> Result<St
                     (None, Some(n)) => format!(" (namespace {n})"),
                     (None, None) => String::new(),
                 };
-                out.push_str(&format!("  access role    {}{scope}\n", r.role));
+                out.push_str(&render::printable(&format!("  access role    {}{scope}", r.role)));
+                out.push('\n');
             }
             for r in &roles.wayfinder_roles {
-                out.push_str(&format!("  wayfinder role {r}\n"));
+                out.push_str(&render::printable(&format!("  wayfinder role {r}")));
+                out.push('\n');
             }
             Ok(out)
         }

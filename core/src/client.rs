@@ -16,8 +16,8 @@ use url::Url;
 use crate::auth::{Claims, Credential, read_claims};
 use crate::config::{self, ApiInfo, DEFAULT_LOCK_TIMEOUT};
 use crate::error::{Error, FieldError, Result};
-use crate::secret::Secret;
-use crate::settings::{ClientOptions, Origin, Settings};
+use crate::secret::{Redactor, Secret};
+use crate::settings::{ClientOptions, Origin, Settings, is_loopback};
 
 /// The library version, sent as `X-Client-Version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -29,8 +29,6 @@ const MAX_BODY: usize = 32 * 1024 * 1024;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Longest wait honoured from a `Retry-After` header.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// Longest total time spent sleeping between retries of one call.
-const MAX_TOTAL_BACKOFF: Duration = Duration::from_secs(60);
 /// TTL asked for on exchange (the server caps it at 1h).
 const EXCHANGE_TTL: &str = "30m0s";
 
@@ -126,6 +124,8 @@ struct Inner {
     /// The API token got by exchange or refresh; the lock makes concurrent
     /// callers share one exchange.
     api_token: Mutex<Option<Secret>>,
+    /// Every secret this client holds, scrubbed from server-provided text.
+    redactor: Redactor,
 }
 
 impl fmt::Debug for Client {
@@ -158,6 +158,12 @@ impl Client {
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .redirect(same_origin_redirects())
             .pool_idle_timeout(Duration::from_secs(60));
+        // A bearer token never crosses a proxy in cleartext, and loopback
+        // never goes through one (as Go's net/http does).
+        let loopback = settings.endpoint.host().is_some_and(|h| is_loopback(&h));
+        if loopback || settings.endpoint.scheme() == "http" {
+            builder = builder.no_proxy();
+        }
         if let Some(pem) = &settings.ca_certificate {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
                 Error::invalid(
@@ -179,12 +185,18 @@ impl Client {
             .build()
             .map_err(|e| Error::config_with(format!("cannot set up HTTPS: {e}"), e))?;
         let api_token = settings.cached_token.clone().filter(|t| !is_expiring(t));
+        let redactor = Redactor::default();
+        redactor.remember(settings.credential.secret());
+        if let Some(cached) = &settings.cached_token {
+            redactor.remember(cached);
+        }
         Ok(Client {
             inner: Arc::new(Inner {
                 api_info: OnceCell::new_with(settings.api_info.clone()),
                 http,
                 settings,
                 api_token: Mutex::new(api_token),
+                redactor,
             }),
         })
     }
@@ -207,6 +219,27 @@ impl Client {
         &self.inner.settings.api_group_version
     }
 
+    /// Remembers a secret this client received, so that no server text
+    /// echoing it reaches an error or a log line.
+    pub(crate) fn remember_secret(&self, secret: &Secret) {
+        self.inner.redactor.remember(secret);
+    }
+
+    /// The error with every secret this client holds cut out of its text.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.map_text(|text| self.inner.redactor.redact(text))
+    }
+
+    /// Decodes a successful answer; a decoding error quotes no secret.
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, value: Value, what: &str) -> Result<T> {
+        serde_json::from_value(value).map_err(|e| {
+            self.scrub(server_error(
+                None,
+                format!("the server's {what} is not understood: {e}"),
+            ))
+        })
+    }
+
     /// Discovers where the API lives (`/apiinfo`), once per client.
     pub async fn api_info(&self) -> Result<ApiInfo> {
         self.inner.api_info.get_or_try_init(|| self.discover()).await.cloned()
@@ -215,8 +248,7 @@ impl Client {
     async fn discover(&self) -> Result<ApiInfo> {
         let request = ApiRequest::new(Method::GET, "/apiinfo").unauthenticated();
         let info = match self.send_once_authenticated(&request, None).await {
-            Ok(value) => serde_json::from_value::<ApiInfo>(value)
-                .map_err(|e| server_error(None, format!("the server's /apiinfo answer is not understood: {e}")))?,
+            Ok(value) => self.decode::<ApiInfo>(value, "/apiinfo answer")?,
             Err(Error::NotFound { .. }) => {
                 log::debug!("/apiinfo answered 404: a pre-2.4 server, using {LEGACY_NON_RESOURCE_API}");
                 ApiInfo {
@@ -227,6 +259,7 @@ impl Client {
             }
             Err(e) => return Err(e.with_hint("could not discover the API at /apiinfo")),
         };
+        info.check("the server's /apiinfo answer")?;
         if let Origin::File { path, server_name, .. } = &self.inner.settings.origin {
             let (path, server_name, info) = (path.clone(), server_name.clone(), info.clone());
             self.write_back(move || {
@@ -293,7 +326,9 @@ impl Client {
                 other => other,
             })?;
         log::debug!("exchanged the access token for an API token");
-        issued_token(answer)
+        let token = issued_token(answer)?;
+        self.remember_secret(&token);
+        Ok(token)
     }
 
     async fn refresh(&self, refresh_token: &Secret) -> Result<Secret> {
@@ -314,11 +349,14 @@ impl Client {
                 Error::Authentication { .. } => e.with_hint("the refresh token is no longer valid; log in again"),
                 other => other,
             })?;
-        let issued: Issued = serde_json::from_value(answer)
-            .map_err(|e| server_error(Some(200), format!("the refresh answer is not understood: {e}")))?;
+        let issued: Issued = self.decode(answer, "refresh answer")?;
         let token = issued
             .token
             .ok_or_else(|| server_error(Some(200), "the refresh answer has no token".to_owned()))?;
+        self.remember_secret(&token);
+        if let Some(refresh) = &issued.refresh_token {
+            self.remember_secret(refresh);
+        }
         log::debug!("refreshed the user's API token");
         if let Origin::File { path, user_name, .. } = &self.inner.settings.origin {
             let (path, user_name, token, refresh) =
@@ -358,57 +396,81 @@ impl Client {
         }
     }
 
-    /// Sends with retries and the given bearer token.
+    /// Sends with retries and the given bearer token. Every wait, planned
+    /// backoff or `Retry-After`, counts against the call's total budget.
     async fn send_once_authenticated(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Value> {
+        let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(5))
             .with_factor(2.0)
             .with_jitter()
-            .with_max_times(self.inner.settings.max_retries as usize)
-            .with_total_delay(Some(MAX_TOTAL_BACKOFF));
-        let mut attempt = 0u32;
+            .with_max_times(settings.max_retries as usize);
+        let budget = std::sync::Mutex::new(RetryBudget::new(settings.max_total_backoff));
+        let attempts = std::sync::atomic::AtomicU32::new(0);
         let result = (|| {
-            attempt += 1;
+            let attempt = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             self.attempt(request, bearer, attempt)
         })
         .retry(backoff)
         .when(|f: &Failure| f.retryable)
         .adjust(|f: &Failure, planned: Option<Duration>| {
-            // Honour Retry-After (capped) while retries remain.
-            planned.map(|p| f.retry_after.map_or(p, |ra| ra.min(MAX_RETRY_AFTER)))
+            let mut budget = budget.lock().unwrap_or_else(|e| e.into_inner());
+            budget.next_wait(planned, f.retry_after)
         })
         .notify(|f: &Failure, wait: Duration| {
-            log::debug!(
-                "{} {}: {}; retrying in {:.2}s",
+            log::info!(
+                "{} {} failed on attempt {}: {}; retrying in {:.2}s",
                 request.method,
                 request.path,
+                attempts.load(std::sync::atomic::Ordering::Relaxed),
                 f.error,
                 wait.as_secs_f64()
             );
         })
         .await;
-        result.map_err(|f| f.error)
+        let attempts = attempts.into_inner();
+        result.map_err(|f| {
+            if attempts > 1 {
+                log::info!("{} {} gave up after {attempts} attempts", request.method, request.path);
+                f.error.after_attempts(attempts)
+            } else {
+                f.error
+            }
+        })
     }
 
+    /// The URL of a request: the configured endpoint with the request's path
+    /// appended to its path. Built this way, no path can change the origin.
     fn url(&self, request: &ApiRequest) -> Result<Url> {
-        let base = self.inner.settings.endpoint.as_str().trim_end_matches('/');
-        let mut url = Url::parse(&format!("{base}{}", request.path)).map_err(|e| {
-            Error::invalid(
-                "server",
-                "invalid",
-                format!("cannot build a URL for {}: {e}", request.path),
-            )
-        })?;
+        let endpoint = &self.inner.settings.endpoint;
+        if !request.path.starts_with('/') {
+            return Err(Error::invalid(
+                "path",
+                "pattern",
+                format!("request path {:?} must be absolute", request.path),
+            ));
+        }
+        let mut url = endpoint.clone();
+        url.set_path(&format!("{}{}", endpoint.path().trim_end_matches('/'), request.path));
+        url.set_query(None);
         if !request.query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        if url.origin() != endpoint.origin() {
+            return Err(Error::invalid(
+                "path",
+                "pattern",
+                format!("request path {:?} leaves the configured server", request.path),
+            ));
         }
         Ok(url)
     }
 
     async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Value, Failure> {
         let url = self.url(request).map_err(Failure::fatal)?;
+        let same_origin = url.origin() == self.inner.settings.endpoint.origin();
         let mut builder = self
             .inner
             .http
@@ -416,7 +478,7 @@ impl Client {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")
             .header("X-Client-Version", VERSION);
-        if let Some(token) = bearer {
+        if let Some(token) = bearer.filter(|_| same_origin) {
             let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 Failure::fatal(Error::invalid(
                     "token",
@@ -482,12 +544,34 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = read_capped(response, MAX_ERROR_BODY).await;
-        let error = decode_error(status, body, location.as_deref(), retry_after);
+        let error = decode_error_redacted(status, body, location.as_deref(), retry_after, &self.inner.redactor);
         Err(Failure {
             retryable: matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE),
             error,
             retry_after,
         })
+    }
+}
+
+/// The waits of one call's retries: each is the planned backoff, or the
+/// server's `Retry-After` (capped) when it sent one, and all of them together
+/// stay within the budget; a wait that would overrun it ends the retries.
+#[derive(Debug)]
+struct RetryBudget {
+    remaining: Duration,
+}
+
+impl RetryBudget {
+    fn new(total: Duration) -> RetryBudget {
+        RetryBudget { remaining: total }
+    }
+
+    /// The wait before the next attempt, or `None` to stop retrying.
+    fn next_wait(&mut self, planned: Option<Duration>, retry_after: Option<Duration>) -> Option<Duration> {
+        let planned = planned?;
+        let wait = retry_after.map_or(planned, |ra| ra.min(MAX_RETRY_AFTER));
+        self.remaining = self.remaining.checked_sub(wait)?;
+        Some(wait)
     }
 }
 
@@ -598,6 +682,20 @@ pub fn decode_error(
     location: Option<&str>,
     retry_after: Option<Duration>,
 ) -> Error {
+    decode_error_redacted(status, body, location, retry_after, &Redactor::default())
+}
+
+/// [`decode_error`], cutting every secret `redactor` knows out of the
+/// server's text before it is cleaned and shortened (so no prefix of a
+/// secret survives the cut).
+fn decode_error_redacted(
+    status: StatusCode,
+    body: Result<Vec<u8>>,
+    location: Option<&str>,
+    retry_after: Option<Duration>,
+    redactor: &Redactor,
+) -> Error {
+    let sanitize = |text: &str| sanitize(&redactor.redact(text));
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct ApiFieldError {
@@ -620,7 +718,7 @@ pub fn decode_error(
     let code = status.as_u16();
     let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
     if status.is_redirection() {
-        let to = location.map(|l| format!(" to {l}")).unwrap_or_default();
+        let to = location.map(|l| format!(" to {}", sanitize(l))).unwrap_or_default();
         return server_error(
             Some(code),
             format!("the server redirected{to}, to another origin; not following it with credentials (HTTP {code})"),
@@ -665,7 +763,7 @@ pub fn decode_error(
 
 /// Keeps server-provided text printable and short.
 fn sanitize(text: &str) -> String {
-    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let cleaned = crate::render::printable(text);
     match cleaned.char_indices().nth(500) {
         Some((at, _)) => format!("{}…", &cleaned[..at]),
         None => cleaned,
@@ -729,6 +827,23 @@ mod tests {
         let e = decode_error(StatusCode::CONFLICT, Ok(body.into_bytes()), None, None);
         assert!(!e.to_string().contains('\n'));
         assert!(e.to_string().len() < 700);
+    }
+
+    #[test]
+    fn retry_after_waits_count_against_the_budget() {
+        let mut budget = RetryBudget::new(Duration::from_secs(60));
+        let planned = Some(Duration::from_millis(100));
+        let after = Some(Duration::from_secs(25));
+        assert_eq!(budget.next_wait(planned, after), Some(Duration::from_secs(25)));
+        assert_eq!(budget.next_wait(planned, after), Some(Duration::from_secs(25)));
+        assert_eq!(budget.next_wait(planned, after), None, "75 s would overrun 60 s");
+        let mut budget = RetryBudget::new(Duration::from_secs(60));
+        assert_eq!(
+            budget.next_wait(planned, Some(Duration::from_secs(3600))),
+            Some(MAX_RETRY_AFTER),
+            "Retry-After is capped"
+        );
+        assert_eq!(budget.next_wait(None, after), None, "no retries left");
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! Unknown keys survive a load and save: every level keeps what it does not
 //! understand in an `extra` map, and maps keep their order.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
@@ -76,27 +78,108 @@ pub struct Profile {
 }
 
 /// `servers.<name>`: the endpoint, an optional CA, and cached discovery.
+///
+/// Discovery is cached under `apiinfo` with lower-case keys, as the vendor's
+/// own client writes it; an `apiInfo` (camelCase) cache is read too and
+/// rewritten in the vendor's spelling on the next save, so a file never holds both.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ServerOnDisk")]
 pub struct Server {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     #[serde(rename = "caCertificate", default, skip_serializing_if = "Option::is_none")]
     pub ca_certificate: Option<String>,
-    #[serde(rename = "apiInfo", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "apiinfo", default, skip_serializing_if = "Option::is_none")]
     pub api_info: Option<ApiInfo>,
     #[serde(flatten)]
     pub extra: Mapping,
 }
 
-/// What `/apiinfo` answers: where the API's two halves live.
+/// [`Server`] as read: either spelling of the discovery cache.
+#[derive(Deserialize)]
+struct ServerOnDisk {
+    #[serde(default)]
+    server: Option<String>,
+    #[serde(rename = "caCertificate", default)]
+    ca_certificate: Option<String>,
+    #[serde(rename = "apiinfo", default)]
+    api_info: Option<ApiInfo>,
+    #[serde(rename = "apiInfo", default)]
+    api_info_camel_case: Option<ApiInfo>,
+    #[serde(flatten)]
+    extra: Mapping,
+}
+
+impl From<ServerOnDisk> for Server {
+    fn from(disk: ServerOnDisk) -> Server {
+        Server {
+            server: disk.server,
+            ca_certificate: disk.ca_certificate,
+            api_info: disk.api_info.or(disk.api_info_camel_case),
+            extra: disk.extra,
+        }
+    }
+}
+
+/// What `/apiinfo` answers: where the API's two halves live. Written with the
+/// vendor's lower-case keys; the server's camelCase keys are read too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiInfo {
-    #[serde(rename = "nonResourceAPI")]
+    #[serde(rename = "nonresourceapi", alias = "nonResourceAPI")]
     pub non_resource_api: String,
-    #[serde(rename = "resourceAPI")]
+    #[serde(rename = "resourceapi", alias = "resourceAPI")]
     pub resource_api: String,
-    #[serde(rename = "kubeProxyAPI", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "kubeproxyapi",
+        alias = "kubeProxyAPI",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kube_proxy_api: Option<String>,
+}
+
+impl ApiInfo {
+    /// Checks that each path is a plain absolute path on the configured
+    /// server: one leading `/`, no `//`, no scheme, host, port, user info,
+    /// query, fragment, backslash or dot segment. Anything else could send
+    /// the bearer token to another origin.
+    pub fn check(&self, source: &str) -> Result<()> {
+        let paths = [
+            ("nonResourceAPI", Some(&self.non_resource_api)),
+            ("resourceAPI", Some(&self.resource_api)),
+            ("kubeProxyAPI", self.kube_proxy_api.as_ref()),
+        ];
+        for (key, path) in paths {
+            if let Some(path) = path
+                && !is_plain_absolute_path(path)
+            {
+                return Err(Error::Server {
+                    message: format!(
+                        "{source} gave {key} {:?}, which is not a plain absolute path on the configured server; \
+                         refusing to send credentials anywhere else",
+                        path.chars().take(100).collect::<String>()
+                    ),
+                    status: None,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `/a/b` (optionally ending in `/`): segments of URL-safe characters only.
+fn is_plain_absolute_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    rest.is_empty()
+        || rest.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+        })
 }
 
 /// `users.<name>`: a static token, or an identity.
@@ -138,9 +221,12 @@ pub struct ResolvedProfile {
 impl Config {
     /// Parses YAML; errors name `path` and the line.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        // Editors on Windows save a byte-order mark; YAML allows it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
+        refuse_aliases(text, path)?;
         let config: Config = yaml_serde::from_str(text).map_err(|e| {
             let at = e
                 .location()
@@ -257,6 +343,22 @@ impl Config {
     }
 }
 
+/// Refuses YAML aliases: expanding them lets a small file grow without bound
+/// in memory and on the next save, and the vendor's files never use them.
+fn refuse_aliases(text: &str, path: &Path) -> Result<()> {
+    // A document saphyr cannot parse is left to yaml_serde, whose error names the line.
+    for (event, span) in saphyr_parser::Parser::new_from_str(text).map_while(std::result::Result::ok) {
+        if let saphyr_parser::Event::Alias(_) = event {
+            return Err(Error::config(format!(
+                "config file {} uses a YAML alias at line {}; aliases are not allowed in a Wayfinder config",
+                path.display(),
+                span.start.line()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A parser message with every quoted value replaced by `"…"`: a type error
 /// quotes the offending value, which may be a token.
 fn redact_quoted(message: &str) -> String {
@@ -304,16 +406,24 @@ fn read_if_exists(path: &Path) -> Result<Option<Config>> {
     Config::parse(&text, path).map(Some)
 }
 
+/// Files already warned about in this process.
+static WARNED: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Mutex::default);
+
+/// Warns once per process per file when others (world) may read or write
+/// it. Group access is fine: the vendor's client creates its file 0640.
 #[cfg(unix)]
 fn warn_if_exposed(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
+    let Ok(meta) = fs::metadata(path) else { return };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o006 == 0 {
+        return;
+    }
+    let key = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if WARNED.lock().unwrap_or_else(|e| e.into_inner()).insert(key) {
         log::warn!(
-            "config file {} is readable by group or others (mode {:o}); run: chmod 600 {}",
+            "config file {} is readable or writable by others (mode {mode:o}); run: chmod 600 {}",
             path.display(),
-            meta.permissions().mode() & 0o777,
             path.display()
         );
     }
@@ -372,11 +482,24 @@ impl ConfigLock {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
+            // Never follow a link planted at the lock's path: it would create
+            // or lock whatever file the link points at.
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
         }
-        let file = options
-            .open(&path)
-            .map_err(|e| Error::config_with(format!("cannot open lock file {}: {e}", path.display()), e))?;
+        let file = options.open(&path).map_err(|e| {
+            let why = if is_symlink(&path) {
+                "it is a symbolic link".to_owned()
+            } else {
+                e.to_string()
+            };
+            Error::config_with(format!("cannot open lock file {}: {why}", path.display()), e)
+        })?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(Error::config(format!(
+                "lock file {} is not a regular file",
+                path.display()
+            )));
+        }
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(2);
         loop {
@@ -401,28 +524,59 @@ impl ConfigLock {
     }
 }
 
-/// The prefix of a config file's temp files: `config` → `.config.`.
+/// How many random characters a temp file's name ends with.
+const TEMP_RANDOM_CHARS: usize = 10;
+
+/// The prefix of a config file's temp files: `config` → `.config.tmp-`.
 fn temp_prefix(path: &Path) -> String {
     format!(
-        ".{}.",
+        ".{}.tmp-",
         path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     )
 }
 
-/// Removes temp files a killed writer left behind. Only writers holding this
-/// file's lock create them, so under the lock every one found is stale.
+/// Whether `name` is a temp file of the config file `path`, and of no other
+/// (`.config.tmp-…` is `config`'s; `.config.prod.tmp-…` is `config.prod`'s).
+fn is_own_temp_file(path: &Path, name: &str) -> bool {
+    name.strip_prefix(&temp_prefix(path))
+        .is_some_and(|random| random.len() == TEMP_RANDOM_CHARS && random.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// Removes temp files a killed writer of this config left behind. Only
+/// writers holding this file's lock create them, so under the lock every one
+/// found is stale; other configs' temp files in the folder are left alone.
 fn remove_stale_temp_files(path: &Path) {
-    let prefix = temp_prefix(path);
     let Ok(entries) = fs::read_dir(parent_of(path)) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+        if is_own_temp_file(path, &entry.file_name().to_string_lossy()) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// The file a config path finally names: dotfile managers link the config
+/// into a repository, and a save must replace the link's target, keeping the
+/// link. A path that is no link is returned as it is.
+pub fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        if !is_symlink(&current) {
+            return Ok(current);
+        }
+        let target = fs::read_link(&current)
+            .map_err(|e| Error::config_with(format!("cannot read link {}: {e}", current.display()), e))?;
+        current = parent_of(&current).join(target);
+    }
+    Err(Error::config(format!(
+        "config path {} is a chain of more than 40 symbolic links",
+        path.display()
+    )))
 }
 
 /// Writes `contents` to `path` atomically: a 0600 temp file in the same
@@ -433,7 +587,7 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     remove_stale_temp_files(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(&temp_prefix(path))
-        .suffix(".tmp")
+        .rand_bytes(TEMP_RANDOM_CHARS)
         .tempfile_in(&dir)
         .map_err(|e| fail("create a temporary file beside", e))?;
     tmp.write_all(contents).map_err(|e| fail("write", e))?;
@@ -451,6 +605,7 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 /// written if it leaves the content as it was. A malformed file is an error
 /// and is left untouched.
 pub fn update<R>(path: &Path, lock_timeout: Duration, change: impl FnOnce(&mut Config) -> Result<R>) -> Result<R> {
+    let path = &resolve_links(path)?;
     let _lock = ConfigLock::acquire(path, lock_timeout)?;
     let existing = read_if_exists(path)?;
     let mut config = existing.clone().unwrap_or_default();
@@ -464,8 +619,45 @@ pub fn update<R>(path: &Path, lock_timeout: Duration, change: impl FnOnce(&mut C
 
 /// Replaces the file at `path` with `config`, under the lock.
 pub fn replace(path: &Path, lock_timeout: Duration, config: &Config) -> Result<()> {
+    let path = &resolve_links(path)?;
     let _lock = ConfigLock::acquire(path, lock_timeout)?;
     write_atomic(path, config.to_yaml()?.as_bytes())
+}
+
+/// Writes a standalone config holding just this token (mode 0600, atomic).
+pub fn write_config(issued: &crate::model::IssuedToken, path: &Path) -> Result<()> {
+    replace(path, DEFAULT_LOCK_TIMEOUT, &crate::render::config(issued)?)
+}
+
+/// Merges this token as a profile into an existing config file (the user's
+/// own by default), under the file lock, keeping every other profile and key.
+pub fn save_profile(
+    issued: &crate::model::IssuedToken,
+    config_path: Option<&Path>,
+    profile: Option<&str>,
+    make_current: bool,
+    lock_timeout: Option<Duration>,
+) -> Result<std::path::PathBuf> {
+    let secret = crate::render::secret_of(issued)?.clone();
+    let profile = profile.unwrap_or(&issued.name);
+    if let Some(e) = crate::names::check_name("profile", profile) {
+        return Err(Error::from_field_errors(vec![e]));
+    }
+    let path = match config_path {
+        Some(p) => p.to_path_buf(),
+        None => default_path(&|k| std::env::var(k).ok())?,
+    };
+    update(&path, lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT), |c| {
+        c.set_profile(
+            profile,
+            &issued.server,
+            &secret,
+            issued.workspace.as_deref(),
+            make_current,
+        );
+        Ok(())
+    })?;
+    Ok(path)
 }
 
 #[cfg(test)]

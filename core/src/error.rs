@@ -195,6 +195,36 @@ impl Error {
         self
     }
 
+    /// The same error with `f` applied to its message and field errors' text.
+    pub(crate) fn map_text(mut self, f: impl Fn(&str) -> String) -> Error {
+        match &mut self {
+            Error::Config { message, .. }
+            | Error::Authentication { message, .. }
+            | Error::PermissionDenied { message, .. }
+            | Error::NotFound { message, .. }
+            | Error::AlreadyExists { message, .. }
+            | Error::RateLimited { message, .. }
+            | Error::Server { message, .. }
+            | Error::Transport { message, .. }
+            | Error::Timeout { message } => *message = f(message),
+            Error::Validation {
+                message, field_errors, ..
+            } => {
+                *message = f(message);
+                for e in field_errors {
+                    e.field = f(&e.field);
+                    e.message = f(&e.message);
+                }
+            }
+        }
+        self
+    }
+
+    /// Says how many attempts the call made before this error.
+    pub(crate) fn after_attempts(self, attempts: u32) -> Error {
+        self.map_text(|m| format!("{m} (after {attempts} attempts)"))
+    }
+
     /// Builds the error for an HTTP error answer.
     pub(crate) fn from_status(
         status: u16,

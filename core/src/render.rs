@@ -4,22 +4,24 @@
 //! Node and the CLI print identical text.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::time::Duration;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::config::{self, Config};
+use crate::config::Config;
+pub use crate::config::{ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
 use crate::error::{Error, Result};
 use crate::model::{AccessToken, IssuedToken};
 use crate::secret::Secret;
 
-pub const ENV_SERVER: &str = "WAYFINDER_SERVER";
-pub const ENV_TOKEN: &str = "WAYFINDER_TOKEN";
-pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
+/// Server-provided text made safe for a terminal: every control character
+/// (ESC, BEL, CR, newline…) becomes a space, so no answer can move the
+/// cursor, rewrite a line or send terminal commands.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
 
-fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
+pub(crate) fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
     issued.token.as_ref().ok_or_else(|| {
         Error::invalid(
             "token",
@@ -30,7 +32,7 @@ fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
 }
 
 /// The variables of a token in order: server, token, workspace (workspace tokens only).
-fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
+pub(crate) fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
     let mut vars = vec![
         (ENV_SERVER, issued.server.as_str()),
         (ENV_TOKEN, secret_of(issued)?.expose()),
@@ -41,8 +43,10 @@ fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
     Ok(vars)
 }
 
+/// Characters no shell treats specially anywhere in a word. `~` is not one:
+/// it expands at the start of a value and after `:` or `=` in an assignment.
 fn is_plain(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "_./:@%+,=~-".contains(c)
+    c.is_ascii_alphanumeric() || "_./:@%+,=-".contains(c)
 }
 
 /// A value as dotenv and POSIX shells both read it: bare if plain, else in
@@ -90,6 +94,23 @@ pub fn export(issued: &IssuedToken) -> Result<String> {
     let mut out = String::new();
     for (key, value) in variables(issued)? {
         let _ = writeln!(out, "{key}={}", quote(key, value)?);
+    }
+    Ok(out)
+}
+
+/// `export KEY='value'` lines, for `eval "$(…)"`: the variables reach
+/// child processes without `set -a`. Every value is single-quoted.
+pub fn shell(issued: &IssuedToken) -> Result<String> {
+    let mut out = String::new();
+    for (key, value) in variables(issued)? {
+        if value.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                key,
+                "invalid",
+                format!("{key} contains a control character and cannot be written as a variable"),
+            ));
+        }
+        let _ = writeln!(out, "export {key}='{}'", value.replace('\'', "'\\''"));
     }
     Ok(out)
 }
@@ -204,16 +225,12 @@ pub fn table(tokens: &[AccessToken], headers: bool) -> String {
         table.set_header(["NAME", "WORKSPACE", "DESCRIPTION", "CREATED"]);
     }
     for t in tokens {
-        let one_line = |s: &str| {
-            s.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect::<String>()
-        };
+        // Every cell comes from the server.
         table.add_row([
-            t.name().to_owned(),
-            t.workspace().unwrap_or("-").to_owned(),
-            one_line(t.description().unwrap_or("")),
-            t.created().unwrap_or("").to_owned(),
+            printable(t.name()),
+            printable(t.workspace().unwrap_or("-")),
+            printable(t.description().unwrap_or("")),
+            printable(t.created().unwrap_or("")),
         ]);
     }
     for column in table.column_iter_mut() {
@@ -227,42 +244,6 @@ pub fn table(tokens: &[AccessToken], headers: bool) -> String {
         out.push('\n');
     }
     out
-}
-
-/// Writes a standalone config holding just this token (mode 0600, atomic).
-pub fn write_config(issued: &IssuedToken, path: &Path) -> Result<()> {
-    config::replace(path, config::DEFAULT_LOCK_TIMEOUT, &config(issued)?)
-}
-
-/// Merges this token as a profile into an existing config file (the user's
-/// own by default), under the file lock, keeping every other profile and key.
-pub fn save_profile(
-    issued: &IssuedToken,
-    config_path: Option<&Path>,
-    profile: Option<&str>,
-    make_current: bool,
-    lock_timeout: Option<Duration>,
-) -> Result<std::path::PathBuf> {
-    let secret = secret_of(issued)?.clone();
-    let profile = profile.unwrap_or(&issued.name);
-    if let Some(e) = crate::names::check_name("profile", profile) {
-        return Err(Error::from_field_errors(vec![e]));
-    }
-    let path = match config_path {
-        Some(p) => p.to_path_buf(),
-        None => config::default_path(&|k| std::env::var(k).ok())?,
-    };
-    config::update(&path, lock_timeout.unwrap_or(config::DEFAULT_LOCK_TIMEOUT), |c| {
-        c.set_profile(
-            profile,
-            &issued.server,
-            &secret,
-            issued.workspace.as_deref(),
-            make_current,
-        );
-        Ok(())
-    })?;
-    Ok(path)
 }
 
 #[cfg(test)]
@@ -286,8 +267,17 @@ mod tests {
         assert_eq!(quote("K", "abc.DEF-_:/@")?, "abc.DEF-_:/@");
         assert_eq!(quote("K", "has space")?, "'has space'");
         assert_eq!(quote("K", "")?, "''");
+        assert_eq!(quote("K", "~/x")?, "'~/x'");
+        assert_eq!(quote("K", "a:~b")?, "'a:~b'");
         assert!(quote("K", "it's").is_err());
         assert!(quote("K", "a\nb").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn shell_lines_quote_every_value_and_escape_quotes() -> Result<()> {
+        let out = shell(&issued(Some("it's $HOME `x`")))?;
+        assert!(out.contains("export WAYFINDER_TOKEN='it'\\''s $HOME `x`'\n"), "{out}");
         Ok(())
     }
 

@@ -45,9 +45,11 @@ pub struct ClientOptions {
 }
 
 /// Where the settings came from, for writing back refreshed credentials
-/// and discovered API info.
+/// and discovered API info: only [`Origin::File`] is ever written back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
+    /// From arguments, or a file profile whose server or token an argument
+    /// replaced: never written back.
     Explicit,
     /// From `WAYFINDER_*`: never written back.
     Environment,
@@ -73,95 +75,158 @@ pub struct Settings {
     pub api_group_version: String,
     pub timeout: Duration,
     pub max_retries: u32,
+    /// The longest total wait between the attempts of one call.
+    pub max_total_backoff: Duration,
     pub origin: Origin,
 }
 
+/// Per-request timeout unless one is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Retries after the first attempt unless a number is given.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// The most retries a client may be given.
+pub const MAX_RETRIES: u32 = 20;
+/// The longest total time one call spends waiting between its attempts,
+/// `Retry-After` waits included.
+pub const DEFAULT_MAX_TOTAL_BACKOFF: Duration = Duration::from_secs(60);
 
-impl Settings {
-    /// Resolves options against the environment (`env`) and the config file.
-    pub fn resolve(options: &ClientOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
-        let nonempty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+/// One source of settings (arguments, environment, or file + profile),
+/// taken whole before the explicit options are laid over it.
+struct Layer {
+    server: Option<String>,
+    credential: Option<Credential>,
+    cached_token: Option<Secret>,
+    workspace: Option<String>,
+    ca_certificate: Option<String>,
+    api_info: Option<ApiInfo>,
+    origin: Origin,
+}
+
+impl Layer {
+    fn empty(origin: Origin) -> Layer {
+        Layer {
+            server: None,
+            credential: None,
+            cached_token: None,
+            workspace: None,
+            ca_certificate: None,
+            api_info: None,
+            origin,
+        }
+    }
+
+    /// The source the explicit options are laid over: none when they name
+    /// both server and token, else `WAYFINDER_*`, else the config file.
+    fn base(options: &ClientOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Layer> {
         let wants_file = options.profile.is_some() || options.config_path.is_some();
-        let explicit_complete = options.server.is_some() && options.token.is_some();
+        if wants_file {
+            return Layer::file(options, env);
+        }
+        if options.server.is_some() && options.token.is_some() {
+            return Ok(Layer::empty(Origin::Explicit));
+        }
+        match Layer::environment(env)? {
+            Some(layer) => Ok(layer),
+            None => Layer::file(options, env),
+        }
+    }
 
-        let (mut server, mut token, mut workspace, mut ca, mut api_info, mut cached, origin);
-        if !wants_file && explicit_complete {
-            (server, token, workspace, ca, api_info, cached, origin) =
-                (None, None, None, None, None, None, Origin::Explicit);
-        } else if let (false, Some(s), Some(t)) = (wants_file, nonempty(ENV_SERVER), nonempty(ENV_TOKEN)) {
-            server = Some(s);
-            token = Some(Credential::classify(Secret::new(t)));
-            workspace = nonempty(ENV_WORKSPACE);
-            (ca, api_info, cached, origin) = (None, None, None, Origin::Environment);
-        } else {
-            let path = match &options.config_path {
-                Some(p) => p.clone(),
-                None => config::default_path(env)?,
-            };
-            let resolved = Config::load(&path)?.resolve(options.profile.as_deref(), &path)?;
-            let credential = match (&resolved.user.token, &resolved.user.identity) {
-                (Some(t), _) if !t.expose().is_empty() => Credential::Static(t.clone()),
-                (_, Some(identity)) => match &identity.refresh_token {
-                    Some(r) if !r.expose().is_empty() => match Credential::classify(r.clone()) {
-                        Credential::Static(r) => Credential::Refresh(r),
-                        other => other,
-                    },
-                    _ => match &identity.token {
-                        Some(t) if !t.expose().is_empty() => Credential::Static(t.clone()),
-                        _ => return Err(user_without_token(&resolved.user_name, &path)),
-                    },
-                },
-                _ => return Err(user_without_token(&resolved.user_name, &path)),
-            };
-            cached = match &credential {
-                Credential::Static(_) => None,
-                _ => resolved.user.identity.as_ref().and_then(|i| i.token.clone()),
-            };
-            server = Some(resolved.endpoint.clone());
-            token = Some(credential);
-            workspace = resolved.workspace.clone();
-            ca = resolved.ca_certificate.clone();
-            api_info = resolved.api_info.clone();
-            origin = Origin::File {
+    /// `WAYFINDER_SERVER` + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`); only
+    /// one of the two set is an error, never a silent fall-back to the file.
+    fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Layer>> {
+        let nonempty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        match (nonempty(ENV_SERVER), nonempty(ENV_TOKEN)) {
+            (Some(server), Some(token)) => Ok(Some(Layer {
+                server: Some(server),
+                credential: Some(Credential::classify(Secret::new(token))),
+                workspace: nonempty(ENV_WORKSPACE),
+                ..Layer::empty(Origin::Environment)
+            })),
+            (Some(_), None) => Err(half_set(ENV_SERVER, ENV_TOKEN)),
+            (None, Some(_)) => Err(half_set(ENV_TOKEN, ENV_SERVER)),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The chosen (or current) profile of the config file.
+    fn file(options: &ClientOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Layer> {
+        let path = match &options.config_path {
+            Some(p) => p.clone(),
+            None => config::default_path(env)?,
+        };
+        let resolved = Config::load(&path)?.resolve(options.profile.as_deref(), &path)?;
+        let credential = file_credential(&resolved.user, &resolved.user_name, &path)?;
+        let cached_token = match &credential {
+            Credential::Static(_) => None,
+            _ => resolved.user.identity.as_ref().and_then(|i| i.token.clone()),
+        };
+        Ok(Layer {
+            server: Some(resolved.endpoint.clone()),
+            credential: Some(credential),
+            cached_token,
+            workspace: resolved.workspace.clone(),
+            ca_certificate: resolved.ca_certificate.clone(),
+            api_info: resolved.api_info.clone(),
+            origin: Origin::File {
                 path,
                 profile: resolved.profile,
                 server_name: resolved.server_name,
                 user_name: resolved.user_name,
+            },
+        })
+    }
+
+    /// Lays the explicit options over this layer, field by field. A server or
+    /// token given explicitly detaches the result from the file: tokens and
+    /// discovery results belong to the profile they came from, so nothing is
+    /// written back, and a cache made for another server or token is dropped.
+    fn overlay(mut self, options: &ClientOptions) -> Layer {
+        if let Some(server) = &options.server {
+            if self.server.as_deref() != Some(server.as_str()) {
+                self.api_info = None;
+                self.cached_token = None;
+            }
+            self.server = Some(server.clone());
+        }
+        if let Some(token) = &options.token {
+            self.credential = Some(Credential::classify(token.clone()));
+            self.cached_token = None;
+        }
+        if options.server.is_some() || options.token.is_some() {
+            self.origin = match self.origin {
+                Origin::File { .. } | Origin::Explicit => Origin::Explicit,
+                other => other,
             };
         }
+        if let Some(workspace) = &options.workspace {
+            self.workspace = Some(workspace.clone());
+        }
+        if let Some(ca) = &options.ca_certificate {
+            self.ca_certificate = Some(ca.clone());
+        }
+        self
+    }
+}
 
-        // Explicit options win field by field.
-        if let Some(s) = &options.server {
-            if server.as_deref() != Some(s.as_str()) {
-                api_info = None;
-            }
-            server = Some(s.clone());
-        }
-        if let Some(t) = &options.token {
-            token = Some(Credential::classify(t.clone()));
-            cached = None;
-        }
-        if let Some(w) = &options.workspace {
-            workspace = Some(w.clone());
-        }
-        if let Some(c) = &options.ca_certificate {
-            ca = Some(c.clone());
-        }
-
-        let server = server.ok_or_else(|| Error::config("no server given"))?;
+impl Settings {
+    /// Resolves options against the environment (`env`) and the config file.
+    pub fn resolve(options: &ClientOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+        let base = Layer::base(options, env)?;
+        let source = describe_source(&base.origin, options);
+        let layer = base.overlay(options);
+        let server = layer.server.ok_or_else(|| Error::config("no server given"))?;
         let endpoint = check_endpoint(&server, options.allow_insecure_http)?;
-        let credential = token.ok_or_else(|| Error::config("no token given"))?;
-        if let Credential::Static(t) | Credential::Exchange(t) | Credential::Refresh(t) = &credential
-            && t.expose().trim().is_empty()
-        {
+        let credential = layer.credential.ok_or_else(|| Error::config("no token given"))?;
+        if credential.secret().expose().trim().is_empty() {
             return Err(Error::invalid("token", "required", "token must not be empty"));
         }
-        if let Some(w) = &workspace
+        if let Some(w) = &layer.workspace
             && let Some(e) = names::check_workspace("workspace", w)
         {
             return Err(Error::from_field_errors(vec![e]));
+        }
+        if let Some(info) = &layer.api_info {
+            info.check("the config file's cached apiinfo")?;
         }
         let api_group_version = options
             .api_group_version
@@ -175,25 +240,78 @@ impl Settings {
                 "timeout must be greater than zero",
             ));
         }
-        if options.max_retries.is_some_and(|r| r > 20) {
+        if options.max_retries.is_some_and(|r| r > MAX_RETRIES) {
             return Err(Error::invalid(
                 "max_retries",
                 "invalid",
-                "max_retries must be at most 20",
+                format!("max_retries must be at most {MAX_RETRIES}"),
             ));
         }
+        log::info!(
+            "credentials for {} from {source} ({} credential)",
+            endpoint.as_str().trim_end_matches('/'),
+            credential.kind()
+        );
         Ok(Settings {
             endpoint,
             credential,
-            cached_token: cached,
-            workspace,
-            ca_certificate: ca,
-            api_info,
+            cached_token: layer.cached_token,
+            workspace: layer.workspace,
+            ca_certificate: layer.ca_certificate,
+            api_info: layer.api_info,
             api_group_version,
             timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
             max_retries: options.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
-            origin,
+            max_total_backoff: DEFAULT_MAX_TOTAL_BACKOFF,
+            origin: layer.origin,
         })
+    }
+}
+
+/// Where the credentials came from, for the log (never a value).
+fn describe_source(origin: &Origin, options: &ClientOptions) -> String {
+    let base = match origin {
+        Origin::Explicit => "arguments".to_owned(),
+        Origin::Environment => format!("the environment ({ENV_SERVER}, {ENV_TOKEN})"),
+        Origin::File { path, profile, .. } => format!("config file {} profile {profile:?}", path.display()),
+    };
+    let overridden: Vec<&str> = [
+        options.server.as_ref().map(|_| "server"),
+        options.token.as_ref().map(|_| "token"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if overridden.is_empty() || matches!(origin, Origin::Explicit) {
+        base
+    } else {
+        format!("{base}, with {} from arguments", overridden.join(" and "))
+    }
+}
+
+fn half_set(set: &str, missing: &str) -> Error {
+    Error::config(format!(
+        "{set} is set but {missing} is not: set both to use the environment, or unset {set} to use the config file"
+    ))
+}
+
+/// The credential a config file's user holds: a static token, else an
+/// identity's refresh token (an access token is exchanged), else its token.
+fn file_credential(user: &config::User, user_name: &str, path: &std::path::Path) -> Result<Credential> {
+    let nonempty = |s: &Option<Secret>| s.clone().filter(|t| !t.expose().is_empty());
+    if let Some(token) = nonempty(&user.token) {
+        return Ok(Credential::Static(token));
+    }
+    let identity = user.identity.as_ref();
+    if let Some(refresh) = identity.and_then(|i| nonempty(&i.refresh_token)) {
+        return Ok(match Credential::classify(refresh) {
+            Credential::Static(r) => Credential::Refresh(r),
+            other => other,
+        });
+    }
+    match identity.and_then(|i| nonempty(&i.token)) {
+        Some(token) => Ok(Credential::Static(token)),
+        None => Err(user_without_token(user_name, path)),
     }
 }
 

@@ -5,8 +5,6 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use crate::client::{Client, server_error};
 use crate::error::{Error, Result};
@@ -158,10 +156,6 @@ pub mod requests {
     }
 }
 
-fn decode<T: DeserializeOwned>(value: Value, what: &str) -> Result<T> {
-    serde_json::from_value(value).map_err(|e| server_error(None, format!("the server's {what} is not understood: {e}")))
-}
-
 impl Client {
     /// The scope for a workspace operation: the given workspace or the client's default.
     fn workspace_scope(&self, workspace: Option<&str>) -> Result<Scope> {
@@ -205,7 +199,7 @@ impl Client {
             expiry.as_deref(),
         );
         let created = match self.send(&requests::create(&collection, object, options.dry_run)).await {
-            Ok(value) => Some(decode::<AccessToken>(value, "created object")?),
+            Ok(value) => Some(self.decode::<AccessToken>(value, "created object")?),
             Err(Error::AlreadyExists { .. }) if options.reset_token => None,
             Err(e @ Error::AlreadyExists { .. }) => {
                 return Err(e.with_hint(format!(
@@ -219,7 +213,7 @@ impl Client {
             Some(resource) => resource,
             None => {
                 log::info!("access token {name:?} exists; resetting its secret");
-                decode(self.send(&requests::get(&collection, name)).await?, "object")?
+                self.decode(self.send(&requests::get(&collection, name)).await?, "object")?
             }
         };
         if options.dry_run {
@@ -237,7 +231,7 @@ impl Client {
     async fn reset(&self, scope: Scope, name: &str) -> Result<IssuedToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        let resource: AccessToken = decode(self.send(&requests::get(&collection, name)).await?, "object")?;
+        let resource: AccessToken = self.decode(self.send(&requests::get(&collection, name)).await?, "object")?;
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
             e.with_hint(format!(
                 "The secret of {name:?} may have been reset without reaching you; run {} again",
@@ -253,11 +247,12 @@ impl Client {
             token: Option<Secret>,
             expires: Option<f64>,
         }
-        let issued: Issued = decode(self.send(&requests::issue(collection, name)).await?, "issued token")?;
+        let issued: Issued = self.decode(self.send(&requests::issue(collection, name)).await?, "issued token")?;
         let token = issued
             .token
             .filter(|t| !t.expose().is_empty())
             .ok_or_else(|| server_error(Some(200), "the server issued no token".to_owned()))?;
+        self.remember_secret(&token);
         Ok((token, issued.expires.map(|e| e as i64)))
     }
 
@@ -276,7 +271,7 @@ impl Client {
     async fn get(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        decode(self.send(&requests::get(&collection, name)).await?, "object")
+        self.decode(self.send(&requests::get(&collection, name)).await?, "object")
     }
 
     async fn list(&self, scope: Scope) -> Result<Vec<AccessToken>> {
@@ -286,14 +281,14 @@ impl Client {
             items: Vec<AccessToken>,
         }
         let collection = self.collection(&scope).await?;
-        let list: List = decode(self.send(&requests::list(&collection)).await?, "list")?;
+        let list: List = self.decode(self.send(&requests::list(&collection)).await?, "list")?;
         Ok(list.items)
     }
 
     async fn delete(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        decode(self.send(&requests::delete(&collection, name)).await?, "deleted object")
+        self.decode(self.send(&requests::delete(&collection, name)).await?, "deleted object")
     }
 
     async fn assign_access_role_in(
@@ -312,13 +307,13 @@ impl Client {
         ])?;
         let collection = self.collection(&scope).await?;
         let request = requests::assign_access_role(&collection, token, role, cluster, namespace);
-        decode(self.send(&request).await?, "role list")
+        self.decode(self.send(&request).await?, "role list")
     }
 
     async fn assign_wayfinder_role_in(&self, scope: Scope, token: &str, role: &str) -> Result<Roles> {
         names::collect([names::check_name("token", token), names::check_role("role", role)])?;
         let collection = self.collection(&scope).await?;
-        decode(
+        self.decode(
             self.send(&requests::assign_wayfinder_role(&collection, token, role))
                 .await?,
             "role list",
@@ -328,7 +323,7 @@ impl Client {
     async fn roles_in(&self, scope: Scope, token: &str) -> Result<Roles> {
         names::collect([names::check_name("token", token)])?;
         let collection = self.collection(&scope).await?;
-        decode(self.send(&requests::roles(&collection, token)).await?, "role list")
+        self.decode(self.send(&requests::roles(&collection, token)).await?, "role list")
     }
 
     /// Creates a workspace access token and issues its secret. With
@@ -436,7 +431,7 @@ impl Client {
     /// Who this client is authenticated as.
     pub async fn whoami(&self) -> Result<WhoAmI> {
         let info = self.api_info().await?;
-        decode(self.send(&requests::whoami(&info)).await?, "whoami answer")
+        self.decode(self.send(&requests::whoami(&info)).await?, "whoami answer")
     }
 }
 

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wayfinder_tokens::config::{self, Config};
-use wayfinder_tokens::{IssuedToken, Secret, render};
+use wayfinder_tokens::{IssuedToken, Secret};
 
 fn token(name: &str) -> IssuedToken {
     IssuedToken {
@@ -42,7 +42,7 @@ fn child_saves_one_profile() {
     let (Ok(path), Ok(name)) = (std::env::var("WF_TEST_CONFIG"), std::env::var("WF_TEST_PROFILE")) else {
         return;
     };
-    render::save_profile(&token(&name), Some(Path::new(&path)), None, false, None).unwrap();
+    config::save_profile(&token(&name), Some(Path::new(&path)), None, false, None).unwrap();
 }
 
 /// Child: saves profiles in a loop until it is killed.
@@ -53,7 +53,7 @@ fn child_saves_until_killed() {
         return;
     };
     for i in 0.. {
-        render::save_profile(
+        config::save_profile(
             &token(&format!("{name}-{i}")),
             Some(Path::new(&path)),
             None,
@@ -102,7 +102,7 @@ fn jitter(run: u32) -> Duration {
 fn writers_killed_at_random_never_corrupt_the_file_or_leave_a_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");
-    render::save_profile(&token("seed"), Some(&path), None, true, None).unwrap();
+    config::save_profile(&token("seed"), Some(&path), None, true, None).unwrap();
     let started = Instant::now();
     let mut profiles_seen = 0;
     for run in 0..200 {

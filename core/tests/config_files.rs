@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::{admin, alice_refresh_token, described, emulator, with};
 use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT};
-use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, render};
+use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, config, render};
 
 fn from_file(path: &Path, profile: Option<&str>) -> ClientOptions {
     ClientOptions {
@@ -37,7 +37,7 @@ async fn a_saved_token_loads_into_a_working_client_and_caches_discovery() {
         .create_workspace_access_token("ci-deploy", None, &described("d"))
         .await
         .unwrap();
-    let saved = render::save_profile(&issued, Some(&path), None, false, None).unwrap();
+    let saved = config::save_profile(&issued, Some(&path), None, false, None).unwrap();
     assert_eq!(saved, path);
     let config = Config::load(&path).unwrap();
     assert_eq!(
@@ -62,7 +62,7 @@ async fn a_saved_token_loads_into_a_working_client_and_caches_discovery() {
     assert_eq!(emu.stats().count("GET", "/apiinfo"), before, "cached apiInfo is used");
 
     // make_current switches the current profile.
-    render::save_profile(&issued, Some(&path), Some("other"), true, None).unwrap();
+    config::save_profile(&issued, Some(&path), Some("other"), true, None).unwrap();
     assert_eq!(Config::load(&path).unwrap().current_profile.as_deref(), Some("other"));
 }
 
@@ -75,7 +75,7 @@ async fn write_config_makes_a_standalone_private_file() {
         .create_workspace_access_token("ci-deploy", None, &CreateOptions::default())
         .await
         .unwrap();
-    render::write_config(&issued, &path).unwrap();
+    config::write_config(&issued, &path).unwrap();
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
     assert_eq!(
@@ -96,7 +96,7 @@ async fn write_config_makes_a_standalone_private_file() {
         .await
         .unwrap();
     assert_eq!(
-        render::write_config(&dry, &dir.path().join("dry")).unwrap_err().code(),
+        config::write_config(&dry, &dir.path().join("dry")).unwrap_err().code(),
         "VALIDATION"
     );
 }

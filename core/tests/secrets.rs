@@ -108,6 +108,15 @@ async fn canaries_never_leak() {
         "debug logs were captured"
     );
     assert!(logs.iter().any(|l| l.contains("attempt")), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("INFO") && l.contains("credentials for") && l.contains("from arguments")),
+        "the credentials' source is logged at INFO: {logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.starts_with("INFO") && l.contains("retrying in")),
+        "each retry is logged at INFO: {logs:?}"
+    );
     for secret in &secrets {
         for line in &logs {
             assert!(!line.contains(secret.as_str()), "a secret reached a log line: {line}");
@@ -136,19 +145,28 @@ async fn exposed_config_files_draw_a_warning() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        wayfinder_tokens::Client::new(&ClientOptions {
-            config_path: Some(path.clone()),
-            ..ClientOptions::default()
-        })
-        .unwrap();
-        assert!(
+        let load = || {
+            wayfinder_tokens::Client::new(&ClientOptions {
+                config_path: Some(path.clone()),
+                ..ClientOptions::default()
+            })
+            .unwrap()
+        };
+        let warnings = || {
             logs()
                 .iter()
-                .any(|l| l.starts_with("WARN") && l.contains("exposed-config") && l.contains("chmod 600")),
-            "{:?}",
-            logs()
-        );
+                .filter(|l| l.starts_with("WARN") && l.contains("exposed-config") && l.contains("chmod 600"))
+                .count()
+        };
+        // The vendor's client writes 0640: group access is no warning.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        load();
+        assert_eq!(warnings(), 0, "{:?}", logs());
+        // Readable by others: one warning per process per file.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        load();
+        load();
+        assert_eq!(warnings(), 1, "{:?}", logs());
     }
 }
 

@@ -34,9 +34,10 @@ fn issued(input: &Value) -> IssuedToken {
 type Renderer = fn(&IssuedToken) -> wayfinder_tokens::Result<String>;
 
 /// Every format, by the name the vectors use.
-const FORMATS: [(&str, Renderer); 7] = [
+const FORMATS: [(&str, Renderer); 8] = [
     ("env", render::env),
     ("export", render::export),
+    ("shell", render::shell),
     ("config", render::config_yaml),
     ("json", render::json),
     ("yaml", render::yaml),

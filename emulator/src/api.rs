@@ -584,9 +584,20 @@ async fn update(State(s): Shared, target: Target, headers: HeaderMap, body: Byte
     Ok(Json(s.to_object(&row)))
 }
 
+/// Refuses a caller that may manage tokens here but not take over this one.
+fn check_takeover(s: &AppState, caller: &auth::Caller, target: &Target) -> ApiResult<()> {
+    let row = s
+        .store
+        .get(target.kind, &target.workspace, &target.name)?
+        .ok_or_else(|| target.not_found())?;
+    let roles = s.store.roles(&row.uid)?;
+    auth::authorize_takeover(caller, &row, &roles)
+}
+
 async fn delete(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let caller = s.authenticate(&headers)?;
     auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    check_takeover(&s, &caller, &target)?;
     let row = s
         .store
         .delete(target.kind, &target.workspace, &target.name)
@@ -600,6 +611,7 @@ async fn delete(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResu
 async fn issue(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
     let caller = s.authenticate(&headers)?;
     auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    check_takeover(&s, &caller, &target)?;
     let row = s
         .store
         .bump_generation(target.kind, &target.workspace, &target.name, now())

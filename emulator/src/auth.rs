@@ -273,6 +273,32 @@ pub fn authorize(caller: &Caller, action: Action, kind: Kind, workspace: &str) -
     }
 }
 
+/// Checks that `caller` may take over a token holding `target_roles` (reset
+/// its secret, or delete it). An access token may only act on tokens whose
+/// roles are a subset of its own: resetting a more privileged sibling would
+/// hand it that sibling's secret and so its rights.
+pub fn authorize_takeover(caller: &Caller, target: &TokenRow, target_roles: &Roles) -> Result<(), ApiError> {
+    let Caller::AccessToken { roles, .. } = caller else {
+        return Ok(());
+    };
+    let wider_wayfinder = target_roles
+        .wayfinder_roles
+        .iter()
+        .any(|r| !roles.wayfinder_roles.contains(r));
+    let wider_access = target_roles
+        .access_roles
+        .iter()
+        .any(|r| !roles.access_roles.contains(r));
+    if wider_wayfinder || wider_access {
+        return Err(ApiError::forbidden(format!(
+            "{} may not reset or delete {}: it holds roles the caller does not",
+            caller.username(),
+            subject_of(target)
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

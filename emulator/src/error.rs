@@ -72,6 +72,7 @@ impl From<StoreError> for ApiError {
                 "the object has been modified; apply your changes to the latest version",
             ),
             StoreError::Db(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage error: {e}")),
+            StoreError::Io(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage error: {e}")),
         }
     }
 }

@@ -30,6 +30,10 @@ pub struct Fault {
     /// Answer with a body of this many bytes (for clients' size caps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_bytes: Option<usize>,
+    /// Answer with exactly this body (for clients' handling of hostile or
+    /// odd answers: a bad `/apiinfo`, an echoed token, terminal escapes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 fn one() -> u32 {
@@ -80,6 +84,13 @@ impl Fault {
                 "body_bytes",
                 "invalid",
                 format!("body_bytes must be at most {MAX_FAULT_BODY}"),
+            ));
+        }
+        if self.body.as_ref().is_some_and(|b| b.len() > MAX_FAULT_BODY) {
+            errors.push(FieldError::new(
+                "body",
+                "maxLength",
+                format!("body must be at most {MAX_FAULT_BODY} bytes"),
             ));
         }
         if errors.is_empty() { Ok(()) } else { Err(errors) }

@@ -117,7 +117,8 @@ impl Server {
         if fault.drop_connection {
             return Err(DroppedByFault);
         }
-        let replaces_answer = fault.status.is_some() || fault.malformed_body || fault.body_bytes.is_some();
+        let replaces_answer =
+            fault.status.is_some() || fault.malformed_body || fault.body_bytes.is_some() || fault.body.is_some();
         if !replaces_answer {
             return Ok(self.route(request).await);
         }
@@ -125,7 +126,12 @@ impl Server {
             .status
             .and_then(|s| StatusCode::from_u16(s).ok())
             .unwrap_or(StatusCode::OK);
-        let mut response = if let Some(size) = fault.body_bytes {
+        let mut response = if let Some(body) = fault.body {
+            let mut r = Response::new(Body::from(body));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        } else if let Some(size) = fault.body_bytes {
             let mut r = Response::new(Body::from(vec![b' '; size]));
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

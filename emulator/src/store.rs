@@ -88,6 +88,8 @@ pub enum StoreError {
     Conflict,
     #[error(transparent)]
     Db(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -134,6 +136,7 @@ impl Store {
     pub fn open(path: Option<&Path>) -> StoreResult<Store> {
         let conn = match path {
             Some(path) => {
+                create_private(path)?;
                 let conn = Connection::open(path)?;
                 // WAL keeps committed transactions across a crash of this
                 // process; NORMAL skips the fsync per commit that only an OS
@@ -338,6 +341,19 @@ impl Store {
         let conn = self.conn();
         roles_in(&conn, uid)
     }
+}
+
+/// Creates the data file 0600 if it is missing: it holds the signing key.
+/// SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
 }
 
 fn find_in(conn: &Connection, kind: Kind, workspace: &str, name: &str) -> StoreResult<Option<TokenRow>> {

@@ -908,3 +908,75 @@ async fn concurrent_creates_and_resets_lose_nothing() {
     }
     assert_eq!(total, 1600);
 }
+
+#[tokio::test]
+async fn a_manager_token_cannot_take_over_a_more_privileged_sibling() {
+    let api = Api::start().await;
+    let grant = |name: &'static str, role: &'static str| {
+        let api = &api;
+        async move {
+            let (status, _) = api
+                .call(
+                    Method::POST,
+                    &ws_path("dev", &format!("/{name}/wayfinderroles")),
+                    Some(ADMIN),
+                    Some(json!({"role": role})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{name} {role}");
+        }
+    };
+    for name in ["pipeline", "admin-sibling", "peer", "plain"] {
+        api.create(ADMIN, "dev", name).await;
+    }
+    grant("pipeline", "workspace.accesstokenmanager").await;
+    grant("admin-sibling", "workspace.accesstokenmanager").await;
+    grant("admin-sibling", "workspace.admin").await;
+    grant("peer", "workspace.accesstokenmanager").await;
+    let sibling_secret = api.issue(ADMIN, "dev", "admin-sibling").await;
+    let manager = api.exchanged(&api.issue(ADMIN, "dev", "pipeline").await).await;
+
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &ws_path("dev", "/admin-sibling/token"),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_error_body(status, &body, StatusCode::FORBIDDEN);
+    assert!(body.get("token").is_none(), "no secret in the refusal");
+    let (status, body) = api
+        .call(Method::DELETE, &ws_path("dev", "/admin-sibling"), Some(&manager), None)
+        .await;
+    assert_error_body(status, &body, StatusCode::FORBIDDEN);
+    api.exchanged(&sibling_secret).await;
+
+    // Equal or smaller role sets stay manageable.
+    api.issue(&manager, "dev", "peer").await;
+    api.issue(&manager, "dev", "plain").await;
+    let (status, _) = api
+        .call(Method::DELETE, &ws_path("dev", "/plain"), Some(&manager), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .call(Method::DELETE, &ws_path("dev", "/missing"), Some(&manager), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_file_is_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("emulator.db");
+    let api = Api::with(Emulator::builder().data(&data)).await;
+    api.create(ADMIN, "dev", "written").await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o600, "the data file holds the signing key");
+    let wal = dir.path().join("emulator.db-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+}

@@ -11,6 +11,7 @@ const NAMES = vectors('names.json')
 const FORMATS = {
   env: (t) => t.toEnv(),
   export: (t) => t.toExport(),
+  shell: (t) => t.toShell(),
   config: (t) => t.toConfigYaml(),
   json: (t) => t.toJson(),
   yaml: (t) => t.toYaml(),

@@ -16,6 +16,7 @@ NAMES = load_vectors("names.json")
 FORMATS: dict[str, Callable[[wft.IssuedToken], str]] = {
     "env": wft.IssuedToken.to_env,
     "export": wft.IssuedToken.to_export,
+    "shell": wft.IssuedToken.to_shell,
     "config": wft.IssuedToken.to_config_yaml,
     "json": wft.IssuedToken.to_json,
     "yaml": wft.IssuedToken.to_yaml,
