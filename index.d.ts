@@ -109,6 +109,8 @@ export declare class IssuedToken {
   toEnv(): string
   /** `KEY=value` lines only, ready for `> token.env`. */
   toExport(): string
+  /** `export KEY='value'` lines, for `eval "$(…)"` in a shell. */
+  toShell(): string
   /** A wf config holding this token as a profile named after it, as YAML. */
   toConfigYaml(): string
   /** name, workspace, server, description and token as JSON text. */
@@ -117,6 +119,13 @@ export declare class IssuedToken {
   toYaml(): string
   /** `::add-mask::` for the token, then lines for `$GITHUB_ENV`. */
   toGithubActions(): string
+  /**
+   * GitHub Actions, as `@actions/core` does it: prints `::add-mask::` for the
+   * token on stdout, then appends the variables to the `$GITHUB_ENV` file
+   * (or `envFile`) in the multi-line form. Refuses when stdout is that file.
+   * Returns the file written.
+   */
+  exportToGithubActions(envFile?: string | undefined | null): string
   /** Writes a standalone config holding just this token (atomic, mode 0600). */
   writeConfig(path: string): void
   /**
@@ -238,6 +247,8 @@ export interface FaultOptions {
   dropConnection?: boolean
   malformedBody?: boolean
   bodyBytes?: number
+  /** Answer with exactly this body. */
+  body?: string
 }
 
 /** A field that failed validation, as JS sees it. */
