@@ -1,6 +1,15 @@
-//! The one tokio runtime, and how its futures become asyncio awaitables.
+//! The tokio runtime, and how its futures become Python coroutines and
+//! blocking calls.
 //!
-//! A future is spawned on the runtime and resolves an `asyncio.Future` through
+//! One runtime per process: a `fork()`ed child (multiprocessing, celery
+//! prefork, gunicorn `--preload`) inherits the parent's runtime without its
+//! threads, and its I/O driver shares the parent's epoll instance, so the
+//! child builds its own and never touches the parent's.
+//!
+//! An async method returns a coroutine that starts the call only when it
+//! first runs (so nothing is sent until it is awaited or scheduled, and a
+//! forgotten `await` draws Python's "never awaited" warning). The call is
+//! spawned on the runtime and resolves an `asyncio.Future` through
 //! `loop.call_soon_threadsafe`. A worker thread touching Python while the
 //! interpreter finalises aborts the process (seen with pyo3-async-runtimes
 //! when a script's last await completed just as `asyncio.run` returned), so
@@ -10,7 +19,7 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::LazyLock;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -23,14 +32,32 @@ use tokio::task::AbortHandle;
 
 use crate::errors::{panicked, to_py};
 
-/// The runtime every client, emulator and CLI call of this process uses.
-pub static RUNTIME: LazyLock<Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("wayfinder-tokens")
-        .build()
-        .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}"))
-});
+/// The runtime of this process, and the process it was built in.
+static RUNTIME: Mutex<Option<(u32, &'static Runtime)>> = Mutex::new(None);
+
+/// The runtime every client, emulator and CLI call of this process uses;
+/// a forked child gets a new one. The parent's stays untouched (its threads
+/// do not exist in the child, so it is neither used nor dropped).
+pub fn runtime() -> &'static Runtime {
+    let pid = std::process::id();
+    let mut current = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    match *current {
+        Some((owner, runtime)) if owner == pid => runtime,
+        _ => {
+            let runtime: &'static Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .thread_name("wayfinder-tokens")
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}")),
+            ));
+            // Counts inherited from the parent's workers mean nothing here.
+            IN_PYTHON.store(0, Ordering::SeqCst);
+            *current = Some((pid, runtime));
+            runtime
+        }
+    }
+}
 
 static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
 static IN_PYTHON: AtomicUsize = AtomicUsize::new(0);
@@ -86,7 +113,7 @@ where
         .get_or_try_init(py, || wrap_pyfunction!(_complete, py).map(|f| f.into_any().unbind()))?
         .clone_ref(py);
     let (loop_ref, future_ref) = (event_loop.unbind(), future.clone().unbind());
-    let task = RUNTIME.spawn(async move {
+    let task = runtime().spawn(async move {
         let outcome = AssertUnwindSafe(fut).catch_unwind().await;
         if SHUTTING_DOWN.load(Ordering::SeqCst) {
             return; // the interpreter is exiting: drop the result untouched
@@ -124,16 +151,100 @@ where
     Ok(future.unbind())
 }
 
-/// Runs `fut` to completion on the runtime with the GIL released.
-pub fn blocking<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
+/// How often a blocking call looks for a pending signal (Ctrl-C).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
+/// Runs `fut` to completion on the runtime with the GIL released. A signal
+/// whose Python handler raises (Ctrl-C's `KeyboardInterrupt`) cancels the
+/// call and is raised within [`SIGNAL_POLL`], instead of after the request.
+pub fn wait<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = T> + Send,
+    T: Send,
+{
+    let outcome = py.detach(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            runtime().block_on(async {
+                tokio::select! {
+                    biased;
+                    value = fut => Ok(value),
+                    interrupted = interrupted() => Err(interrupted),
+                }
+            })
+        }))
+    });
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(interrupted)) => Err(interrupted),
+        Err(_) => Err(panicked(py)),
+    }
+}
+
+/// Resolves when a signal handler raised; only the main thread sees signals.
+async fn interrupted() -> PyErr {
+    loop {
+        tokio::time::sleep(SIGNAL_POLL).await;
+        if let Err(e) = Python::attach(|py| py.check_signals()) {
+            return e;
+        }
+    }
+}
+
+/// A blocking call: [`wait`] for a core result, converted for Python.
+pub fn blocking<T, F>(py: Python<'_>, _name: &'static str, fut: F) -> PyResult<Py<PyAny>>
 where
     F: Future<Output = wayfinder_tokens::Result<T>> + Send,
     T: for<'py> IntoPyObject<'py> + Send,
 {
-    let outcome = py.detach(|| std::panic::catch_unwind(AssertUnwindSafe(|| RUNTIME.block_on(fut))));
-    match outcome {
-        Ok(Ok(value)) => value.into_py_any(py),
-        Ok(Err(e)) => Err(to_py(py, e)),
-        Err(_) => Err(panicked(py)),
+    match wait(py, fut)? {
+        Ok(value) => value.into_py_any(py),
+        Err(e) => Err(to_py(py, e)),
     }
+}
+
+/// The start of a call that has not begun: the coroutine that drives it
+/// calls it once, when it first runs.
+#[pyclass(frozen)]
+struct Pending(Mutex<Option<Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>>>);
+
+#[pymethods]
+impl Pending {
+    fn __call__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let start = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match start {
+            Some(start) => start(py),
+            None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+                "cannot reuse already awaited coroutine",
+            )),
+        }
+    }
+}
+
+/// `async def drive(start): return await start()`, compiled once.
+static DRIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// An async call: a real coroutine named `AsyncClient.<name>` that starts
+/// `fut` on the runtime when it first runs and returns its result.
+pub fn coroutine<T, F>(py: Python<'_>, name: &'static str, fut: F) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let drive = DRIVE.get_or_try_init(py, || {
+        let module = PyModule::from_code(
+            py,
+            c"async def drive(start):\n    return await start()\n",
+            c"<wayfinder_tokens>",
+            c"wayfinder_tokens._drive",
+        )?;
+        module.getattr("drive").map(Bound::unbind)
+    })?;
+    let pending = Pending(Mutex::new(Some(Box::new(move |py| awaitable(py, fut)))));
+    let coroutine = drive.bind(py).call1((pending,))?;
+    coroutine.setattr(pyo3::intern!(py, "__name__"), name)?;
+    coroutine.setattr(
+        pyo3::intern!(py, "__qualname__"),
+        format!("AsyncClient.{name}"),
+    )?;
+    Ok(coroutine.unbind())
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
+use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
 
-use crate::asyncio::{awaitable, blocking, ready};
+use crate::asyncio::{blocking, coroutine, ready};
 use crate::errors::{invalid, to_py};
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
 
@@ -38,6 +39,25 @@ pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>
     }
 }
 
+/// A whole number from Python (an int, or a float with no fraction) in
+/// `0..=max`; anything else is a `ValidationError` naming `field`, never an
+/// `OverflowError` or a silent truncation.
+pub fn whole_number_arg(
+    py: Python<'_>,
+    field: &str,
+    value: Option<&Bound<'_, PyAny>>,
+    max: u64,
+) -> PyResult<Option<u64>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    // An int too large for a float, or a non-number, is out of range by any rule.
+    let number = value.extract::<f64>().unwrap_or(f64::NAN);
+    names::whole_number(field, number, 0, max)
+        .map(Some)
+        .map_err(|e| to_py(py, e))
+}
+
 /// The state both classes share: the core client, until closed.
 pub struct Inner {
     client: RwLock<Option<CoreClient>>,
@@ -53,7 +73,7 @@ impl Inner {
         profile: Option<String>,
         config_path: Option<PathBuf>,
         timeout: Option<&Bound<'_, PyAny>>,
-        max_retries: Option<u32>,
+        max_retries: Option<&Bound<'_, PyAny>>,
         ca_certificate: Option<String>,
         allow_insecure_http: bool,
         api_group_version: Option<String>,
@@ -66,7 +86,8 @@ impl Inner {
             profile,
             config_path,
             timeout: duration_arg(py, "timeout", timeout)?,
-            max_retries,
+            max_retries: whole_number_arg(py, "max_retries", max_retries, u64::from(MAX_RETRIES))?
+                .map(|n| n as u32),
             ca_certificate,
             allow_insecure_http,
             api_group_version,
@@ -135,13 +156,13 @@ macro_rules! client_class {
                 profile: Option<String>,
                 config_path: Option<PathBuf>,
                 timeout: Option<Bound<'_, PyAny>>,
-                max_retries: Option<u32>,
+                max_retries: Option<Bound<'_, PyAny>>,
                 ca_certificate: Option<String>,
                 allow_insecure_http: bool,
                 api_group_version: Option<String>,
             ) -> PyResult<Self> {
                 let inner = Inner::new(
-                    py, server, token, workspace, profile, config_path, timeout.as_ref(), max_retries,
+                    py, server, token, workspace, profile, config_path, timeout.as_ref(), max_retries.as_ref(),
                     ca_certificate, allow_insecure_http, api_group_version,
                 )?;
                 Ok(Self { inner })
@@ -178,7 +199,7 @@ macro_rules! client_class {
             ) -> PyResult<Py<PyAny>> {
                 let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
                 let client = self.inner.client(py)?;
-                $finish(py, async move {
+                $finish(py, "create_workspace_access_token", async move {
                     client.create_workspace_access_token(&name, workspace.as_deref(), &options).await.map(IssuedToken)
                 })
             }
@@ -186,25 +207,25 @@ macro_rules! client_class {
             #[pyo3(signature = (name, *, workspace=None))]
             fn reset_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await.map(IssuedToken) })
+                $finish(py, "reset_workspace_access_token", async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await.map(IssuedToken) })
             }
 
             #[pyo3(signature = (name, *, workspace=None))]
             fn get_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.get_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
+                $finish(py, "get_workspace_access_token", async move { client.get_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
             }
 
             #[pyo3(signature = (*, workspace=None))]
             fn list_workspace_access_tokens(&self, py: Python<'_>, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.list_workspace_access_tokens(workspace.as_deref()).await.map(tokens) })
+                $finish(py, "list_workspace_access_tokens", async move { client.list_workspace_access_tokens(workspace.as_deref()).await.map(tokens) })
             }
 
             #[pyo3(signature = (name, *, workspace=None))]
             fn delete_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
+                $finish(py, "delete_workspace_access_token", async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
             }
 
             #[pyo3(signature = (token, role, *, cluster=None, namespace=None, workspace=None))]
@@ -219,7 +240,7 @@ macro_rules! client_class {
                 workspace: Option<String>,
             ) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move {
+                $finish(py, "assign_access_role", async move {
                     client
                         .assign_access_role(&token, &role, cluster.as_deref(), namespace.as_deref(), workspace.as_deref())
                         .await
@@ -230,13 +251,13 @@ macro_rules! client_class {
             #[pyo3(signature = (token, role, *, workspace=None))]
             fn assign_wayfinder_role(&self, py: Python<'_>, token: String, role: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await.map(Roles) })
+                $finish(py, "assign_wayfinder_role", async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await.map(Roles) })
             }
 
             #[pyo3(signature = (token, *, workspace=None))]
             fn get_workspace_access_token_roles(&self, py: Python<'_>, token: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.get_workspace_access_token_roles(&token, workspace.as_deref()).await.map(Roles) })
+                $finish(py, "get_workspace_access_token_roles", async move { client.get_workspace_access_token_roles(&token, workspace.as_deref()).await.map(Roles) })
             }
 
             #[pyo3(signature = (name, *, description=None, expires_in=None, reset_token=false, dry_run=false))]
@@ -251,27 +272,27 @@ macro_rules! client_class {
             ) -> PyResult<Py<PyAny>> {
                 let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.create_platform_access_token(&name, &options).await.map(IssuedToken) })
+                $finish(py, "create_platform_access_token", async move { client.create_platform_access_token(&name, &options).await.map(IssuedToken) })
             }
 
             fn reset_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.reset_platform_access_token(&name).await.map(IssuedToken) })
+                $finish(py, "reset_platform_access_token", async move { client.reset_platform_access_token(&name).await.map(IssuedToken) })
             }
 
             fn get_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.get_platform_access_token(&name).await.map(AccessToken) })
+                $finish(py, "get_platform_access_token", async move { client.get_platform_access_token(&name).await.map(AccessToken) })
             }
 
             fn list_platform_access_tokens(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.list_platform_access_tokens().await.map(tokens) })
+                $finish(py, "list_platform_access_tokens", async move { client.list_platform_access_tokens().await.map(tokens) })
             }
 
             fn delete_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.delete_platform_access_token(&name).await.map(AccessToken) })
+                $finish(py, "delete_platform_access_token", async move { client.delete_platform_access_token(&name).await.map(AccessToken) })
             }
 
             #[pyo3(signature = (token, role, *, cluster=None, namespace=None))]
@@ -284,7 +305,7 @@ macro_rules! client_class {
                 namespace: Option<String>,
             ) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move {
+                $finish(py, "assign_platform_access_role", async move {
                     client
                         .assign_platform_access_role(&token, &role, cluster.as_deref(), namespace.as_deref())
                         .await
@@ -294,17 +315,17 @@ macro_rules! client_class {
 
             fn assign_platform_wayfinder_role(&self, py: Python<'_>, token: String, role: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.assign_platform_wayfinder_role(&token, &role).await.map(Roles) })
+                $finish(py, "assign_platform_wayfinder_role", async move { client.assign_platform_wayfinder_role(&token, &role).await.map(Roles) })
             }
 
             fn get_platform_access_token_roles(&self, py: Python<'_>, token: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.get_platform_access_token_roles(&token).await.map(Roles) })
+                $finish(py, "get_platform_access_token_roles", async move { client.get_platform_access_token_roles(&token).await.map(Roles) })
             }
 
             fn whoami(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
-                $finish(py, async move { client.whoami().await.map(WhoAmI) })
+                $finish(py, "whoami", async move { client.whoami().await.map(WhoAmI) })
             }
 
             fn __repr__(&self, py: Python<'_>) -> String {
@@ -326,8 +347,8 @@ macro_rules! client_class {
 
 client_class!(
     AsyncClient,
-    awaitable,
-    "An async client: every method returns an awaitable. Use `async with`.",
+    coroutine,
+    "An async client: every method returns a coroutine. Use `async with`.",
     {
         fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
             ready(py, slf)

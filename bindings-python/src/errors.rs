@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use wayfinder_tokens::Error;
+use wayfinder_tokens::{Error, FieldError};
 
 /// (class name, core error code or "" for the root, docstring).
 const CLASSES: [(&str, &str, &str); 11] = [
@@ -25,7 +25,8 @@ const CLASSES: [(&str, &str, &str); 11] = [
     (
         "ValidationError",
         "VALIDATION",
-        "Bad input, caught before any request, or a server's 400. `field_errors` lists (field, message).",
+        "Bad input, caught before any request, or a server's 400. `field_errors` lists \
+         FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...).",
     ),
     (
         "AuthenticationError",
@@ -63,6 +64,25 @@ const CLASSES: [(&str, &str, &str); 11] = [
 
 static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
 
+/// `FieldError(field, code, message)`: a named tuple, so `field_errors[0][0]`
+/// and `field_errors[0].code` both read naturally.
+static FIELD_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn field_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    FIELD_ERROR
+        .get_or_try_init(py, || {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("module", "wayfinder_tokens")?;
+            let class = py
+                .import("collections")?
+                .getattr("namedtuple")?
+                .call(("FieldError", ["field", "code", "message"]), Some(&kwargs))?;
+            class.setattr("__doc__", "A field that failed validation: the field, the rule's code, and a sentence.")?;
+            Ok::<_, PyErr>(class.unbind())
+        })
+        .map(|c| c.bind(py))
+}
+
 fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
     let type_ = py.import("builtins")?.getattr("type")?;
     let mut types: Vec<Py<PyType>> = Vec::with_capacity(CLASSES.len());
@@ -92,6 +112,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for ((name, _, _), class) in CLASSES.iter().zip(types) {
         m.add(*name, class.bind(py))?;
     }
+    m.add("FieldError", field_error_class(py)?)?;
     Ok(())
 }
 
@@ -101,11 +122,16 @@ fn class_for<'py>(py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyType>> {
     Ok(types[index].bind(py).clone())
 }
 
-fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_errors: Vec<(String, String)>) -> PyErr {
+fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_errors: &[FieldError]) -> PyErr {
     let build = || -> PyResult<PyErr> {
         let instance = class_for(py, code)?.call1((message,))?;
         instance.setattr("status", status)?;
-        instance.setattr("field_errors", PyList::new(py, field_errors)?)?;
+        let class = field_error_class(py)?;
+        let list = PyList::empty(py);
+        for f in field_errors {
+            list.append(class.call1((&f.field, &f.code, &f.message))?)?;
+        }
+        instance.setattr("field_errors", list)?;
         Ok(PyErr::from_value(instance))
     };
     build().unwrap_or_else(|e| e)
@@ -114,12 +140,7 @@ fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_e
 /// Converts a core error into the matching exception, with `status`,
 /// `code` and `field_errors` set.
 pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
-    let field_errors = error
-        .field_errors()
-        .iter()
-        .map(|f| (f.field.clone(), f.message.clone()))
-        .collect();
-    raise(py, error.code(), error.message(), error.status(), field_errors)
+    raise(py, error.code(), error.message(), error.status(), error.field_errors())
 }
 
 /// A panic inside the library, surfaced as `WayfinderError`. The payload is
@@ -130,7 +151,7 @@ pub fn panicked(py: Python<'_>) -> PyErr {
         "",
         "internal error in wayfinder_tokens (a bug; please report it)",
         None,
-        Vec::new(),
+        &[],
     )
 }
 

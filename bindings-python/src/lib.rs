@@ -38,12 +38,13 @@ pub(crate) fn reset_log_cache(py: Python<'_>) {
     }
 }
 
-/// Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout, stderr).
+/// Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout,
+/// stderr). Ctrl-C raises `KeyboardInterrupt` and cancels the request.
 #[pyfunction]
-fn run_cli(py: Python<'_>, argv: Vec<String>) -> (i32, String, String) {
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)> {
     reset_log_cache(py);
-    let out = py.detach(|| asyncio::RUNTIME.block_on(wayfinder_tokens::cli::run(argv)));
-    (out.code, out.stdout, out.stderr)
+    let out = asyncio::wait(py, wayfinder_tokens::cli::run(argv))?;
+    Ok((out.code, out.stdout, out.stderr))
 }
 
 /// The Python logging level the CLI flags ask for.

@@ -9,7 +9,8 @@ use pyo3::types::{PyDict, PyTuple};
 use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
 use wayfinder_tokens::Error;
 
-use crate::asyncio::{RUNTIME, awaitable, ready};
+use crate::asyncio::{awaitable, ready, runtime};
+use crate::client::whole_number_arg;
 use crate::errors::{invalid, to_py};
 
 /// A running emulator of the Wayfinder API on loopback. A context manager
@@ -65,7 +66,7 @@ impl Emulator {
         if let Some(gv) = api_group_version {
             builder = builder.api_group_version(gv);
         }
-        let emulator = py.detach(|| RUNTIME.block_on(builder.start())).map_err(|e| {
+        let emulator = py.detach(|| runtime().block_on(builder.start())).map_err(|e| {
             to_py(
                 py,
                 Error::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")),
@@ -91,31 +92,34 @@ impl Emulator {
     }
 
     /// Makes the next `times` requests under `path_prefix` misbehave.
-    #[pyo3(signature = (path_prefix, *, status=None, times=1, retry_after_s=None, delay_ms=None,
+    #[pyo3(signature = (path_prefix, *, status=None, times=None, retry_after_s=None, delay_ms=None,
                         drop_connection=false, malformed_body=false, body_bytes=None, body=None))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
         py: Python<'_>,
         path_prefix: String,
-        status: Option<u16>,
-        times: u32,
-        retry_after_s: Option<u64>,
-        delay_ms: Option<u64>,
+        status: Option<Bound<'_, PyAny>>,
+        times: Option<Bound<'_, PyAny>>,
+        retry_after_s: Option<Bound<'_, PyAny>>,
+        delay_ms: Option<Bound<'_, PyAny>>,
         drop_connection: bool,
         malformed_body: bool,
-        body_bytes: Option<usize>,
+        body_bytes: Option<Bound<'_, PyAny>>,
         body: Option<String>,
     ) -> PyResult<()> {
+        let number = |field: &str, value: Option<Bound<'_, PyAny>>, max: u64| {
+            whole_number_arg(py, field, value.as_ref(), max)
+        };
         let fault = Fault {
             path_prefix,
-            status,
-            times,
-            retry_after_s,
-            delay_ms,
+            status: number("status", status, u64::from(u16::MAX))?.map(|n| n as u16),
+            times: number("times", times, u64::from(u32::MAX))?.map_or(1, |n| n as u32),
+            retry_after_s: number("retry_after_s", retry_after_s, u64::from(u32::MAX))?,
+            delay_ms: number("delay_ms", delay_ms, u64::from(u32::MAX))?,
             drop_connection,
             malformed_body,
-            body_bytes,
+            body_bytes: number("body_bytes", body_bytes, u64::from(u32::MAX))?.map(|n| n as usize),
             body,
         };
         self.with_running(py, |e| e.inject_fault(fault))?
@@ -142,7 +146,7 @@ impl Emulator {
     /// Stops the server (idempotent).
     fn stop(&self, py: Python<'_>) {
         if let Some(emulator) = self.take() {
-            py.detach(|| RUNTIME.block_on(emulator.shutdown()));
+            py.detach(|| runtime().block_on(emulator.shutdown()));
         }
     }
 

@@ -126,6 +126,9 @@ struct Inner {
     api_token: Mutex<Option<Secret>>,
     /// Every secret this client holds, scrubbed from server-provided text.
     redactor: Redactor,
+    /// The process that made the client: its connections and runtime do not
+    /// survive a `fork()`, so a child must make its own client.
+    pid: u32,
 }
 
 impl fmt::Debug for Client {
@@ -197,6 +200,7 @@ impl Client {
                 settings,
                 api_token: Mutex::new(api_token),
                 redactor,
+                pid: std::process::id(),
             }),
         })
     }
@@ -399,6 +403,7 @@ impl Client {
     /// Sends with retries and the given bearer token. Every wait, planned
     /// backoff or `Retry-After`, counts against the call's total budget.
     async fn send_once_authenticated(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Value> {
+        self.check_same_process()?;
         let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
@@ -438,6 +443,19 @@ impl Client {
                 f.error
             }
         })
+    }
+
+    /// Refuses at once to send from a forked child: the parent's connections
+    /// and their runtime are not there, so the call would hang.
+    fn check_same_process(&self) -> Result<()> {
+        if std::process::id() == self.inner.pid {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "this client was created in process {} and cannot be used after fork(); \
+             create clients after forking, in each worker process",
+            self.inner.pid
+        )))
     }
 
     /// The URL of a request: the configured endpoint with the request's path

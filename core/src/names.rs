@@ -120,6 +120,21 @@ pub fn seconds(field: &str, value: f64) -> Result<Duration> {
     })
 }
 
+/// A whole number in `min..=max`, from a caller's number (Python's ints and
+/// floats, JavaScript's numbers): a fraction, NaN or a value out of range is
+/// an error naming the field, never a silent truncation or wrap-around.
+pub fn whole_number(field: &str, value: f64, min: u64, max: u64) -> Result<u64> {
+    if value.fract() == 0.0 && value >= min as f64 && value <= max as f64 {
+        Ok(value as u64)
+    } else {
+        Err(Error::invalid(
+            field,
+            "invalid",
+            format!("{field} must be a whole number from {min} to {max}"),
+        ))
+    }
+}
+
 /// Parses a lifetime such as `90d`, `12h`, `1h30m` or `3600` (seconds).
 pub fn parse_expires_in(field: &str, raw: &str) -> Result<Duration> {
     let raw = raw.trim();
@@ -197,6 +212,16 @@ mod tests {
                 seconds("timeout", bad).expect_err("bad").field_errors()[0].field,
                 "timeout"
             );
+        }
+    }
+
+    #[test]
+    fn whole_numbers() {
+        assert_eq!(whole_number("n", 3.0, 0, 20).ok(), Some(3));
+        for bad in [-1.0, 1.5, 21.0, 4294967296.0, f64::NAN, f64::INFINITY] {
+            let e = whole_number("max_retries", bad, 0, 20).expect_err("bad");
+            assert_eq!(e.field_errors()[0].field, "max_retries");
+            assert!(e.to_string().contains("from 0 to 20"), "{e}");
         }
     }
 

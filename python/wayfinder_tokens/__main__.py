@@ -10,7 +10,12 @@ def main() -> int:
     argv = sys.argv[1:]
     logging.basicConfig(level=_native.cli_log_level(argv), format="%(levelname)s %(name)s: %(message)s")
     _native._reset_log_cache()
-    code, out, err = _native.run_cli(argv)
+    try:
+        code, out, err = _native.run_cli(argv)
+    except KeyboardInterrupt:
+        # The request was cancelled; exit as a shell expects after Ctrl-C.
+        sys.stderr.write("interrupted\n")
+        return 130
     sys.stdout.write(out)
     sys.stderr.write(err)
     return code

@@ -1,0 +1,244 @@
+"""The package as Python programs really run it: forked workers, asyncio's
+task machinery, anyio, Ctrl-C, and careless numbers."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import anyio
+import pytest
+
+import wayfinder_tokens as wft
+from support import ADMIN
+from wayfinder_tokens.testing import Emulator
+
+# fork() in a process with threads: Python 3.12+ warns, and that is the point here.
+pytestmark = pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+
+CHILD_DEADLINE = 20.0
+
+
+def wait_child(pid: int) -> int:
+    """The child's exit code; a child that hangs is killed and fails the test."""
+    deadline = time.monotonic() + CHILD_DEADLINE
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung")
+
+
+def client_for(emulator: Emulator) -> wft.Client:
+    return wft.Client(server=emulator.url, token=ADMIN, workspace="dev", timeout=5, max_retries=0)
+
+
+def test_os_fork_with_clients_made_before_and_after(emulator: Emulator) -> None:
+    parent = client_for(emulator)
+    parent.create_workspace_access_token("before-fork")
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code only
+        code = 0
+        try:
+            parent.list_workspace_access_tokens()
+            code = 3  # a pre-fork client may work, but here it must not hang or lie
+        except wft.ConfigError as e:
+            code = 0 if "fork" in str(e) else 4
+        except BaseException:
+            code = 5
+        try:
+            fresh = client_for(emulator)
+            fresh.create_workspace_access_token("made-in-child")
+        except BaseException:
+            code = code or 6
+        os._exit(code)
+    assert wait_child(pid) == 0
+    # The parent is never affected.
+    names = [t.name for t in parent.list_workspace_access_tokens()]
+    assert names == ["before-fork", "made-in-child"]
+    parent.create_workspace_access_token("after-fork")
+
+
+def child_work(url: str, results: multiprocessing.Queue[str]) -> None:
+    client = wft.Client(server=url, token=ADMIN, workspace="dev", timeout=5, max_retries=0)
+    issued = client.create_workspace_access_token(f"worker-{os.getpid()}")
+    results.put(issued.name)
+
+
+def child_with_inherited(client: wft.Client, results: multiprocessing.Queue[str]) -> None:
+    try:
+        client.whoami()
+        results.put("worked")
+    except wft.WayfinderError as e:
+        results.put(f"{type(e).__name__}: {e}")
+
+
+def test_multiprocessing_fork_workers(emulator: Emulator) -> None:
+    parent = client_for(emulator)
+    parent.whoami()
+    ctx = multiprocessing.get_context("fork")
+    results: multiprocessing.Queue[str] = ctx.Queue()
+    workers = [ctx.Process(target=child_work, args=(emulator.url, results)) for _ in range(3)]
+    workers.append(ctx.Process(target=child_with_inherited, args=(parent, results)))
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(CHILD_DEADLINE)
+        if w.is_alive():
+            w.kill()
+            pytest.fail("a forked worker hung")
+        assert w.exitcode == 0
+    got = sorted(results.get(timeout=5) for _ in workers)
+    assert [g for g in got if g.startswith("worker-")] == sorted(g for g in got if g.startswith("worker-"))
+    assert sum(g.startswith("worker-") for g in got) == 3
+    inherited = [g for g in got if not g.startswith("worker-")]
+    assert inherited == ["worked"] or ("ConfigError" in inherited[0] and "fork" in inherited[0]), inherited
+    assert len(parent.list_workspace_access_tokens()) == 3
+
+
+async def test_async_methods_are_coroutines_sent_only_when_run(aclient: wft.AsyncClient, emulator: Emulator) -> None:
+    await aclient.whoami()
+    emulator.reset_stats()
+    call = aclient.create_workspace_access_token("lazy")
+    assert asyncio.iscoroutine(call)
+    await asyncio.sleep(0.05)
+    assert emulator.stats()["total"] == 0, "nothing is sent before the coroutine runs"
+    issued = await call
+    assert issued.name == "lazy"
+
+
+async def test_a_forgotten_await_warns_and_sends_nothing(aclient: wft.AsyncClient, emulator: Emulator) -> None:
+    await aclient.whoami()
+    emulator.reset_stats()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        aclient.create_workspace_access_token("forgotten")  # type: ignore[unused-coroutine]
+        gc.collect()
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert any("create_workspace_access_token' was never awaited" in m for m in messages), messages
+    await asyncio.sleep(0.05)
+    assert emulator.stats()["total"] == 0
+
+
+async def test_create_task_gather_wait_for_and_as_completed(aclient: wft.AsyncClient) -> None:
+    task = asyncio.create_task(aclient.create_workspace_access_token("task"))
+    assert (await task).name == "task"
+    gathered = await asyncio.gather(*(aclient.create_workspace_access_token(f"g{i}") for i in range(5)))
+    assert [t.name for t in gathered] == [f"g{i}" for i in range(5)]
+    assert (await asyncio.wait_for(aclient.get_workspace_access_token("task"), timeout=5)).name == "task"
+    names = set()
+    for next_done in asyncio.as_completed([aclient.get_workspace_access_token(f"g{i}") for i in range(3)]):
+        names.add((await next_done).name)
+    assert names == {"g0", "g1", "g2"}
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in Python 3.11")
+async def test_task_group(aclient: wft.AsyncClient) -> None:
+    async with asyncio.TaskGroup() as group:  # type: ignore[attr-defined,unused-ignore]
+        tasks = [group.create_task(aclient.create_workspace_access_token(f"tg{i}")) for i in range(4)]
+    assert sorted(t.result().name for t in tasks) == [f"tg{i}" for i in range(4)]
+
+
+def test_anyio_on_asyncio(emulator: Emulator) -> None:
+    async def main() -> list[str]:
+        names: list[str] = []
+        async with wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev") as client:
+
+            async def one(i: int) -> None:
+                names.append((await client.create_workspace_access_token(f"anyio{i}")).name)
+
+            async with anyio.create_task_group() as group:
+                for i in range(3):
+                    group.start_soon(one, i)
+        return names
+
+    assert sorted(anyio.run(main, backend="asyncio")) == ["anyio0", "anyio1", "anyio2"]
+
+
+async def test_cancellation_aborts_the_request(aclient: wft.AsyncClient, emulator: Emulator) -> None:
+    await aclient.whoami()
+    emulator.inject_fault("/resources", delay_ms=3000, times=2)
+    task = asyncio.create_task(aclient.list_workspace_access_tokens())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(aclient.list_workspace_access_tokens(), timeout=0.2)
+    emulator.clear_faults()
+    assert await aclient.list_workspace_access_tokens() == []
+
+
+SLOW_CALL = """
+import sys, time
+import wayfinder_tokens as wft
+client = wft.Client(server=sys.argv[1], token=sys.argv[2], workspace="dev", timeout=30, max_retries=0)
+client.whoami()
+print("ready", flush=True)
+started = time.monotonic()
+try:
+    client.list_workspace_access_tokens()
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - started:.2f}s", flush=True)
+    sys.exit(7)
+"""
+
+
+def interrupt(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, float]:
+    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert child.stdout is not None
+    if "-c" in args:
+        assert child.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    sent = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    try:
+        out, err = child.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        pytest.fail("Ctrl-C did not stop the call")
+    return child, out + err, time.monotonic() - sent
+
+
+def test_ctrl_c_interrupts_a_blocking_call(emulator: Emulator) -> None:
+    emulator.inject_fault("/resources", delay_ms=20_000)
+    child, output, elapsed = interrupt([sys.executable, "-c", textwrap.dedent(SLOW_CALL), emulator.url, ADMIN])
+    assert child.returncode == 7, output
+    assert "interrupted after" in output
+    assert elapsed < 5, f"took {elapsed:.1f}s (the request's timeout is 30 s)"
+
+
+def test_ctrl_c_interrupts_the_cli(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.inject_fault("/resources", delay_ms=20_000)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    env.update(WAYFINDER_SERVER=emulator.url, WAYFINDER_TOKEN=ADMIN, WAYFINDER_WORKSPACE="dev")
+    child, output, elapsed = interrupt(
+        [sys.executable, "-m", "wayfinder_tokens", "list", "workspaceaccesstokens"], env=env
+    )
+    assert child.returncode == 130, output
+    assert "Traceback" not in output, output
+    assert elapsed < 5, f"took {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize("value", [-1, 2**32, 2**70, 1.5, 21, "3", float("nan")])
+def test_out_of_range_numbers_are_validation_errors(emulator: Emulator, value: object) -> None:
+    with pytest.raises(wft.ValidationError) as info:
+        wft.Client(server=emulator.url, token=ADMIN, max_retries=value)  # type: ignore[arg-type]
+    assert info.value.field_errors[0].field == "max_retries"
+    if value == 21:
+        return  # a valid number of times
+    with pytest.raises(wft.ValidationError) as fault:
+        emulator.inject_fault("/x", times=value)  # type: ignore[arg-type]
+    assert fault.value.field_errors[0].field == "times"
