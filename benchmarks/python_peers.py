@@ -120,6 +120,26 @@ async def memory(create: Create, prefix: str, count: int, concurrency: int) -> d
     }
 
 
+async def handoff(count: int) -> dict[str, float]:
+    """p50 and mean µs of one empty asyncio <-> tokio round trip: as the coroutine
+    every async method returns, and as the bare asyncio.Future beneath it."""
+    from wayfinder_tokens import _native
+
+    out: dict[str, float] = {}
+    for label, as_coroutine in (("future", False), ("coroutine", True)):
+        for _ in range(200):
+            await _native._handoff(as_coroutine)
+        samples = []
+        for _ in range(count):
+            started = time.perf_counter()
+            await _native._handoff(as_coroutine)
+            samples.append((time.perf_counter() - started) * 1e6)
+        samples.sort()
+        out[f"{label}_p50_us"] = round(samples[len(samples) // 2], 1)
+        out[f"{label}_mean_us"] = round(sum(samples) / len(samples), 1)
+    return out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--peer", choices=["lib", "httpx", "blocking"], required=True)
@@ -131,7 +151,11 @@ async def main() -> None:
     parser.add_argument("--workspaces", type=int, default=20)
     parser.add_argument("--latency", type=int, default=500)
     parser.add_argument("--memory", type=int, default=0, help="measure RSS growth over this many creates instead")
+    parser.add_argument("--handoff", type=int, default=0, help="time this many empty asyncio <-> tokio round trips")
     args = parser.parse_args()
+    if args.handoff:
+        print(json.dumps(await handoff(args.handoff)))
+        return
     if args.peer == "blocking":
         counts = (args.count, args.concurrency, args.workspaces, args.latency)
         print(json.dumps(blocking(args.url, args.token, args.prefix, *counts)))

@@ -110,9 +110,9 @@ def main() -> int:
     args = parser.parse_args()
     smoke = args.smoke
     counts = (
-        dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200)
+        dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200, handoff=50)
         if smoke
-        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000)
+        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000, handoff=20_000)
     )
     bin_dir = build(release=not smoke)
     emulator = Emulator(bin_dir / "wayfinder-emulator")
@@ -170,6 +170,12 @@ def main() -> int:
             "export",
         ]
         results["cli_process_ms"] = {"python_m": median_ms(cli, counts["cli"], env)}
+
+        print("==> asyncio <-> tokio hand-off", flush=True)
+        out = run(
+            peer_command("python_lib", bin_dir) + common + ["--prefix", "handoff", "--handoff", str(counts["handoff"])]
+        )
+        results["python_handoff_us"] = json.loads(out.strip().splitlines()[-1])
 
         print(f"==> memory over {counts['memory']} creates", flush=True)
         results["memory_growth_mb_per_10k"] = {}
@@ -245,6 +251,7 @@ def render(r: dict[str, Any]) -> str:
         "| other | value |",
         "|---|---:|",
         *(f"| import overhead, {k} (ms) | {v} |" for k, v in r["import_overhead_ms"].items()),
+        *(f"| asyncio <-> tokio hand-off, {k} | {v} |" for k, v in r.get("python_handoff_us", {}).items()),
         *(
             f"| overhead per call beyond raw reqwest, {k} (µs, p50) | {v} |"
             for k, v in r["overhead_us_per_call"].items()

@@ -65,6 +65,20 @@ fn render_table(tokens: Vec<PyRef<'_, types::AccessToken>>, headers: bool) -> St
     wayfinder_tokens::render::table(&tokens, headers)
 }
 
+/// For the benchmarks: one asyncio ↔ tokio round trip that does no work,
+/// as a coroutine (what every async method returns) or as the bare
+/// `asyncio.Future` underneath it.
+#[pyfunction]
+#[pyo3(name = "_handoff")]
+fn handoff(py: Python<'_>, as_coroutine: bool) -> PyResult<Py<PyAny>> {
+    let nothing = async { Ok::<(), wayfinder_tokens::Error>(()) };
+    if as_coroutine {
+        asyncio::coroutine(py, "_handoff", nothing)
+    } else {
+        asyncio::awaitable(py, nothing)
+    }
+}
+
 #[pyfunction]
 #[pyo3(name = "_reset_log_cache")]
 fn reset_log_cache_py(py: Python<'_>) {
@@ -88,6 +102,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(cli_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache_py, m)?)?;
+    m.add_function(wrap_pyfunction!(handoff, m)?)?;
     let shutdown = wrap_pyfunction!(asyncio::_shutdown, m)?;
     py.import("atexit")?.call_method1("register", (shutdown,))?;
     Ok(())

@@ -34,6 +34,7 @@ __all__ = [
     "run_cli",
     "cli_log_level",
     "_reset_log_cache",
+    "_handoff",
 ]
 
 __version__: str
@@ -392,3 +393,6 @@ def render_table(tokens: list[AccessToken], headers: bool = True) -> str: ...
 def run_cli(argv: list[str]) -> tuple[int, str, str]: ...
 def cli_log_level(argv: list[str]) -> int: ...
 def _reset_log_cache() -> None: ...
+
+def _handoff(as_coroutine: bool) -> Awaitable[None]:
+    """For the benchmarks: one asyncio/tokio round trip that does no work."""
