@@ -242,9 +242,6 @@ where
     let pending = Pending(Mutex::new(Some(Box::new(move |py| awaitable(py, fut)))));
     let coroutine = drive.bind(py).call1((pending,))?;
     coroutine.setattr(pyo3::intern!(py, "__name__"), name)?;
-    coroutine.setattr(
-        pyo3::intern!(py, "__qualname__"),
-        format!("AsyncClient.{name}"),
-    )?;
+    coroutine.setattr(pyo3::intern!(py, "__qualname__"), format!("AsyncClient.{name}"))?;
     Ok(coroutine.unbind())
 }

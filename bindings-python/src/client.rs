@@ -86,8 +86,7 @@ impl Inner {
             profile,
             config_path,
             timeout: duration_arg(py, "timeout", timeout)?,
-            max_retries: whole_number_arg(py, "max_retries", max_retries, u64::from(MAX_RETRIES))?
-                .map(|n| n as u32),
+            max_retries: whole_number_arg(py, "max_retries", max_retries, u64::from(MAX_RETRIES))?.map(|n| n as u32),
             ca_certificate,
             allow_insecure_http,
             api_group_version,

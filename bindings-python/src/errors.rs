@@ -77,7 +77,10 @@ fn field_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
                 .import("collections")?
                 .getattr("namedtuple")?
                 .call(("FieldError", ["field", "code", "message"]), Some(&kwargs))?;
-            class.setattr("__doc__", "A field that failed validation: the field, the rule's code, and a sentence.")?;
+            class.setattr(
+                "__doc__",
+                "A field that failed validation: the field, the rule's code, and a sentence.",
+            )?;
             Ok::<_, PyErr>(class.unbind())
         })
         .map(|c| c.bind(py))

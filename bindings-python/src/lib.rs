@@ -47,6 +47,13 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)>
     Ok((out.code, out.stdout, out.stderr))
 }
 
+/// Runs the emulator command (`python -m wayfinder_tokens.testing`): the
+/// same flags and first line as `wayfinder-emulator`; returns the exit code.
+#[pyfunction]
+fn run_emulator(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+    asyncio::wait(py, wayfinder_emulator::cli::main(argv))
+}
+
 /// The Python logging level the CLI flags ask for.
 #[pyfunction]
 fn cli_log_level(argv: Vec<String>) -> u8 {
@@ -100,6 +107,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<testing::Emulator>()?;
     m.add_function(wrap_pyfunction!(render_table, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(run_emulator, m)?)?;
     m.add_function(wrap_pyfunction!(cli_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache_py, m)?)?;
     m.add_function(wrap_pyfunction!(handoff, m)?)?;

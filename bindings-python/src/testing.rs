@@ -108,9 +108,8 @@ impl Emulator {
         body_bytes: Option<Bound<'_, PyAny>>,
         body: Option<String>,
     ) -> PyResult<()> {
-        let number = |field: &str, value: Option<Bound<'_, PyAny>>, max: u64| {
-            whole_number_arg(py, field, value.as_ref(), max)
-        };
+        let number =
+            |field: &str, value: Option<Bound<'_, PyAny>>, max: u64| whole_number_arg(py, field, value.as_ref(), max);
         let fault = Fault {
             path_prefix,
             status: number("status", status, u64::from(u16::MAX))?.map(|n| n as u16),

@@ -22,6 +22,7 @@
 
 mod api;
 mod auth;
+pub mod cli;
 mod error;
 mod faults;
 mod server;

@@ -1,94 +1,10 @@
-//! `wayfinder-emulator`: serves the Wayfinder access-token API on loopback.
+//! `wayfinder-emulator`: serves the Wayfinder access-token API on loopback
+//! (flags: `wayfinder-emulator --help`, or `wayfinder_emulator::cli`).
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-use clap::Parser;
-use wayfinder_emulator::{DEFAULT_API_GROUP_VERSION, Emulator, LocalUser};
-
-/// A local emulator of the Wayfinder access-token API, for tests.
-///
-/// Prints `listening on http://HOST:PORT admin-token=T` as its first line,
-/// then one line per request on stderr. Ctrl-C or SIGTERM stops it.
-#[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// SQLite file to keep state in (WAL); in memory if not given.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// The admin's static token (generated if not given).
-    #[arg(long, env = "WAYFINDER_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
-    /// A local user, NAME:PASSWORD@ws1,ws2 (repeatable).
-    #[arg(long = "user", value_name = "NAME:PASSWORD@WS,...")]
-    users: Vec<LocalUser>,
-    /// Group/version of the access-token kinds.
-    #[arg(long, value_name = "G/V", default_value = DEFAULT_API_GROUP_VERSION)]
-    api_group_version: String,
-    /// Do not log requests on stderr.
-    #[arg(long)]
-    quiet: bool,
-}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
-    let mut builder = Emulator::builder()
-        .listen(args.listen)
-        .api_group_version(args.api_group_version)
-        .log_requests(!args.quiet);
-    if let Some(data) = args.data {
-        builder = builder.data(data);
-    }
-    if let Some(token) = args.admin_token {
-        builder = builder.admin_token(token);
-    }
-    for user in args.users {
-        builder = builder.user(user);
-    }
-    let emulator = match builder.start().await {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("wayfinder-emulator: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let mut stdout = std::io::stdout();
-    let _ = writeln!(
-        stdout,
-        "listening on {} admin-token={}",
-        emulator.url(),
-        emulator.admin_token()
-    );
-    let _ = stdout.flush();
-    wait_for_signal().await;
-    emulator.shutdown().await;
-    ExitCode::SUCCESS
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    let code = wayfinder_emulator::cli::main(std::env::args_os().skip(1)).await;
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

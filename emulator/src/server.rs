@@ -11,11 +11,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tower::ServiceExt;
 
 use crate::api::AppState;
@@ -40,12 +41,24 @@ pub(crate) struct Server {
     pub log_requests: bool,
 }
 
+/// How long open requests may finish after a stop; then every connection is cut.
+const GRACE: Duration = Duration::from_secs(1);
+/// How long a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Server {
-    /// Serves until `shutdown` changes, then lets open requests finish (5 s at most).
+    /// Serves until `shutdown` changes, then lets open requests finish for
+    /// [`GRACE`] and closes every connection still open, so a stopped
+    /// emulator answers nothing.
     pub async fn run(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
         let this = Arc::new(self);
         let graceful = GracefulShutdown::new();
-        let builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT);
+        let mut connections = JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -67,12 +80,15 @@ impl Server {
             });
             let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
             let connection = graceful.watch(connection);
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let _ = connection.await;
             });
+            // Forget the connections that have ended.
+            while connections.try_join_next().is_some() {}
         }
         drop(listener);
-        let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+        let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+        connections.shutdown().await;
     }
 
     async fn handle(&self, request: Request<Incoming>) -> Result<Response<Body>, DroppedByFault> {

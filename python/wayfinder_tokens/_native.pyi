@@ -32,6 +32,7 @@ __all__ = [
     "Emulator",
     "render_table",
     "run_cli",
+    "run_emulator",
     "cli_log_level",
     "_reset_log_cache",
     "_handoff",
@@ -393,6 +394,8 @@ def render_table(tokens: list[AccessToken], headers: bool = True) -> str: ...
 def run_cli(argv: list[str]) -> tuple[int, str, str]: ...
 def cli_log_level(argv: list[str]) -> int: ...
 def _reset_log_cache() -> None: ...
+def run_emulator(argv: list[str]) -> int:
+    """Runs the emulator command with ``argv`` until Ctrl-C or SIGTERM; returns the exit code."""
 
 def _handoff(as_coroutine: bool) -> Awaitable[None]:
     """For the benchmarks: one asyncio/tokio round trip that does no work."""

@@ -1,0 +1,111 @@
+//! The emulator's command line, shared by the `wayfinder-emulator` binary,
+//! `python -m wayfinder_tokens.testing` and `npx wayfinder-tokens emulator`:
+//! the same flags, the same first line, the same way to stop.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::{DEFAULT_API_GROUP_VERSION, Emulator, LocalUser};
+
+/// A local emulator of the Wayfinder access-token API, for tests.
+///
+/// Prints `listening on http://HOST:PORT admin-token=T` as its first line,
+/// then one line per request on stderr. Ctrl-C or SIGTERM stops it.
+#[derive(Debug, Parser)]
+#[command(name = "wayfinder-emulator", version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// SQLite file to keep state in (WAL); in memory if not given.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// The admin's static token (generated if not given).
+    #[arg(long, env = "WAYFINDER_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// A local user, NAME:PASSWORD@ws1,ws2 (repeatable).
+    #[arg(long = "user", value_name = "NAME:PASSWORD@WS,...")]
+    users: Vec<LocalUser>,
+    /// Group/version of the access-token kinds.
+    #[arg(long, value_name = "G/V", default_value = DEFAULT_API_GROUP_VERSION)]
+    api_group_version: String,
+    /// Do not log requests on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The first line the emulator prints: where it listens and the admin token.
+pub fn first_line(emulator: &Emulator) -> String {
+    format!("listening on {} admin-token={}", emulator.url(), emulator.admin_token())
+}
+
+/// Runs the emulator command: parses `args` (without the program name),
+/// starts, prints [`first_line`] on stdout, serves until Ctrl-C or SIGTERM,
+/// then stops. Returns the process exit code (2 for bad usage).
+pub async fn main<I, S>(args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::try_parse_from(
+        std::iter::once("wayfinder-emulator".into()).chain(args.into_iter().map(Into::into)),
+    ) {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let mut builder = Emulator::builder()
+        .listen(args.listen)
+        .api_group_version(args.api_group_version)
+        .log_requests(!args.quiet);
+    if let Some(data) = args.data {
+        builder = builder.data(data);
+    }
+    if let Some(token) = args.admin_token {
+        builder = builder.admin_token(token);
+    }
+    for user in args.users {
+        builder = builder.user(user);
+    }
+    let emulator = match builder.start().await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("wayfinder-emulator: {e}");
+            return 1;
+        }
+    };
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "{}", first_line(&emulator));
+    let _ = stdout.flush();
+    wait_for_signal().await;
+    emulator.shutdown().await;
+    0
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
