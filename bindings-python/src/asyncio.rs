@@ -205,7 +205,10 @@ where
 /// The start of a call that has not begun: the coroutine that drives it
 /// calls it once, when it first runs.
 #[pyclass(frozen)]
-struct Pending(Mutex<Option<Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>>>);
+struct Pending(Mutex<Option<Start>>);
+
+/// Starts a call on the runtime and returns its `asyncio.Future`.
+type Start = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
 #[pymethods]
 impl Pending {
