@@ -392,11 +392,21 @@ async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed
     };
     // The secret exists now and only this process holds it: whatever fails
     // from here on, it is printed first.
+    let mut late_error = None;
     let stdout = match &github_env {
-        Some(path) => crate::github::append(&issued, path)?,
+        Some(path) => match crate::github::append(&issued, path) {
+            Ok(mask) => mask,
+            // Never lose the secret: mask it in the job log, then print it.
+            Err(e) => {
+                late_error = Some(e.with_hint(
+                    "The token was created; its variables are printed above (masked in the job log): \
+                     store the secret now, it cannot be retrieved again",
+                ));
+                crate::github::mask_command(&issued)? + &render::export(&issued)?
+            }
+        },
         None => render_issued(&issued, output, g.show_headers)?,
     };
-    let mut late_error = None;
     if let Some(profile) = &args.save_profile
         && !issued.is_dry_run()
     {

@@ -34,6 +34,12 @@ pub fn target(env_file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> 
                 ))
             })?,
     };
+    // The runner creates the file; one that cannot be opened for appending
+    // now would fail after the secret exists, so it is refused first.
+    OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::config_with(format!("cannot append to the env file {}: {e}", path.display()), e))?;
     if stdout_is(&path) {
         return Err(Error::config(format!(
             "stdout is the {ENV_GITHUB_ENV} file {}: the mask command would be written into it; \
@@ -190,6 +196,8 @@ mod tests {
         let e = target(None, &|_| None).expect_err("unset");
         assert_eq!(e.code(), "CONFIG");
         assert!(e.to_string().contains("GITHUB_ENV"));
+        let e = target(Some(Path::new("/nonexistent/github_env")), &|_| None).expect_err("missing");
+        assert!(e.to_string().contains("/nonexistent/github_env"), "{e}");
     }
 
     #[test]

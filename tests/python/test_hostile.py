@@ -163,6 +163,9 @@ def test_github_output_is_refused_before_any_request_when_it_could_leak(emulator
     emulator.reset_stats()
     unset = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=base_env(emulator))
     assert unset.returncode == 2 and "GITHUB_ENV" in unset.stderr
+    missing_env = base_env(emulator) | {"GITHUB_ENV": str(tmp_path / "missing")}
+    missing = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=missing_env)
+    assert missing.returncode == 2 and "missing" in missing.stderr, missing.stderr
     env = base_env(emulator) | {"GITHUB_ENV": str(env_file)}
     with env_file.open("a") as redirected:
         same = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=env, stdout=redirected.fileno())
