@@ -16,16 +16,35 @@ export type ErrorCode =
   | 'INTERNAL'
 
 /**
- * What every operation throws or rejects with: an `Error` with a stable
- * `code`, the HTTP `status` of the answer behind it (or `null`) and, for
- * `VALIDATION`, the fields that failed. An aborted call rejects with an
- * `Error` named `AbortError` (code `ABORT_ERR`) instead.
+ * What every operation throws or rejects with: a real `Error` subclass
+ * (`instanceof WayfinderError` works, `name` is `'WayfinderError'`) with a
+ * stable `code`, the HTTP `status` of the answer behind it (or `null`), for
+ * `VALIDATION` the fields that failed (each with its rule's `code`), and a
+ * `hint` saying what to do next (also at the end of `message`). An aborted
+ * call rejects with an `Error` named `AbortError` (code `ABORT_ERR`) instead.
+ *
+ * @example
+ * try {
+ *   await client.createWorkspaceAccessToken('ci', { workspace: 'dev' })
+ * } catch (err) {
+ *   if (isWayfinderError(err) && err.code === 'ALREADY_EXISTS') {
+ *     await client.resetWorkspaceAccessToken('ci', { workspace: 'dev' })
+ *   } else throw err
+ * }
  */
-export interface WayfinderError extends Error {
+export declare class WayfinderError extends Error {
+  constructor(message: string, details?: Partial<ErrorDetails>)
   code: ErrorCode
   status: number | null
   fieldErrors: FieldError[]
+  hint: string | null
 }
+
+/**
+ * Whether `value` is a `WayfinderError`, also one thrown by another copy of
+ * this package (where `instanceof` would say no).
+ */
+export declare function isWayfinderError(value: unknown): value is WayfinderError
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -77,6 +96,19 @@ export declare class Client {
 export declare class Emulator {
   /** Starts an emulator on 127.0.0.1 and a free port. */
   static start(options?: EmulatorOptions | undefined | null): Promise<Emulator>
+  /**
+   * Starts an emulator from the command line's flags (`--listen`,
+   * `--user`, `--data`…), as `npx wayfinder-tokens emulator` does. Check
+   * them first with `Emulator.usage`.
+   */
+  static fromArgs(args: Array<string>): Promise<Emulator>
+  /**
+   * Checks the emulator command's flags: `null` when they ask to serve,
+   * else the help, version or usage error to print and the exit code.
+   */
+  static usage(args: Array<string>): EmulatorUsage | null
+  /** `listening on URL admin-token=TOKEN`: the command's first line. */
+  get firstLine(): string
   /** The base URL, e.g. `http://127.0.0.1:41234`. */
   get url(): string
   /** The admin's static token. */
@@ -126,14 +158,21 @@ export declare class IssuedToken {
    * Returns the file written.
    */
   exportToGithubActions(envFile?: string | undefined | null): string
-  /** Writes a standalone config holding just this token (atomic, mode 0600). */
-  writeConfig(path: string): void
+  /**
+   * Writes a standalone config holding just this token (atomic, mode
+   * 0600), off the JS thread.
+   */
+  writeConfig(path: string): Promise<undefined>
+  /** `writeConfig`, blocking the JS thread until the file is written. */
+  writeConfigSync(path: string): void
   /**
    * Merges this token as a profile into a config file (the user's own by
    * default) under the file lock, keeping every other profile and key.
-   * Returns the file's path.
+   * Waits for the lock off the JS thread; resolves to the file's path.
    */
-  saveProfile(options?: SaveProfileOptions | undefined | null): string
+  saveProfile(options?: SaveProfileOptions | undefined | null): Promise<string>
+  /** `saveProfile`, blocking the JS thread (up to the lock's 10 s) until saved. */
+  saveProfileSync(options?: SaveProfileOptions | undefined | null): string
   /** What `JSON.stringify` shows: everything but the secret. */
   toJSON(): IssuedTokenView
 }
@@ -191,7 +230,7 @@ export interface ClientOptions {
   configPath?: string
   /** Per-request timeout in milliseconds (default 30000). */
   timeoutMs?: number
-  /** Retries after the first attempt (default 3). */
+  /** Retries after the first attempt (default 3, at most 20). */
   maxRetries?: number
   /** Extra CA certificates (PEM) to trust besides the platform's. */
   caCertificate?: string
@@ -237,6 +276,21 @@ export interface EmulatorStats {
   total: number
 }
 
+/** What the emulator command prints and exits with instead of serving. */
+export interface EmulatorUsage {
+  /** 0 for `--help` and `--version` (printed on stdout), 2 for bad flags (stderr). */
+  code: number
+  text: string
+}
+
+/** What the `WayfinderError` constructor is given besides the message. */
+export interface ErrorDetails {
+  code: string
+  status?: number
+  fieldErrors: Array<FieldError>
+  hint?: string
+}
+
 /** Makes the next `times` requests whose path starts with `pathPrefix` misbehave. */
 export interface FaultOptions {
   pathPrefix: string
@@ -253,7 +307,11 @@ export interface FaultOptions {
 
 /** A field that failed validation, as JS sees it. */
 export interface FieldError {
+  /** The option or field, in Node's names (`expiresIn`, `metadata.name`). */
   field: string
+  /** The rule: `required`, `pattern`, `maxLength`, `invalidValue`… */
+  code: string
+  /** A sentence naming the field and the rule. */
   message: string
 }
 

@@ -3,5 +3,5 @@ import { createRequire } from 'node:module'
 
 const native = createRequire(import.meta.url)('./index.js')
 
-export const { Client, Emulator, IssuedToken, runCli, VERSION } = native
+export const { Client, Emulator, IssuedToken, WayfinderError, isWayfinderError, runCli, VERSION } = native
 export default native

@@ -16,13 +16,32 @@ export type ErrorCode =
   | 'INTERNAL'
 
 /**
- * What every operation throws or rejects with: an `Error` with a stable
- * `code`, the HTTP `status` of the answer behind it (or `null`) and, for
- * `VALIDATION`, the fields that failed. An aborted call rejects with an
- * `Error` named `AbortError` (code `ABORT_ERR`) instead.
+ * What every operation throws or rejects with: a real `Error` subclass
+ * (`instanceof WayfinderError` works, `name` is `'WayfinderError'`) with a
+ * stable `code`, the HTTP `status` of the answer behind it (or `null`), for
+ * `VALIDATION` the fields that failed (each with its rule's `code`), and a
+ * `hint` saying what to do next (also at the end of `message`). An aborted
+ * call rejects with an `Error` named `AbortError` (code `ABORT_ERR`) instead.
+ *
+ * @example
+ * try {
+ *   await client.createWorkspaceAccessToken('ci', { workspace: 'dev' })
+ * } catch (err) {
+ *   if (isWayfinderError(err) && err.code === 'ALREADY_EXISTS') {
+ *     await client.resetWorkspaceAccessToken('ci', { workspace: 'dev' })
+ *   } else throw err
+ * }
  */
-export interface WayfinderError extends Error {
+export declare class WayfinderError extends Error {
+  constructor(message: string, details?: Partial<ErrorDetails>)
   code: ErrorCode
   status: number | null
   fieldErrors: FieldError[]
+  hint: string | null
 }
+
+/**
+ * Whether `value` is a `WayfinderError`, also one thrown by another copy of
+ * this package (where `instanceof` would say no).
+ */
+export declare function isWayfinderError(value: unknown): value is WayfinderError

@@ -1,15 +1,17 @@
-//! Turning core futures into Promises: errors become JS `Error`s with a
-//! stable `code`, the HTTP `status` and `fieldErrors`, built on the JS thread;
-//! an `AbortSignal` cancels the call; a panic rejects instead of crashing.
+//! Turning core results into JS values: errors become instances of the
+//! exported `WayfinderError` class (built on the JS thread, in Node's names);
+//! an `AbortSignal` cancels a call and its listener goes when the call
+//! settles; a panic rejects instead of crashing.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
 use tokio::sync::Notify;
-use wayfinder_tokens::Error as CoreError;
+use wayfinder_tokens::{Error as CoreError, Front};
 
 /// Why a call did not produce a value.
 pub enum Failure {
@@ -27,58 +29,109 @@ impl From<CoreError> for Failure {
 /// A field that failed validation, as JS sees it.
 #[napi(object, object_from_js = false)]
 pub struct FieldError {
+    /// The option or field, in Node's names (`expiresIn`, `metadata.name`).
     pub field: String,
+    /// The rule: `required`, `pattern`, `maxLength`, `invalidValue`…
+    pub code: String,
+    /// A sentence naming the field and the rule.
     pub message: String,
+}
+
+/// What the `WayfinderError` constructor is given besides the message.
+#[napi(object, object_from_js = false)]
+pub struct ErrorDetails {
+    pub code: String,
+    pub status: Option<u32>,
+    pub field_errors: Vec<FieldError>,
+    pub hint: Option<String>,
+}
+
+type ErrorConstructor = FunctionRef<FnArgs<(String, ErrorDetails)>, Unknown<'static>>;
+
+/// The class, defined in JS so that it truly extends `Error` (stack traces,
+/// `instanceof`, `util.inspect`); a symbol brand lets `isWayfinderError`
+/// recognise instances made by another copy of the package.
+const ERROR_CLASS: &str = r#"(() => {
+  const brand = Symbol.for('wayfinder-tokens.WayfinderError')
+  class WayfinderError extends Error {
+    constructor(message, details) {
+      super(message)
+      const d = details || {}
+      this.code = d.code ?? 'INTERNAL'
+      this.status = d.status ?? null
+      this.fieldErrors = d.fieldErrors ?? []
+      this.hint = d.hint ?? null
+    }
+  }
+  Object.defineProperty(WayfinderError.prototype, 'name', { value: 'WayfinderError', writable: true, configurable: true })
+  Object.defineProperty(WayfinderError.prototype, brand, { value: true })
+  const isWayfinderError = (value) => typeof value === 'object' && value !== null && value[brand] === true
+  return [WayfinderError, isWayfinderError]
+})()"#;
+
+/// Defines `WayfinderError` and `isWayfinderError` on `exports` and keeps
+/// the class for [`js_error`].
+pub fn register_error_class(env: &Env, exports: &mut Object<'_>) -> Result<()> {
+    let (class, guard): (
+        Function<'_, FnArgs<(String, ErrorDetails)>, Unknown<'static>>,
+        Unknown<'_>,
+    ) = env.run_script(ERROR_CLASS)?;
+    let kept: ErrorConstructor = class.create_ref()?;
+    exports.set_named_property("WayfinderError", class)?;
+    exports.set_named_property("isWayfinderError", guard)?;
+    // Kept for the life of the environment; Node reclaims it at teardown.
+    env.set_instance_data(kept, (), |context| std::mem::forget(context.value))
 }
 
 /// Builds the JS error for a failure and wraps it so that napi throws or
 /// rejects with exactly that object.
 pub fn js_error(env: &Env, failure: Failure) -> Error {
     match build_js_error(env, failure) {
-        Ok(object) => Error::from(object.to_unknown()),
+        Ok(value) => Error::from(value),
         Err(e) => e,
     }
 }
 
-fn build_js_error(env: &Env, failure: Failure) -> Result<Object<'_>> {
-    let (name, code, message, status, field_errors) = match failure {
-        Failure::Core(e) => {
-            let fields = e
-                .field_errors()
-                .iter()
-                .map(|f| FieldError {
-                    field: f.field.clone(),
-                    message: f.message.clone(),
-                })
-                .collect::<Vec<_>>();
-            ("Error", e.code(), e.message().to_owned(), e.status(), fields)
+fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
+    let (message, details) = match failure {
+        Failure::Aborted => {
+            let mut error = env.create_error(Error::new(Status::GenericFailure, "The operation was aborted"))?;
+            error.set_named_property("name", "AbortError")?;
+            error.set_named_property("code", "ABORT_ERR")?;
+            return Ok(error.to_unknown());
         }
-        Failure::Aborted => (
-            "AbortError",
-            "ABORT_ERR",
-            "The operation was aborted".to_owned(),
-            None,
-            Vec::new(),
-        ),
+        Failure::Core(e) => {
+            let e = e.in_names_of(Front::Node);
+            let details = ErrorDetails {
+                code: e.code().to_owned(),
+                status: e.status().map(u32::from),
+                field_errors: e
+                    .field_errors()
+                    .iter()
+                    .map(|f| FieldError {
+                        field: f.field.clone(),
+                        code: f.code.clone(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+                hint: e.hint().map(|h| h.phrase(Front::Node)),
+            };
+            (e.describe(Front::Node), details)
+        }
         Failure::Panicked => (
-            "Error",
-            "INTERNAL",
             "internal error in wayfinder-tokens (a bug; please report it)".to_owned(),
-            None,
-            Vec::new(),
+            ErrorDetails {
+                code: "INTERNAL".to_owned(),
+                status: None,
+                field_errors: Vec::new(),
+                hint: None,
+            },
         ),
     };
-    let mut error = env.create_error(Error::new(Status::GenericFailure, message))?;
-    if name != "Error" {
-        error.set_named_property("name", name)?;
-    }
-    error.set_named_property("code", code)?;
-    match status {
-        Some(s) => error.set_named_property("status", s)?,
-        None => error.set_named_property("status", Null)?,
-    }
-    error.set_named_property("fieldErrors", field_errors)?;
-    Ok(error)
+    let class = env
+        .get_instance_data::<ErrorConstructor>()?
+        .ok_or_else(|| Error::from_reason("wayfinder-tokens: the error class is not registered"))?;
+    class.borrow_back(env)?.new_instance(FnArgs::from((message, details)))
 }
 
 /// Converts a core result of a synchronous call, throwing a coded error.
@@ -90,42 +143,64 @@ pub fn sync<T>(env: &Env, result: wayfinder_tokens::Result<T>) -> Result<T> {
 #[derive(Default)]
 pub struct Abort {
     notify: Notify,
-    aborted: std::sync::atomic::AtomicBool,
+    aborted: AtomicBool,
 }
 
 impl Abort {
     fn abort(&self) {
-        self.aborted.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.aborted.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
     async fn wait(&self) {
         let notified = self.notify.notified();
-        if self.aborted.load(std::sync::atomic::Ordering::SeqCst) {
+        if self.aborted.load(Ordering::SeqCst) {
             return;
         }
         notified.await;
     }
 }
 
-/// `EventTarget.prototype.addEventListener` as `signal.addEventListener("abort", listener)` calls it.
-type AddEventListener<'a> = Function<'a, FnArgs<(&'a str, Function<'a, (), ()>)>, Unknown<'a>>;
+/// `EventTarget.prototype.{add,remove}EventListener` as called with `("abort", listener)`.
+type EventListenerMethod<'a> = Function<'a, FnArgs<(&'a str, Function<'a, (), ()>)>, Unknown<'a>>;
+
+/// The `abort` listener a call added, removed again when the call settles
+/// (a long-lived signal shared by many calls must not collect them).
+struct Listening {
+    signal: ObjectRef<false>,
+    listener: FunctionRef<(), ()>,
+}
+
+impl Listening {
+    fn remove(self, env: &Env) -> Result<()> {
+        let signal = self.signal.get_value(env)?;
+        let listener = self.listener.borrow_back(env)?;
+        let remove: EventListenerMethod<'_> = signal.get_named_property("removeEventListener")?;
+        let removed = remove.apply(signal, FnArgs::from(("abort", listener)));
+        self.signal.unref(env)?;
+        removed.map(drop)
+    }
+}
 
 /// Reads `signal.aborted` and listens for its `abort` event.
-fn watch(env: &Env, signal: &Object<'_>) -> Result<Arc<Abort>> {
+fn watch(env: &Env, signal: &Object<'_>) -> Result<(Arc<Abort>, Option<Listening>)> {
     let abort = Arc::new(Abort::default());
     if signal.get_named_property::<Option<bool>>("aborted")?.unwrap_or(false) {
         abort.abort();
-        return Ok(abort);
+        return Ok((abort, None));
     }
     let fire = Arc::clone(&abort);
     let listener = env.create_function_from_closure::<(), (), _>("onWayfinderAbort", move |_| {
         fire.abort();
         Ok(())
     })?;
-    let add: AddEventListener<'_> = signal.get_named_property("addEventListener")?;
+    let add: EventListenerMethod<'_> = signal.get_named_property("addEventListener")?;
     add.apply(signal, FnArgs::from(("abort", listener)))?;
-    Ok(abort)
+    let listening = Listening {
+        signal: signal.create_ref()?,
+        listener: listener.create_ref()?,
+    };
+    Ok((abort, Some(listening)))
 }
 
 /// Runs `fut` on the runtime and returns a Promise of `convert(value)`.
@@ -140,7 +215,10 @@ where
     T: Send + 'static,
     V: ToNapiValue + 'static,
 {
-    let abort = signal.as_ref().map(|s| watch(env, s)).transpose()?;
+    let (abort, listening) = match signal.as_ref().map(|s| watch(env, s)).transpose()? {
+        Some((abort, listening)) => (Some(abort), listening),
+        None => (None, None),
+    };
     let guarded = async move {
         let run = async move {
             match AssertUnwindSafe(fut).catch_unwind().await {
@@ -161,11 +239,37 @@ where
         };
         Ok(outcome)
     };
-    env.spawn_future_with_callback(
-        guarded,
-        move |env, outcome: std::result::Result<T, Failure>| match outcome {
+    env.spawn_future_with_callback(guarded, move |env, outcome: std::result::Result<T, Failure>| {
+        if let Some(listening) = listening {
+            listening.remove(env)?;
+        }
+        match outcome {
             Ok(value) => Ok(convert(value)),
             Err(failure) => Err(js_error(env, failure)),
-        },
-    )
+        }
+    })
+}
+
+/// Runs blocking work (file locks, disk) on the runtime's blocking pool and
+/// returns a Promise of `convert(value)`, keeping the JS thread free.
+pub fn spawn_blocking<'env, T, V>(
+    env: &'env Env,
+    work: impl FnOnce() -> wayfinder_tokens::Result<T> + Send + 'static,
+    convert: fn(T) -> V,
+) -> Result<PromiseRaw<'env, V>>
+where
+    T: Send + 'static,
+    V: ToNapiValue + 'static,
+{
+    let fut = async move {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(wayfinder_tokens::Error::Config {
+                message: "the file operation was cancelled".to_owned(),
+                source: None,
+            }),
+        }
+    };
+    spawn(env, None, fut, convert)
 }

@@ -1,7 +1,10 @@
 //! `Client`: every operation returns a Promise and accepts an `AbortSignal`.
 
+use std::time::Duration;
+
 use napi::bindgen_prelude::*;
-use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate};
+use wayfinder_tokens::settings::MAX_RETRIES;
+use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate, names};
 
 use crate::call::{Failure, js_error, spawn, sync};
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
@@ -19,8 +22,8 @@ pub struct ClientOptions {
     pub config_path: Option<String>,
     /// Per-request timeout in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
-    /// Retries after the first attempt (default 3).
-    pub max_retries: Option<u32>,
+    /// Retries after the first attempt (default 3, at most 20).
+    pub max_retries: Option<f64>,
     /// Extra CA certificates (PEM) to trust besides the platform's.
     pub ca_certificate: Option<String>,
     /// Allow plain `http://` to hosts other than loopback.
@@ -118,9 +121,16 @@ impl Client {
             allow_insecure_http: None,
             api_group_version: None,
         });
+        // Numbers arrive as doubles; anything but a whole number in range is
+        // refused by name rather than truncated or wrapped.
         let timeout = o
             .timeout_ms
-            .map(|ms| wayfinder_tokens::names::seconds("timeoutMs", ms / 1000.0))
+            .map(|ms| names::whole_number("timeout", ms, 1, i32::MAX as u64).map(Duration::from_millis))
+            .transpose()
+            .map_err(|e| js_error(env, Failure::Core(e)))?;
+        let max_retries = o
+            .max_retries
+            .map(|n| names::whole_number("max_retries", n, 0, u64::from(MAX_RETRIES)).map(|n| n as u32))
             .transpose()
             .map_err(|e| js_error(env, Failure::Core(e)))?;
         let core = CoreOptions {
@@ -130,7 +140,7 @@ impl Client {
             profile: o.profile,
             config_path: o.config_path.map(Into::into),
             timeout,
-            max_retries: o.max_retries,
+            max_retries,
             ca_certificate: o.ca_certificate,
             allow_insecure_http: o.allow_insecure_http.unwrap_or(false),
             api_group_version: o.api_group_version,

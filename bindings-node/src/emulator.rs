@@ -3,10 +3,10 @@
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
-use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
+use wayfinder_emulator::{Emulator as CoreEmulator, EmulatorBuilder, Fault, LocalUser, cli};
 use wayfinder_tokens::Error as CoreError;
 
-use crate::call::{spawn, sync};
+use crate::call::{Failure, js_error, spawn, sync};
 use crate::types::EmulatorStats;
 
 #[napi(object, object_to_js = false)]
@@ -35,16 +35,40 @@ pub struct FaultOptions {
     pub body: Option<String>,
 }
 
+fn launch(env: &Env, builder: EmulatorBuilder) -> Result<PromiseRaw<'_, Emulator>> {
+    let start = async move {
+        builder
+            .start()
+            .await
+            .map_err(|e| CoreError::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")))
+    };
+    spawn(env, None, start, |emulator: CoreEmulator| Emulator {
+        first_line: cli::first_line(&emulator),
+        url: emulator.url().to_owned(),
+        admin_token: emulator.admin_token().to_owned(),
+        running: Mutex::new(Some(emulator)),
+    })
+}
+
+/// What the emulator command prints and exits with instead of serving.
+#[napi(object, object_from_js = false)]
+pub struct EmulatorUsage {
+    /// 0 for `--help` and `--version` (printed on stdout), 2 for bad flags (stderr).
+    pub code: i32,
+    pub text: String,
+}
+
 /// A running emulator of the Wayfinder API on loopback.
 #[napi]
 pub struct Emulator {
+    first_line: String,
     url: String,
     admin_token: String,
     running: Mutex<Option<CoreEmulator>>,
 }
 
 fn not_running() -> CoreError {
-    CoreError::invalid("emulator", "invalid", "the emulator is stopped")
+    CoreError::invalid("emulator", "invalidValue", "the emulator is stopped")
 }
 
 impl Emulator {
@@ -70,7 +94,7 @@ impl Emulator {
             let user: LocalUser = sync(
                 env,
                 spec.parse()
-                    .map_err(|e| CoreError::invalid("users", "invalid", format!("users entry is invalid: {e}"))),
+                    .map_err(|e| CoreError::invalid("users", "invalidValue", format!("users entry is invalid: {e}"))),
             )?;
             builder = builder.user(user);
         }
@@ -83,17 +107,37 @@ impl Emulator {
         if let Some(gv) = options.api_group_version {
             builder = builder.api_group_version(gv);
         }
-        let start = async move {
-            builder
-                .start()
-                .await
-                .map_err(|e| CoreError::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")))
-        };
-        spawn(env, None, start, |emulator: CoreEmulator| Emulator {
-            url: emulator.url().to_owned(),
-            admin_token: emulator.admin_token().to_owned(),
-            running: Mutex::new(Some(emulator)),
+        launch(env, builder)
+    }
+
+    /// Starts an emulator from the command line's flags (`--listen`,
+    /// `--user`, `--data`…), as `npx wayfinder-tokens emulator` does. Check
+    /// them first with `Emulator.usage`.
+    #[napi]
+    pub fn from_args<'env>(env: &'env Env, args: Vec<String>) -> Result<PromiseRaw<'env, Emulator>> {
+        let builder = cli::parse(args).map_err(|usage| {
+            js_error(
+                env,
+                Failure::Core(CoreError::invalid("args", "invalidValue", usage.text.trim_end())),
+            )
+        })?;
+        launch(env, builder)
+    }
+
+    /// Checks the emulator command's flags: `null` when they ask to serve,
+    /// else the help, version or usage error to print and the exit code.
+    #[napi]
+    pub fn usage(args: Vec<String>) -> Option<EmulatorUsage> {
+        cli::parse(args).err().map(|usage| EmulatorUsage {
+            code: usage.code,
+            text: usage.text,
         })
+    }
+
+    /// `listening on URL admin-token=TOKEN`: the command's first line.
+    #[napi(getter)]
+    pub fn first_line(&self) -> String {
+        self.first_line.clone()
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
@@ -123,7 +167,7 @@ impl Emulator {
         };
         let result = self
             .with_running(|e| e.inject_fault(fault))
-            .and_then(|r| r.map_err(|m| CoreError::invalid("fault", "invalid", m)));
+            .and_then(|r| r.map_err(|m| CoreError::invalid("fault", "invalidValue", m)));
         sync(env, result)
     }
 

@@ -34,9 +34,11 @@ pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> Result<PromiseRaw<'en
     })
 }
 
-/// Makes `util.inspect(issued)` show `toJSON()` (no secret) instead of `{}`.
+/// Adds `WayfinderError` and `isWayfinderError`, and makes
+/// `util.inspect(issued)` show `toJSON()` (no secret) instead of `{}`.
 #[napi(module_exports)]
-pub fn module_exports(exports: Object, env: Env) -> Result<()> {
+pub fn module_exports(mut exports: Object, env: Env) -> Result<()> {
+    call::register_error_class(&env, &mut exports)?;
     let class = exports
         .get_named_property::<Unknown>("IssuedToken")?
         .coerce_to_object()?;

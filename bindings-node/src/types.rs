@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::*;
 use wayfinder_tokens::{IssuedToken as CoreIssued, Secret, config, github, render};
 
-use crate::call::sync;
+use crate::call::{spawn_blocking, sync};
 
 /// An access token object as the server returned it. Never holds a secret.
 #[napi(object, object_from_js = false)]
@@ -255,31 +255,41 @@ impl IssuedToken {
         sync(env, github::export(&self.inner, path.as_deref())).map(|p| p.display().to_string())
     }
 
-    /// Writes a standalone config holding just this token (atomic, mode 0600).
+    /// Writes a standalone config holding just this token (atomic, mode
+    /// 0600), off the JS thread.
     #[napi]
-    pub fn write_config(&self, env: &Env, path: String) -> Result<()> {
+    pub fn write_config<'env>(&self, env: &'env Env, path: String) -> Result<PromiseRaw<'env, ()>> {
+        let issued = self.inner.clone();
+        spawn_blocking(
+            env,
+            move || config::write_config(&issued, std::path::Path::new(&path)),
+            |()| (),
+        )
+    }
+
+    /// `writeConfig`, blocking the JS thread until the file is written.
+    #[napi]
+    pub fn write_config_sync(&self, env: &Env, path: String) -> Result<()> {
         sync(env, config::write_config(&self.inner, std::path::Path::new(&path)))
     }
 
     /// Merges this token as a profile into a config file (the user's own by
     /// default) under the file lock, keeping every other profile and key.
-    /// Returns the file's path.
+    /// Waits for the lock off the JS thread; resolves to the file's path.
     #[napi]
-    pub fn save_profile(&self, env: &Env, options: Option<SaveProfileOptions>) -> Result<String> {
-        let options = options.unwrap_or(SaveProfileOptions {
-            config_path: None,
-            profile: None,
-            make_current: None,
-        });
-        let path = options.config_path.map(std::path::PathBuf::from);
-        let saved = config::save_profile(
-            &self.inner,
-            path.as_deref(),
-            options.profile.as_deref(),
-            options.make_current.unwrap_or(false),
-            None,
-        );
-        sync(env, saved).map(|p| p.display().to_string())
+    pub fn save_profile<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<SaveProfileOptions>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let issued = self.inner.clone();
+        spawn_blocking(env, move || save_profile(&issued, options), |p| p.display().to_string())
+    }
+
+    /// `saveProfile`, blocking the JS thread (up to the lock's 10 s) until saved.
+    #[napi]
+    pub fn save_profile_sync(&self, env: &Env, options: Option<SaveProfileOptions>) -> Result<String> {
+        sync(env, save_profile(&self.inner, options)).map(|p| p.display().to_string())
     }
 
     /// What `JSON.stringify` shows: everything but the secret.
@@ -309,4 +319,23 @@ pub struct CliOutput {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+}
+
+fn save_profile(
+    issued: &wayfinder_tokens::IssuedToken,
+    options: Option<SaveProfileOptions>,
+) -> wayfinder_tokens::Result<std::path::PathBuf> {
+    let options = options.unwrap_or(SaveProfileOptions {
+        config_path: None,
+        profile: None,
+        make_current: None,
+    });
+    let path = options.config_path.map(std::path::PathBuf::from);
+    config::save_profile(
+        issued,
+        path.as_deref(),
+        options.profile.as_deref(),
+        options.make_current.unwrap_or(false),
+        None,
+    )
 }

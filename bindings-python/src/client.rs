@@ -103,7 +103,7 @@ impl Inner {
         guard.clone().ok_or_else(|| {
             to_py(
                 py,
-                wayfinder_tokens::Error::invalid("client", "invalid", "this client is closed"),
+                wayfinder_tokens::Error::invalid("client", "invalidValue", "this client is closed"),
             )
         })
     }

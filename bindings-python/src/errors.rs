@@ -8,7 +8,7 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use wayfinder_tokens::{Error, FieldError};
+use wayfinder_tokens::{Error, ErrorKind, FieldError, Front};
 
 /// (class name, core error code or "" for the root, docstring).
 const CLASSES: [(&str, &str, &str); 11] = [
@@ -111,6 +111,15 @@ fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
 /// Adds the classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    // The table and `class_index` must agree; a mismatch fails the import, not a user.
+    for kind in ErrorKind::ALL {
+        if CLASSES[class_index(Some(kind))].1 != kind.code() {
+            return Err(pyo3::exceptions::PyImportError::new_err(format!(
+                "wayfinder_tokens: no exception class for {}",
+                kind.code()
+            )));
+        }
+    }
     let types = TYPES.get_or_try_init(py, || build(py))?;
     for ((name, _, _), class) in CLASSES.iter().zip(types) {
         m.add(*name, class.bind(py))?;
@@ -119,15 +128,37 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-fn class_for<'py>(py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyType>> {
-    let types = TYPES.get_or_try_init(py, || build(py))?;
-    let index = CLASSES.iter().position(|(_, c, _)| *c == code).unwrap_or(0);
-    Ok(types[index].bind(py).clone())
+/// The position in [`CLASSES`] of each kind's class (`None`: the root).
+fn class_index(kind: Option<ErrorKind>) -> usize {
+    match kind {
+        None => 0,
+        Some(ErrorKind::Config) => 1,
+        Some(ErrorKind::Validation) => 2,
+        Some(ErrorKind::Unauthenticated) => 3,
+        Some(ErrorKind::PermissionDenied) => 4,
+        Some(ErrorKind::NotFound) => 5,
+        Some(ErrorKind::AlreadyExists) => 6,
+        Some(ErrorKind::RateLimited) => 7,
+        Some(ErrorKind::Server) => 8,
+        Some(ErrorKind::Transport) => 9,
+        Some(ErrorKind::Timeout) => 10,
+    }
 }
 
-fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_errors: &[FieldError]) -> PyErr {
+fn class_for(py: Python<'_>, kind: Option<ErrorKind>) -> PyResult<Bound<'_, PyType>> {
+    let types = TYPES.get_or_try_init(py, || build(py))?;
+    Ok(types[class_index(kind)].bind(py).clone())
+}
+
+fn raise(
+    py: Python<'_>,
+    kind: Option<ErrorKind>,
+    message: &str,
+    status: Option<u16>,
+    field_errors: &[FieldError],
+) -> PyErr {
     let build = || -> PyResult<PyErr> {
-        let instance = class_for(py, code)?.call1((message,))?;
+        let instance = class_for(py, kind)?.call1((message,))?;
         instance.setattr("status", status)?;
         let class = field_error_class(py)?;
         let list = PyList::empty(py);
@@ -143,7 +174,13 @@ fn raise(py: Python<'_>, code: &str, message: &str, status: Option<u16>, field_e
 /// Converts a core error into the matching exception, with `status`,
 /// `code` and `field_errors` set.
 pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
-    raise(py, error.code(), error.message(), error.status(), error.field_errors())
+    raise(
+        py,
+        Some(error.kind()),
+        &error.describe(Front::Python),
+        error.status(),
+        error.field_errors(),
+    )
 }
 
 /// A panic inside the library, surfaced as `WayfinderError`. The payload is
@@ -151,7 +188,7 @@ pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
 pub fn panicked(py: Python<'_>) -> PyErr {
     raise(
         py,
-        "",
+        None,
         "internal error in wayfinder_tokens (a bug; please report it)",
         None,
         &[],
@@ -160,5 +197,5 @@ pub fn panicked(py: Python<'_>) -> PyErr {
 
 /// Raises a `ValidationError` for one argument.
 pub fn invalid(py: Python<'_>, field: &str, message: String) -> PyErr {
-    to_py(py, Error::invalid(field, "invalid", message))
+    to_py(py, Error::invalid(field, "invalidValue", message))
 }

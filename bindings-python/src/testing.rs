@@ -29,7 +29,7 @@ impl Emulator {
             Some(e) => Ok(f(e)),
             None => Err(to_py(
                 py,
-                Error::invalid("emulator", "invalid", "the emulator is stopped"),
+                Error::invalid("emulator", "invalidValue", "the emulator is stopped"),
             )),
         }
     }
@@ -69,7 +69,7 @@ impl Emulator {
         let emulator = py.detach(|| runtime().block_on(builder.start())).map_err(|e| {
             to_py(
                 py,
-                Error::invalid("emulator", "invalid", format!("cannot start the emulator: {e}")),
+                Error::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")),
             )
         })?;
         Ok(Emulator {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::Client;
-use crate::error::Error;
+use crate::error::{Error, Front};
 use crate::model::{AccessToken, IssuedToken, Roles};
 use crate::render;
 use crate::settings::ClientOptions;
@@ -286,16 +286,16 @@ where
         },
         Ok(Printed {
             stdout,
-            late_error: Some(e),
+            late_error: Some((e, note)),
         }) => CliOutput {
             code: 1,
             stdout,
-            stderr: error_text(&e),
+            stderr: error_text(e) + note + "\n",
         },
         Err(e) => CliOutput {
             code: exit_code(&e),
             stdout: String::new(),
-            stderr: error_text(&e),
+            stderr: error_text(e),
         },
     }
 }
@@ -303,14 +303,14 @@ where
 /// 2 for bad usage or input caught before any request, 1 for the rest.
 fn exit_code(e: &Error) -> i32 {
     match e {
-        Error::Config { .. } => 2,
-        Error::Validation { status: None, .. } => 2,
-        _ => 1,
+        Error::Config { .. } | Error::Validation { .. } => 2,
+        Error::Api(_) | Error::Transport { .. } | Error::Timeout { .. } => 1,
     }
 }
 
-fn error_text(e: &Error) -> String {
-    let mut text = format!("error: {e}\n");
+fn error_text(e: Error) -> String {
+    let e = e.in_names_of(Front::Cli);
+    let mut text = format!("error: {}\n", e.describe(Front::Cli));
     if e.field_errors().len() > 1 {
         for f in e.field_errors() {
             text.push_str(&format!("  {}: {}\n", f.field, f.message));
@@ -320,14 +320,15 @@ fn error_text(e: &Error) -> String {
 }
 
 fn usage(message: impl Into<String>) -> Error {
-    Error::invalid("output", "invalid", message)
+    Error::invalid("output", "invalidValue", message)
 }
 
 /// What a successful run prints, and an error that came after the output
 /// was already decided (the secret is printed all the same).
 struct Printed {
     stdout: String,
-    late_error: Option<Error>,
+    /// An error after the secret was printed, and what it means for that secret.
+    late_error: Option<(Error, &'static str)>,
 }
 
 impl From<String> for Printed {
@@ -398,7 +399,8 @@ async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed
             Ok(mask) => mask,
             // Never lose the secret: mask it in the job log, then print it.
             Err(e) => {
-                late_error = Some(e.with_hint(
+                late_error = Some((
+                    e,
                     "The token was created; its variables are printed above (masked in the job log): \
                      store the secret now, it cannot be retrieved again",
                 ));
@@ -414,7 +416,8 @@ async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed
         match crate::config::save_profile(&issued, g.config.as_deref(), profile, false, None) {
             Ok(path) => log::info!("saved the token as a profile in {}", path.display()),
             Err(e) => {
-                late_error = Some(e.with_hint(
+                late_error = Some((
+                    e,
                     "The token above was created and its secret is valid: store it now, \
                      it cannot be retrieved again",
                 ));

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::auth::{Claims, Credential, read_claims};
 use crate::config::{self, ApiInfo, DEFAULT_LOCK_TIMEOUT};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, ErrorKind, FieldError, Hint, Result};
 use crate::secret::{Redactor, Secret};
 use crate::settings::{ClientOptions, Origin, Settings, is_loopback};
 
@@ -171,14 +171,14 @@ impl Client {
             let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
                 Error::invalid(
                     "ca_certificate",
-                    "invalid",
+                    "invalidValue",
                     format!("ca_certificate is not a PEM bundle: {e}"),
                 )
             })?;
             if certs.is_empty() {
                 return Err(Error::invalid(
                     "ca_certificate",
-                    "invalid",
+                    "invalidValue",
                     "ca_certificate holds no PEM certificate",
                 ));
             }
@@ -253,7 +253,7 @@ impl Client {
         let request = ApiRequest::new(Method::GET, "/apiinfo").unauthenticated();
         let info = match self.send_once_authenticated(&request, None).await {
             Ok(value) => self.decode::<ApiInfo>(value, "/apiinfo answer")?,
-            Err(Error::NotFound { .. }) => {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
                 log::debug!("/apiinfo answered 404: a pre-2.4 server, using {LEGACY_NON_RESOURCE_API}");
                 ApiInfo {
                     non_resource_api: LEGACY_NON_RESOURCE_API.to_owned(),
@@ -261,7 +261,7 @@ impl Client {
                     kube_proxy_api: None,
                 }
             }
-            Err(e) => return Err(e.with_hint("could not discover the API at /apiinfo")),
+            Err(e) => return Err(e.map_text(|m| format!("could not discover the API at /apiinfo: {m}"))),
         };
         info.check("the server's /apiinfo answer")?;
         if let Origin::File { path, server_name, .. } = &self.inner.settings.origin {
@@ -323,11 +323,9 @@ impl Client {
         let answer = self
             .send_once_authenticated(&request, Some(access_token))
             .await
-            .map_err(|e| match e {
-                Error::Authentication { .. } => {
-                    e.with_hint("the access token was reset, deleted or has expired; issue a new one with a reset")
-                }
-                other => other,
+            .map_err(|e| match e.kind() {
+                ErrorKind::Unauthenticated => e.with_hint(Hint::CredentialRevoked),
+                _ => e,
             })?;
         log::debug!("exchanged the access token for an API token");
         let token = issued_token(answer)?;
@@ -349,9 +347,9 @@ impl Client {
         let answer = self
             .send_once_authenticated(&request, Some(refresh_token))
             .await
-            .map_err(|e| match e {
-                Error::Authentication { .. } => e.with_hint("the refresh token is no longer valid; log in again"),
-                other => other,
+            .map_err(|e| match e.kind() {
+                ErrorKind::Unauthenticated => e.with_hint(Hint::LogInAgain),
+                _ => e,
             })?;
         let issued: Issued = self.decode(answer, "refresh answer")?;
         let token = issued
@@ -390,7 +388,10 @@ impl Client {
         }
         let bearer = self.bearer().await?;
         match self.send_once_authenticated(request, Some(&bearer)).await {
-            Err(Error::Authentication { .. }) if !matches!(self.inner.settings.credential, Credential::Static(_)) => {
+            Err(e)
+                if e.kind() == ErrorKind::Unauthenticated
+                    && !matches!(self.inner.settings.credential, Credential::Static(_)) =>
+            {
                 log::debug!("API token refused; renewing it once");
                 self.forget(&bearer).await;
                 let bearer = self.bearer().await?;
@@ -500,7 +501,7 @@ impl Client {
             let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 Failure::fatal(Error::invalid(
                     "token",
-                    "invalid",
+                    "invalidValue",
                     "token contains characters not allowed in an HTTP header",
                 ))
             })?;
@@ -513,7 +514,7 @@ impl Client {
         let response = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
-                let failure = transport_failure(&e, request.replay);
+                let failure = transport_failure(e, request.replay);
                 log::debug!(
                     "{} {} -> {} (attempt {attempt})",
                     request.method,
@@ -532,7 +533,7 @@ impl Client {
         );
         if status.is_success() {
             let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
-                retryable: request.replay == Replay::Safe && matches!(e, Error::Transport { .. }),
+                retryable: request.replay == Replay::Safe && e.kind() == ErrorKind::Transport,
                 error: e,
                 retry_after: None,
             })?;
@@ -625,13 +626,14 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
 }
 
 pub(crate) fn server_error(status: Option<u16>, message: String) -> Error {
-    Error::Server { message, status }
+    Error::bad_answer(status, message)
 }
 
-fn transport_failure(e: &reqwest::Error, replay: Replay) -> Failure {
-    // reqwest's messages name the URL, which holds no secret; keep the chain.
+fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
+    // reqwest's messages name the URL, which holds no secret; the message
+    // keeps the chain's text, `source()` the error itself.
     let mut detail = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         detail.push_str(": ");
         detail.push_str(&s.to_string());
@@ -640,6 +642,7 @@ fn transport_failure(e: &reqwest::Error, replay: Replay) -> Failure {
     if e.is_timeout() {
         return Failure::fatal(Error::Timeout {
             message: format!("the request timed out ({detail})"),
+            hint: None,
         });
     }
     let connect = e.is_connect();
@@ -649,7 +652,8 @@ fn transport_failure(e: &reqwest::Error, replay: Replay) -> Failure {
         } else {
             format!("the connection failed before an answer arrived ({detail})")
         },
-        source: None,
+        source: Some(Box::new(e)),
+        hint: None,
     };
     Failure {
         // A refused connection never reached the server; anything else may have.
@@ -680,12 +684,14 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
             Err(e) if e.is_timeout() => {
                 return Err(Error::Timeout {
                     message: format!("timed out reading the answer ({e})"),
+                    hint: None,
                 });
             }
             Err(e) => {
                 return Err(Error::Transport {
                     message: format!("the connection failed while reading the answer ({e})"),
-                    source: None,
+                    source: Some(Box::new(e)),
+                    hint: None,
                 });
             }
         }
@@ -794,12 +800,12 @@ mod tests {
 
     #[test]
     fn decodes_error_bodies() {
-        let body = br#"{"code":400,"message":"bad","fieldErrors":[{"field":"metadata.name","errCode":"invalid","message":"m"}]}"#;
+        let body = br#"{"code":400,"message":"bad","fieldErrors":[{"field":"metadata.name","errCode":"invalidValue","message":"m"}]}"#;
         let e = decode_error(StatusCode::BAD_REQUEST, Ok(body.to_vec()), None, None);
         assert_eq!(e.code(), "VALIDATION");
         assert_eq!(e.status(), Some(400));
         assert_eq!(e.field_errors()[0].field, "metadata.name");
-        assert_eq!(e.field_errors()[0].code, "invalid");
+        assert_eq!(e.field_errors()[0].code, "invalidValue");
 
         let e = decode_error(
             StatusCode::NOT_FOUND,
@@ -828,7 +834,8 @@ mod tests {
             None,
             Some(Duration::from_secs(3)),
         );
-        assert!(matches!(e, Error::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3)));
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
         let e = decode_error(
             StatusCode::FOUND,
             Ok(Vec::new()),

@@ -153,14 +153,14 @@ impl ApiInfo {
             if let Some(path) = path
                 && !is_plain_absolute_path(path)
             {
-                return Err(Error::Server {
-                    message: format!(
+                return Err(Error::bad_answer(
+                    None,
+                    format!(
                         "{source} gave {key} {:?}, which is not a plain absolute path on the configured server; \
                          refusing to send credentials anywhere else",
                         path.chars().take(100).collect::<String>()
                     ),
-                    status: None,
-                });
+                ));
             }
         }
         Ok(())

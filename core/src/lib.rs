@@ -30,7 +30,7 @@ pub mod settings;
 pub mod tokens;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};
-pub use error::{Error, FieldError, Result};
+pub use error::{ApiError, Error, ErrorKind, FieldError, Front, Hint, Result, TokenFamily};
 pub use model::{AccessRole, AccessToken, IssuedToken, Roles, WhoAmI};
 pub use secret::Secret;
 pub use settings::{ClientOptions, DEFAULT_API_GROUP_VERSION};

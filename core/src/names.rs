@@ -20,7 +20,7 @@ pub fn check_label(field: &str, value: &str, max: usize) -> Option<FieldError> {
     if value.chars().count() > max {
         return Some(FieldError::new(
             field,
-            "tooLong",
+            "maxLength",
             format!(
                 "{field} must be at most {max} characters (got {})",
                 value.chars().count()
@@ -33,7 +33,7 @@ pub fn check_label(field: &str, value: &str, max: usize) -> Option<FieldError> {
     (!valid).then(|| {
         FieldError::new(
             field,
-            "invalid",
+            "pattern",
             format!(
                 "{field} must be lowercase letters, digits and '-', starting and ending with a letter or digit \
                  (RFC 1123 label)"
@@ -58,14 +58,14 @@ pub fn check_description(field: &str, value: &str) -> Option<FieldError> {
     if count > DESCRIPTION_MAX {
         return Some(FieldError::new(
             field,
-            "tooLong",
+            "maxLength",
             format!("{field} must be at most {DESCRIPTION_MAX} characters (got {count})"),
         ));
     }
     value.chars().any(char::is_control).then(|| {
         FieldError::new(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must not contain control characters such as newlines or tabs"),
         )
     })
@@ -83,7 +83,7 @@ pub fn check_role(field: &str, value: &str) -> Option<FieldError> {
     (!valid).then(|| {
         FieldError::new(
             field,
-            "invalid",
+            "pattern",
             format!("{field} must be dot-separated lowercase labels, e.g. workspace.accesstokenmanager"),
         )
     })
@@ -95,13 +95,13 @@ pub fn check_expires_in(field: &str, value: Duration) -> Option<FieldError> {
     if value < Duration::from_secs(1) {
         Some(FieldError::new(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be at least one second"),
         ))
     } else if value > TEN_YEARS {
         Some(FieldError::new(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be at most 10 years"),
         ))
     } else {
@@ -114,7 +114,7 @@ pub fn seconds(field: &str, value: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
         Error::invalid(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be a non-negative, finite number of seconds"),
         )
     })
@@ -129,7 +129,7 @@ pub fn whole_number(field: &str, value: f64, min: u64, max: u64) -> Result<u64> 
     } else {
         Err(Error::invalid(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be a whole number from {min} to {max}"),
         ))
     }
@@ -141,7 +141,7 @@ pub fn parse_expires_in(field: &str, raw: &str) -> Result<Duration> {
     let invalid = || {
         Error::invalid(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be a duration such as 90d, 12h, 1h30m or a number of seconds (got {raw:?})"),
         )
     };
@@ -181,12 +181,12 @@ mod tests {
         assert!(check_name("name", &"a".repeat(63)).is_none());
         assert_eq!(
             check_name("name", &"a".repeat(64)).map(|e| e.code),
-            Some("tooLong".into())
+            Some("maxLength".into())
         );
         assert_eq!(check_name("name", "").map(|e| e.code), Some("required".into()));
         for bad in ["-a", "a-", "A", "a_b", "a.b", "é", "a b", "a\n"] {
             let e = check_name("name", bad).expect(bad);
-            assert_eq!(e.code, "invalid");
+            assert_eq!(e.code, "pattern");
             assert_eq!(e.field, "name");
             assert!(e.message.contains("name"));
         }

@@ -58,7 +58,7 @@ fn quote(key: &str, value: &str) -> Result<String> {
     if value.chars().any(|c| c.is_control() || c == '\'') {
         return Err(Error::invalid(
             key,
-            "invalid",
+            "invalidValue",
             format!("{key} contains a quote or control character and cannot be written as a variable"),
         ));
     }
@@ -106,7 +106,7 @@ pub fn shell(issued: &IssuedToken) -> Result<String> {
         if value.chars().any(char::is_control) {
             return Err(Error::invalid(
                 key,
-                "invalid",
+                "invalidValue",
                 format!("{key} contains a control character and cannot be written as a variable"),
             ));
         }
@@ -201,7 +201,7 @@ pub fn github_actions(issued: &IssuedToken) -> Result<String> {
         if value.contains(['\n', '\r']) {
             return Err(Error::invalid(
                 key,
-                "invalid",
+                "invalidValue",
                 format!("{key} contains a newline, which $GITHUB_ENV lines cannot hold"),
             ));
         }

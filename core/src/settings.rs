@@ -236,14 +236,14 @@ impl Settings {
         if options.timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::invalid(
                 "timeout",
-                "invalid",
+                "invalidValue",
                 "timeout must be greater than zero",
             ));
         }
         if options.max_retries.is_some_and(|r| r > MAX_RETRIES) {
             return Err(Error::invalid(
                 "max_retries",
-                "invalid",
+                "invalidValue",
                 format!("max_retries must be at most {MAX_RETRIES}"),
             ));
         }
@@ -327,7 +327,7 @@ fn check_group_version(gv: &str) -> Result<()> {
         Some((g, v)) if !g.is_empty() && !v.is_empty() && !v.contains('/') && !gv.contains(['?', '#', ' ']) => Ok(()),
         _ => Err(Error::invalid(
             "api_group_version",
-            "invalid",
+            "invalidValue",
             format!("api_group_version must look like GROUP/VERSION (got {gv:?})"),
         )),
     }
@@ -345,7 +345,7 @@ pub fn is_loopback(host: &url::Host<&str>) -> bool {
 /// Parses and checks the server URL: http(s), no credentials, and plain
 /// `http://` only to loopback unless `allow_insecure_http`.
 pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
-    let invalid = |m: String| Error::invalid("server", "invalid", m);
+    let invalid = |m: String| Error::invalid("server", "invalidValue", m);
     let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
     let host = url
         .host()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::client::{Client, server_error};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Hint, Result, TokenFamily};
 use crate::model::{AccessToken, IssuedToken, Roles, WhoAmI};
 use crate::names;
 use crate::secret::Secret;
@@ -27,18 +27,17 @@ impl Scope {
         }
     }
 
+    fn family(&self) -> TokenFamily {
+        match self {
+            Scope::Workspace(_) => TokenFamily::Workspace,
+            Scope::Platform => TokenFamily::Platform,
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Scope::Workspace(_) => "WorkspaceAccessToken",
             Scope::Platform => "PlatformAccessToken",
-        }
-    }
-
-    /// How reset instructions are phrased for this scope.
-    fn reset_call(&self, name: &str) -> String {
-        match self {
-            Scope::Workspace(_) => format!("reset_workspace_access_token({name:?}) or the CLI's --reset-token"),
-            Scope::Platform => format!("reset_platform_access_token({name:?}) or the CLI's --reset-token"),
         }
     }
 }
@@ -200,12 +199,12 @@ impl Client {
         );
         let created = match self.send(&requests::create(&collection, object, options.dry_run)).await {
             Ok(value) => Some(self.decode::<AccessToken>(value, "created object")?),
-            Err(Error::AlreadyExists { .. }) if options.reset_token => None,
-            Err(e @ Error::AlreadyExists { .. }) => {
-                return Err(e.with_hint(format!(
-                    "To issue a new secret for it (keeping its roles), use reset_token=True, {}",
-                    scope.reset_call(name)
-                )));
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && options.reset_token => None,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(e.with_hint(Hint::UseReset {
+                    family: scope.family(),
+                    name: name.to_owned(),
+                }));
             }
             Err(e) => return Err(e),
         };
@@ -220,10 +219,10 @@ impl Client {
             return Ok(self.issued(&scope, resource, None, None));
         }
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
-            e.with_hint(format!(
-                "The access token {name:?} exists but its secret was not issued; get one with {}",
-                scope.reset_call(name)
-            ))
+            e.with_hint(Hint::SecretNotIssued {
+                family: scope.family(),
+                name: name.to_owned(),
+            })
         })?;
         Ok(self.issued(&scope, resource, Some(secret), expires))
     }
@@ -233,10 +232,10 @@ impl Client {
         let collection = self.collection(&scope).await?;
         let resource: AccessToken = self.decode(self.send(&requests::get(&collection, name)).await?, "object")?;
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
-            e.with_hint(format!(
-                "The secret of {name:?} may have been reset without reaching you; run {} again",
-                scope.reset_call(name)
-            ))
+            e.with_hint(Hint::SecretMayBeReset {
+                family: scope.family(),
+                name: name.to_owned(),
+            })
         })?;
         Ok(self.issued(&scope, resource, Some(secret), expires))
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{ADMIN, admin, emulator, options};
 use wayfinder_emulator::{Emulator, Fault};
-use wayfinder_tokens::{Client, ClientOptions, CreateOptions, Error};
+use wayfinder_tokens::{Client, ClientOptions, CreateOptions, Error, Front, Hint};
 
 const MAX_RETRIES: u32 = 2;
 const COLLECTION: &str = "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens";
@@ -240,9 +240,15 @@ async fn a_secret_lost_midway_is_recovered_by_a_reset() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "TRANSPORT");
+    assert!(matches!(err.hint(), Some(Hint::SecretNotIssued { name, .. }) if name == "midway"));
     assert!(
-        err.to_string().contains("reset_workspace_access_token(\"midway\")"),
+        err.describe(Front::Python)
+            .contains("reset_workspace_access_token(\"midway\")"),
         "{err}"
+    );
+    assert!(
+        err.describe(Front::Node)
+            .contains("resetWorkspaceAccessToken(\"midway\")")
     );
     assert_eq!(
         emu.stats().count("POST", &format!("{COLLECTION}/midway/token")),

@@ -176,7 +176,8 @@ async fn issuing_the_secret_is_retried_and_a_lost_issue_says_how_to_recover() {
         .unwrap_err();
     assert_eq!(err.code(), "SERVER");
     assert!(
-        err.to_string().contains("reset_workspace_access_token(\"lost\")"),
+        err.to_string()
+            .contains("reset_workspace_access_token(\"lost\", workspace)"),
         "{err}"
     );
     emu.clear_faults();

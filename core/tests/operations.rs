@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{ADMIN, admin, alice_refresh_token, described, emulator, options, with};
 use wayfinder_emulator::ROLE_WORKSPACE_MANAGER;
 use wayfinder_tokens::auth::read_claims;
-use wayfinder_tokens::{ClientOptions, CreateOptions, Error, Secret};
+use wayfinder_tokens::{ClientOptions, CreateOptions, Error, ErrorKind, Secret};
 
 #[tokio::test]
 async fn workspace_token_lifecycle() {
@@ -67,7 +67,7 @@ async fn workspace_token_lifecycle() {
     let new_secret = reset.token.clone().unwrap();
     assert_ne!(new_secret, secret);
     let stale = with(options(&emu, secret.expose()));
-    assert!(matches!(stale.whoami().await, Err(Error::Authentication { .. })));
+    assert_eq!(stale.whoami().await.unwrap_err().kind(), ErrorKind::Unauthenticated);
     let roles = client
         .get_workspace_access_token_roles("ci-deploy", None)
         .await
@@ -87,19 +87,21 @@ async fn workspace_token_lifecycle() {
         .await
         .unwrap();
     assert_eq!(again.description.as_deref(), Some("My deployment token"));
-    assert!(matches!(
-        with(options(&emu, new_secret.expose())).whoami().await,
-        Err(Error::Authentication { .. })
-    ));
+    assert_eq!(
+        with(options(&emu, new_secret.expose()))
+            .whoami()
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Unauthenticated
+    );
 
     let deleted = client.delete_workspace_access_token("ci-deploy", None).await.unwrap();
     assert_eq!(deleted.name(), "ci-deploy");
     let current = with(options(&emu, again.token.as_ref().unwrap().expose()));
-    assert!(matches!(current.whoami().await, Err(Error::Authentication { .. })));
-    assert!(matches!(
-        client.get_workspace_access_token("ci-deploy", None).await,
-        Err(Error::NotFound { status: 404, .. })
-    ));
+    assert_eq!(current.whoami().await.unwrap_err().kind(), ErrorKind::Unauthenticated);
+    let missing = client.get_workspace_access_token("ci-deploy", None).await.unwrap_err();
+    assert_eq!((missing.kind(), missing.status()), (ErrorKind::NotFound, Some(404)));
 }
 
 #[tokio::test]

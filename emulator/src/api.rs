@@ -256,7 +256,7 @@ async fn exchange(
             _ => {
                 return Err(ApiError::validation(vec![FieldError::new(
                     "ttl",
-                    "invalid",
+                    "invalidValue",
                     "ttl must be a positive duration such as 30m0s",
                 )]));
             }
@@ -394,14 +394,14 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
     if let Some(v) = obj.api_version.as_deref().filter(|v| *v != s.api_version) {
         errors.push(FieldError::new(
             "apiVersion",
-            "invalid",
+            "invalidValue",
             format!("apiVersion must be {:?}, not {v:?}", s.api_version),
         ));
     }
     if let Some(k) = obj.kind.as_deref().filter(|k| *k != target.kind.as_str()) {
         errors.push(FieldError::new(
             "kind",
-            "invalid",
+            "invalidValue",
             format!("kind must be {:?}, not {k:?}", target.kind.as_str()),
         ));
     }
@@ -414,7 +414,7 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
     ) {
         (Some(ns), Some(expected)) if ns != expected => errors.push(FieldError::new(
             "metadata.namespace",
-            "invalid",
+            "invalidValue",
             format!(
                 "metadata.namespace must be {expected:?} for workspace {:?}",
                 target.workspace
@@ -422,7 +422,7 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
         )),
         (Some(_), None) => errors.push(FieldError::new(
             "metadata.namespace",
-            "invalid",
+            "invalidValue",
             "platform access tokens have no namespace",
         )),
         _ => {}
@@ -437,7 +437,7 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
             Ok(_) => {
                 errors.push(FieldError::new(
                     "spec.expiry",
-                    "invalid",
+                    "invalidValue",
                     "spec.expiry must be in the future",
                 ));
                 None
@@ -445,7 +445,7 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
             Err(_) => {
                 errors.push(FieldError::new(
                     "spec.expiry",
-                    "invalid",
+                    "invalidValue",
                     "spec.expiry must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
                 ));
                 None
@@ -459,7 +459,7 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
             Err(_) => {
                 errors.push(FieldError::new(
                     "metadata.resourceVersion",
-                    "invalid",
+                    "invalidValue",
                     "metadata.resourceVersion must be a number",
                 ));
                 None
@@ -492,7 +492,7 @@ async fn create(
         Some(other) => {
             return Err(ApiError::validation(vec![FieldError::new(
                 "dryRun",
-                "invalid",
+                "invalidValue",
                 format!("dryRun must be \"All\", not {other:?}"),
             )]));
         }
@@ -563,7 +563,7 @@ async fn update(State(s): Shared, target: Target, headers: HeaderMap, body: Byte
     if checked.name != target.name {
         return Err(ApiError::validation(vec![FieldError::new(
             "metadata.name",
-            "invalid",
+            "invalidValue",
             format!("metadata.name {:?} does not match the name in the path", checked.name),
         )]));
     }

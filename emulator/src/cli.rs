@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::{DEFAULT_API_GROUP_VERSION, Emulator, LocalUser};
+use crate::{DEFAULT_API_GROUP_VERSION, Emulator, EmulatorBuilder, LocalUser};
 
 /// A local emulator of the Wayfinder access-token API, for tests.
 ///
@@ -42,23 +42,30 @@ pub fn first_line(emulator: &Emulator) -> String {
     format!("listening on {} admin-token={}", emulator.url(), emulator.admin_token())
 }
 
-/// Runs the emulator command: parses `args` (without the program name),
-/// starts, prints [`first_line`] on stdout, serves until Ctrl-C or SIGTERM,
-/// then stops. Returns the process exit code (2 for bad usage).
-pub async fn main<I, S>(args: I) -> i32
+/// What the command line asks for when it does not ask to serve: help or
+/// the version (exit code 0, printed on stdout) or a usage error (exit
+/// code 2, printed on stderr).
+#[derive(Debug)]
+pub struct Usage {
+    /// The process exit code.
+    pub code: i32,
+    /// The text to print.
+    pub text: String,
+}
+
+/// Parses the emulator's flags (`args` without the program name) into a
+/// configured builder.
+pub fn parse<I, S>(args: I) -> Result<EmulatorBuilder, Usage>
 where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let args = match Args::try_parse_from(
-        std::iter::once("wayfinder-emulator".into()).chain(args.into_iter().map(Into::into)),
-    ) {
-        Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
-    };
+    let args =
+        Args::try_parse_from(std::iter::once("wayfinder-emulator".into()).chain(args.into_iter().map(Into::into)))
+            .map_err(|e| Usage {
+                code: if e.use_stderr() { 2 } else { 0 },
+                text: e.render().to_string(),
+            })?;
     let mut builder = Emulator::builder()
         .listen(args.listen)
         .api_group_version(args.api_group_version)
@@ -72,6 +79,28 @@ where
     for user in args.users {
         builder = builder.user(user);
     }
+    Ok(builder)
+}
+
+/// Runs the emulator command: parses `args` (without the program name),
+/// starts, prints [`first_line`] on stdout, serves until Ctrl-C or SIGTERM,
+/// then stops. Returns the process exit code (2 for bad usage).
+pub async fn main<I, S>(args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let builder = match parse(args) {
+        Ok(builder) => builder,
+        Err(usage) => {
+            if usage.code == 0 {
+                print!("{}", usage.text);
+            } else {
+                eprint!("{}", usage.text);
+            }
+            return usage.code;
+        }
+    };
     let emulator = match builder.start().await {
         Ok(e) => e,
         Err(e) => {

@@ -58,31 +58,31 @@ impl Fault {
         if !self.path_prefix.starts_with('/') {
             errors.push(FieldError::new(
                 "path_prefix",
-                "invalid",
+                "invalidValue",
                 "path_prefix must start with '/'",
             ));
         }
         if self.status.is_some_and(|s| !(200..=599).contains(&s)) {
             errors.push(FieldError::new(
                 "status",
-                "invalid",
+                "invalidValue",
                 "status must be between 200 and 599",
             ));
         }
         if self.times == 0 {
-            errors.push(FieldError::new("times", "invalid", "times must be at least 1"));
+            errors.push(FieldError::new("times", "invalidValue", "times must be at least 1"));
         }
         if self.delay_ms.is_some_and(|d| d > 600_000) {
             errors.push(FieldError::new(
                 "delay_ms",
-                "invalid",
+                "invalidValue",
                 "delay_ms must be at most 600000",
             ));
         }
         if self.body_bytes.is_some_and(|b| b > MAX_FAULT_BODY) {
             errors.push(FieldError::new(
                 "body_bytes",
-                "invalid",
+                "invalidValue",
                 format!("body_bytes must be at most {MAX_FAULT_BODY}"),
             ));
         }

@@ -35,7 +35,7 @@ pub fn label(field: &str, value: &str, max: usize) -> Option<FieldError> {
     if value.len() > max {
         return Some(FieldError::new(
             field,
-            "tooLong",
+            "maxLength",
             format!("{field} must be at most {max} characters"),
         ));
     }
@@ -47,7 +47,7 @@ pub fn label(field: &str, value: &str, max: usize) -> Option<FieldError> {
     if !inner_ok || !ends_ok(bytes[0]) || !ends_ok(bytes[bytes.len() - 1]) {
         return Some(FieldError::new(
             field,
-            "invalid",
+            "pattern",
             format!(
                 "{field} must consist of lowercase letters, digits and '-', and start and end with a letter or digit"
             ),
@@ -60,14 +60,14 @@ pub fn description(field: &str, value: &str) -> Option<FieldError> {
     if value.chars().count() > DESCRIPTION_MAX {
         return Some(FieldError::new(
             field,
-            "tooLong",
+            "maxLength",
             format!("{field} must be at most {DESCRIPTION_MAX} characters"),
         ));
     }
     if value.chars().any(char::is_control) {
         return Some(FieldError::new(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must not contain control characters"),
         ));
     }
@@ -81,7 +81,7 @@ pub fn role(field: &str, value: &str) -> Option<FieldError> {
     (!ok).then(|| {
         FieldError::new(
             field,
-            "invalid",
+            "invalidValue",
             format!("{field} must be dot-separated lowercase labels, e.g. workspace.accesstokenmanager"),
         )
     })
@@ -98,11 +98,11 @@ mod tests {
         assert!(label("n", &"a".repeat(63), NAME_MAX).is_none());
         assert_eq!(
             label("n", &"a".repeat(64), NAME_MAX).map(|e| e.err_code),
-            Some("tooLong")
+            Some("maxLength")
         );
         assert_eq!(label("n", "", NAME_MAX).map(|e| e.err_code), Some("required"));
         for bad in ["-a", "a-", "A", "a_b", "a.b", "ü", "a b"] {
-            assert_eq!(label("n", bad, NAME_MAX).map(|e| e.err_code), Some("invalid"), "{bad}");
+            assert_eq!(label("n", bad, NAME_MAX).map(|e| e.err_code), Some("pattern"), "{bad}");
         }
         assert!(label("w", &"a".repeat(31), WORKSPACE_MAX).is_some());
     }

@@ -379,47 +379,47 @@ async fn dry_run_persists_nothing() {
 async fn validation_errors_name_their_fields() {
     let api = Api::start().await;
     let cases = [
-        (json!({"metadata": {"name": "Upper"}}), "metadata.name", "invalid"),
+        (json!({"metadata": {"name": "Upper"}}), "metadata.name", "pattern"),
         (
             json!({"metadata": {"name": "a".repeat(64)}}),
             "metadata.name",
-            "tooLong",
+            "maxLength",
         ),
         (json!({"metadata": {}}), "metadata.name", "required"),
         (
             json!({"metadata": {"name": "ok"}, "spec": {"description": "x".repeat(513)}}),
             "spec.description",
-            "tooLong",
+            "maxLength",
         ),
         (
             json!({"metadata": {"name": "ok"}, "spec": {"description": "a\u{7}b"}}),
             "spec.description",
-            "invalid",
+            "invalidValue",
         ),
         (
             json!({"metadata": {"name": "ok"}, "spec": {"expiry": "tomorrow"}}),
             "spec.expiry",
-            "invalid",
+            "invalidValue",
         ),
         (
             json!({"metadata": {"name": "ok"}, "spec": {"expiry": "2001-01-01T00:00:00Z"}}),
             "spec.expiry",
-            "invalid",
+            "invalidValue",
         ),
         (
             json!({"metadata": {"name": "ok", "namespace": "ws-prod"}}),
             "metadata.namespace",
-            "invalid",
+            "invalidValue",
         ),
         (
             json!({"kind": "PlatformAccessToken", "metadata": {"name": "ok"}}),
             "kind",
-            "invalid",
+            "invalidValue",
         ),
         (
             json!({"apiVersion": "v1", "metadata": {"name": "ok"}}),
             "apiVersion",
-            "invalid",
+            "invalidValue",
         ),
     ];
     for (body, field, code) in cases {

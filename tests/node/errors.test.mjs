@@ -22,8 +22,8 @@ test('VALIDATION from bad input, before any request', async (t) => {
     [() => client.createWorkspaceAccessToken('Not_Valid'), 'name'],
     [() => client.createWorkspaceAccessToken('ok', { workspace: 'BAD' }), 'workspace'],
     [() => client.createWorkspaceAccessToken('ok', { description: 'x'.repeat(513) }), 'description'],
-    [() => client.createWorkspaceAccessToken('ok', { expiresIn: 'soon' }), 'expires_in'],
-    [() => client.createWorkspaceAccessToken('ok', { expiresIn: -1 }), 'expires_in'],
+    [() => client.createWorkspaceAccessToken('ok', { expiresIn: 'soon' }), 'expiresIn'],
+    [() => client.createWorkspaceAccessToken('ok', { expiresIn: -1 }), 'expiresIn'],
     [() => client.assignAccessRole('ok', 'BAD ROLE'), 'role'],
     [() => client.assignWayfinderRole('-bad', 'a.b'), 'token'],
   ]

@@ -1,5 +1,13 @@
 // Compiled by `tsc --strict --noEmit` (make test): the public types in use.
-import { Client, Emulator, IssuedToken, type AccessToken, type WayfinderError } from 'wayfinder-tokens'
+import {
+  Client,
+  Emulator,
+  IssuedToken,
+  WayfinderError,
+  isWayfinderError,
+  type AccessToken,
+  type ErrorCode,
+} from 'wayfinder-tokens'
 
 async function rotate(client: Client, names: string[], signal?: AbortSignal): Promise<Map<string, string>> {
   const secrets = new Map<string, string>()
@@ -24,8 +32,12 @@ export async function main(): Promise<void> {
     const names: string[] = tokens.map((t) => t.name)
     console.log(secrets.size, names)
   } catch (e) {
-    const error = e as WayfinderError
-    if (error.code === 'ALREADY_EXISTS' && error.status === 409) console.error(error.fieldErrors.length)
+    if (!isWayfinderError(e)) throw e
+    const code: ErrorCode = e.code
+    const rules: string[] = e.fieldErrors.map((f) => `${f.field}: ${f.code}`)
+    const hint: string | null = e.hint
+    if (code === 'ALREADY_EXISTS' && e.status === 409) console.error(rules, hint)
+    if (e instanceof WayfinderError) console.error(e.name)
   } finally {
     await emulator.stop()
   }
