@@ -8,7 +8,7 @@ SHELL := bash
 MAKEFLAGS += --no-builtin-rules
 
 # One target directory for cargo, maturin and napi: napi always passes
-# --target, so everyone builds for the host triple explicitly (TOOLCHAIN.md).
+# --target, so everyone builds for the host triple explicitly.
 export CARGO_BUILD_TARGET ?= $(shell rustc -vV | sed -n 's/^host: //p')
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never

@@ -1,5 +1,5 @@
 //! Reading token claims and deciding how a credential authenticates
-//! (PROTOCOL.md section 2). Signatures are never verified here: that is the
+//! (docs/protocol.md section 2). Signatures are never verified here: that is the
 //! server's job; the client only needs the scopes and the expiry.
 
 use std::time::Duration;

@@ -698,7 +698,7 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<
     }
 }
 
-/// Decodes an error answer (PROTOCOL.md section 5) into a typed error. A
+/// Decodes an error answer (docs/protocol.md section 5) into a typed error. A
 /// body that is not of that shape still gives a clear error with the status.
 pub fn decode_error(
     status: StatusCode,

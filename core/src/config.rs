@@ -1,4 +1,4 @@
-//! The `wf` config file (PROTOCOL.md section 7): load, save atomically under
+//! The `wf` config file (docs/protocol.md section 7): load, save atomically under
 //! an OS lock, profiles, and the ephemeral config from `WAYFINDER_*`.
 //!
 //! Unknown keys survive a load and save: every level keeps what it does not

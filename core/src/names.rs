@@ -1,5 +1,5 @@
 //! Validation of names, workspace keys, descriptions, roles and durations,
-//! before any request is sent (PROTOCOL.md section 4).
+//! before any request is sent (docs/protocol.md section 4).
 
 use std::time::Duration;
 

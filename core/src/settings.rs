@@ -16,7 +16,7 @@ use crate::names;
 use crate::secret::Secret;
 
 /// The default group/version of the access-token kinds (this project's
-/// assumption; see PROTOCOL.md).
+/// assumption; see docs/protocol.md).
 pub const DEFAULT_API_GROUP_VERSION: &str = "accesstokens.appvia.io/v2beta1";
 
 /// Everything a client can be built from. All fields are optional.

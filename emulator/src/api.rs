@@ -1,4 +1,4 @@
-//! The HTTP routes of PROTOCOL.md and their handlers. Handlers are thin:
+//! The HTTP routes of docs/protocol.md and their handlers. Handlers are thin:
 //! authenticate, authorise, validate, call the store, shape the answer.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Who is calling, and what they may do (PROTOCOL.md sections 2, 3 and 6).
+//! Who is calling, and what they may do (docs/protocol.md sections 2, 3 and 6).
 //! Tokens are HS256 JWTs signed with a key that lives in the store, so a
 //! restart from a `--data` file keeps every issued token valid.
 

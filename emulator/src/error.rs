@@ -1,4 +1,4 @@
-//! Error answers in the shape of PROTOCOL.md section 5. Handlers return an
+//! Error answers in the shape of docs/protocol.md section 5. Handlers return an
 //! [`ApiError`]; the `uri` and `verb` fields are filled in by the
 //! [`error_bodies`] middleware, which also turns any non-JSON error answer
 //! (an unknown route, a wrong method, a body too large) into the same shape.

@@ -1,4 +1,4 @@
-//! A local emulator of the Wayfinder access-token API (`PROTOCOL.md`): a real
+//! A local emulator of the Wayfinder access-token API (`docs/protocol.md`): a real
 //! HTTP server on loopback, backed by SQLite, that mints real signed JWTs.
 //! Every test of the client runs against it, and users embed it to test their
 //! own automation:
@@ -14,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Authorisation (PROTOCOL.md section 6): the admin token may do everything;
+//! Authorisation (docs/protocol.md section 6): the admin token may do everything;
 //! local users manage workspace access tokens in their own workspaces; an
 //! exchanged access token may manage tokens of its own workspace if it holds
 //! the Wayfinder role `workspace.accesstokenmanager` (platform tokens:
@@ -44,7 +44,7 @@ pub use auth::{LocalUser, ROLE_PLATFORM_MANAGER, ROLE_WORKSPACE_MANAGER};
 pub use faults::{Fault, StatsSnapshot};
 
 /// The default group/version of the access-token kinds (an assumption of
-/// this project; see PROTOCOL.md).
+/// this project; see docs/protocol.md).
 pub const DEFAULT_API_GROUP_VERSION: &str = "accesstokens.appvia.io/v2beta1";
 
 /// Configures an [`Emulator`] before it starts.

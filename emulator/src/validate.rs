@@ -1,4 +1,4 @@
-//! The server's own checks of PROTOCOL.md section 4 (names, workspace keys,
+//! The server's own checks of docs/protocol.md section 4 (names, workspace keys,
 //! descriptions). The client checks the same rules before sending; the server
 //! never trusts that it did.
 

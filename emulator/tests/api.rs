@@ -1,5 +1,5 @@
 //! Drives the emulator over loopback with a plain HTTP client through every
-//! row of PROTOCOL.md.
+//! row of docs/protocol.md.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
