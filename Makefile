@@ -23,7 +23,7 @@ PY_SOURCES := python tests/python tests/notebook tests/readme examples benchmark
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs index.mjs bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-notebook test-readme test-bench demo bench fuzz clean
+        test-matrix test-notebook test-readme test-bench demo bench fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,6 +83,13 @@ test-node: build-node ## The node:test suite, the TypeScript check, and the comm
 	npm test
 	npx --no-install tsc -p tests/node/tsconfig.json
 
+MATRIX_WHEELS := $(CARGO_TARGET_DIR)/wheels-matrix
+
+test-matrix: install build-node ## The Python suite under Python 3.9-3.13 and the Node suite under Node 18-24, one build each
+	rm -rf $(MATRIX_WHEELS)
+	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin build --quiet --interpreter $(PY) --out $(MATRIX_WHEELS)
+	$(PY) tests/matrix/run.py $(MATRIX_WHEELS)/*.whl
+
 test-notebook: build-python ## Execute examples/notebook.ipynb headless
 	$(PY) tests/notebook/run.py examples/notebook.ipynb
 
@@ -92,7 +99,7 @@ test-readme: build ## Run every code sample in README.md against the emulator
 test-bench: build ## A tiny run of the benchmark harness, so it cannot rot
 	$(PY) benchmarks/run.py --smoke
 
-test: lint test-rust test-python test-node test-notebook test-readme test-bench demo ## Everything CI checks, from scratch
+test: lint test-rust test-python test-node test-matrix test-notebook test-readme test-bench demo ## Everything CI checks, from scratch
 
 demo: build ## Start the embedded emulator and run both examples against it
 	$(PY) examples/demo.py

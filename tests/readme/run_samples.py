@@ -5,7 +5,8 @@ python blocks run in the project's venv (top-level `await` is wrapped in
 they import) from a scratch project that installs this package the way a user
 would; ts blocks are compiled with `tsc --strict`; sh blocks run in bash,
 except `make` lines, which `make test` runs itself. text and yaml blocks are
-outputs and are not run.
+outputs and are not run; console blocks are installation commands (a registry
+download or a release build), which the release workflow exercises instead.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def command_for(lang: str, code: str, workdir: Path) -> list[str]:
 def main(readme: str) -> int:
     blocks = FENCE.findall((ROOT / readme).read_text(encoding="utf-8"))
     runnable = [(lang, code) for lang, code in blocks if lang in RUNNABLE]
-    unknown = {lang for lang, _ in blocks} - RUNNABLE - {"text", "yaml"}
+    unknown = {lang for lang, _ in blocks} - RUNNABLE - {"text", "yaml", "console"}
     if unknown:
         print(f"unknown fenced languages in {readme}: {unknown}", file=sys.stderr)
         return 1
