@@ -23,7 +23,7 @@ PY_SOURCES := python tests/python tests/notebook tests/readme examples benchmark
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs index.mjs bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-matrix test-notebook test-readme test-bench demo bench fuzz clean
+        test-matrix test-notebook test-readme test-bench demo vectors bench fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -103,6 +103,10 @@ test: lint test-rust test-python test-node test-matrix test-notebook test-readme
 
 demo: build ## Start the embedded emulator and run both examples against it
 	$(PY) examples/demo.py
+
+vectors: ## Regenerate tests/vectors/templates.json from Go's own text/template (needs Go), then review the diff
+	@command -v go >/dev/null || { echo "make vectors needs Go (https://go.dev/dl)"; exit 1; }
+	cd tests/vectors/templates && GOTOOLCHAIN=local go run gen.go ../templates.json
 
 bench: install ## Benchmarks side by side with httpx, fetch and raw reqwest (release build)
 	$(PY) benchmarks/run.py

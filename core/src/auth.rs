@@ -36,6 +36,9 @@ pub struct Claims {
     pub jti: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The access token's generation (each issue bumps it), when the server says.
+    #[serde(default)]
+    pub generation: Option<i64>,
 }
 
 impl Claims {

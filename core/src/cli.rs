@@ -14,6 +14,7 @@ use crate::error::{Error, Front};
 use crate::model::{AccessToken, IssuedToken, Roles};
 use crate::render;
 use crate::settings::ClientOptions;
+use crate::template::GoTemplate;
 use crate::tokens::CreateOptions;
 
 /// What a CLI run printed and how it ended.
@@ -53,6 +54,12 @@ struct Global {
     /// Output format
     #[arg(short = 'o', long, global = true, value_enum)]
     output: Option<Output>,
+    /// Go text/template for -o template, e.g. '{{.metadata.name}}' (implies -o template)
+    #[arg(long, global = true, value_name = "TEMPLATE", conflicts_with = "template_file")]
+    template: Option<String>,
+    /// Read the -o template template from a file (implies -o template)
+    #[arg(long, global = true, value_name = "PATH")]
+    template_file: Option<PathBuf>,
     /// Display headers on table output
     #[arg(long, global = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
           action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -94,7 +101,7 @@ enum Output {
     Table,
     /// Prints ::add-mask:: and appends the variables to the $GITHUB_ENV file
     Github,
-    /// Not supported: use json or yaml
+    /// Go text/template (--template or --template-file) on the object -o json shows
     Template,
 }
 
@@ -341,7 +348,7 @@ impl From<String> for Printed {
 }
 
 /// The formats that carry a newly issued secret.
-const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, github";
+const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, github, template";
 
 /// The output of `create`, checked before any request: a format that would
 /// throw the one-time secret away is refused.
@@ -367,48 +374,48 @@ fn create_output(args: &CreateArgs, output: Option<Output>) -> Result<Output, Er
     Ok(output)
 }
 
-async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed, Error> {
-    let output = create_output(args, g.output)?;
+async fn create(
+    g: &Global,
+    args: &CreateArgs,
+    platform: bool,
+    template: Option<&GoTemplate>,
+) -> Result<Printed, Error> {
+    let output = create_output(
+        args,
+        if template.is_some() {
+            Some(Output::Template)
+        } else {
+            g.output
+        },
+    )?;
     let github_env = match (output, args.dry_run) {
         (Output::Github, false) => Some(crate::github::target(None, &|k| std::env::var(k).ok())?),
         _ => None,
     };
-    let expires_in = args
-        .expires_in
-        .as_deref()
-        .map(|raw| crate::names::parse_expires_in("expires_in", raw))
-        .transpose()?;
     let options = CreateOptions {
         description: args.description.clone(),
-        expires_in,
+        expires_in: args
+            .expires_in
+            .as_deref()
+            .map(|raw| crate::names::parse_expires_in("expires_in", raw))
+            .transpose()?,
         reset_token: args.reset_token,
         dry_run: args.dry_run,
     };
+    if let Some(t) = template {
+        rehearse(t, &args.name, g.workspace.as_deref(), platform, &options)?;
+    }
     let client = client(g)?;
-    let ws = g.workspace.as_deref();
     let issued = if platform {
         client.create_platform_access_token(&args.name, &options).await?
     } else {
-        client.create_workspace_access_token(&args.name, ws, &options).await?
+        client
+            .create_workspace_access_token(&args.name, g.workspace.as_deref(), &options)
+            .await?
     };
     // The secret exists now and only this process holds it: whatever fails
     // from here on, it is printed first.
-    let mut late_error = None;
-    let stdout = match &github_env {
-        Some(path) => match crate::github::append(&issued, path) {
-            Ok(mask) => mask,
-            // Never lose the secret: mask it in the job log, then print it.
-            Err(e) => {
-                late_error = Some((
-                    e,
-                    "The token was created; its variables are printed above (masked in the job log): \
-                     store the secret now, it cannot be retrieved again",
-                ));
-                crate::github::mask_command(&issued)? + &render::export(&issued)?
-            }
-        },
-        None => render_issued(&issued, output, g.show_headers)?,
-    };
+    let (stdout, mut late_error) = deliver(&issued, output, template, github_env.as_deref(), g.show_headers)?;
     if let Some(profile) = &args.save_profile
         && !issued.is_dry_run()
     {
@@ -427,6 +434,99 @@ async fn create(g: &Global, args: &CreateArgs, platform: bool) -> Result<Printed
     Ok(Printed { stdout, late_error })
 }
 
+/// An error after the secret was issued, and what it means for that secret.
+type LateError = (Error, &'static str);
+
+/// What a create prints: never loses the secret, whatever fails after it was issued.
+fn deliver(
+    issued: &IssuedToken,
+    output: Output,
+    template: Option<&GoTemplate>,
+    github_env: Option<&std::path::Path>,
+    headers: bool,
+) -> Result<(String, Option<LateError>), Error> {
+    match (github_env, template) {
+        (Some(path), _) => match crate::github::append(issued, path) {
+            Ok(mask) => Ok((mask, None)),
+            // Mask it in the job log, then print it.
+            Err(e) => Ok((
+                crate::github::mask_command(issued)? + &render::export(issued)?,
+                Some((
+                    e,
+                    "The token was created; its variables are printed above (masked in the job log): \
+                     store the secret now, it cannot be retrieved again",
+                )),
+            )),
+        },
+        (None, Some(t)) if issued.is_dry_run() => Ok((t.render(&issued.resource, None)?, None)),
+        (None, Some(t)) => {
+            let secret = issued.token.as_ref().map(crate::Secret::expose);
+            match t.render(&render::summary(issued), secret) {
+                Ok(out) => Ok((out, None)),
+                Err(e) => Ok((
+                    render::env(issued)?,
+                    Some((
+                        e,
+                        "The token was created; as the template failed, its variables are printed above \
+                         instead: store the secret now, it cannot be retrieved again",
+                    )),
+                )),
+            }
+        }
+        (None, None) => Ok((render_issued(issued, output, headers)?, None)),
+    }
+}
+
+/// Runs the template on a stand-in for the token about to be created, so a
+/// template that cannot render fails before anything is created.
+fn rehearse(
+    template: &GoTemplate,
+    name: &str,
+    workspace: Option<&str>,
+    platform: bool,
+    options: &CreateOptions,
+) -> Result<(), Error> {
+    let workspace = (!platform).then(|| workspace.unwrap_or("workspace").to_owned());
+    let resource = AccessToken {
+        api_version: crate::DEFAULT_API_GROUP_VERSION.to_owned(),
+        kind: if platform {
+            "PlatformAccessToken"
+        } else {
+            "WorkspaceAccessToken"
+        }
+        .to_owned(),
+        metadata: crate::model::ObjectMeta {
+            name: name.to_owned(),
+            namespace: workspace.as_ref().map(|w| format!("ws-{w}")),
+            creation_timestamp: Some("2026-01-01T00:00:00Z".to_owned()),
+            resource_version: Some("1".to_owned()),
+            uid: Some("stand-in".to_owned()),
+            ..Default::default()
+        },
+        spec: crate::model::AccessTokenSpec {
+            description: options.description.clone(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let stand_in = IssuedToken {
+        name: name.to_owned(),
+        workspace,
+        server: "https://wayfinder.example.com".to_owned(),
+        description: options.description.clone(),
+        token: (!options.dry_run).then(|| crate::Secret::from("stand-in".to_owned())),
+        expires: None,
+        resource,
+    };
+    let data = if options.dry_run {
+        serde_json::to_value(&stand_in.resource)
+    } else {
+        serde_json::to_value(render::summary(&stand_in))
+    }
+    .map_err(|e| Error::config(format!("cannot prepare the template's data: {e}")))?;
+    template.render(&data, None).map(drop)
+}
+
 fn client(g: &Global) -> Result<Client, Error> {
     Client::new(&ClientOptions {
         workspace: g.workspace.clone(),
@@ -439,16 +539,15 @@ fn client(g: &Global) -> Result<Client, Error> {
 
 async fn execute(cli: Cli) -> Result<Printed, Error> {
     let g = &cli.global;
-    if g.output == Some(Output::Template) {
-        return Err(usage("template output is not supported; use -o json or -o yaml"));
-    }
+    let template = output_template(g)?;
+    let template = template.as_ref();
     let client = || client(g);
     let ws = g.workspace.as_deref();
     let stdout = match &cli.command {
         Command::Create { kind } => {
             return match kind {
-                CreateKind::Workspaceaccesstoken(args) => create(g, args, false).await,
-                CreateKind::Platformaccesstoken(args) => create(g, args, true).await,
+                CreateKind::Workspaceaccesstoken(args) => create(g, args, false, template).await,
+                CreateKind::Platformaccesstoken(args) => create(g, args, true, template).await,
             };
         }
         Command::Get { kind } => {
@@ -457,7 +556,7 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                 NamedKind::Workspaceaccesstoken { name } => client.get_workspace_access_token(name, ws).await?,
                 NamedKind::Platformaccesstoken { name } => client.get_platform_access_token(name).await?,
             };
-            render_resources(std::slice::from_ref(&token), false, g.output, g.show_headers)
+            render_resources(std::slice::from_ref(&token), false, g, template)
         }
         Command::List { kind } => {
             let client = client()?;
@@ -465,7 +564,7 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                 ListKind::Workspaceaccesstokens => client.list_workspace_access_tokens(ws).await?,
                 ListKind::Platformaccesstokens => client.list_platform_access_tokens().await?,
             };
-            render_resources(&tokens, true, g.output, g.show_headers)
+            render_resources(&tokens, true, g, template)
         }
         Command::Delete { kind } => {
             let client = client()?;
@@ -478,9 +577,11 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                     (client.delete_platform_access_token(name).await?, "platformaccesstoken")
                 }
             };
-            match g.output {
-                None | Some(Output::Table) | Some(Output::Env) => Ok(format!("{label} {:?} deleted\n", token.name())),
-                Some(o) => render_resources(std::slice::from_ref(&token), false, Some(o), g.show_headers),
+            match (g.output, template) {
+                (None | Some(Output::Table) | Some(Output::Env), None) => {
+                    Ok(format!("{label} {:?} deleted\n", token.name()))
+                }
+                _ => render_resources(std::slice::from_ref(&token), false, g, template),
             }
         }
         Command::Assign { kind } => {
@@ -515,10 +616,16 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                     }
                 }
             };
-            render_roles(target, &roles, g.output)
+            match template {
+                Some(t) => t.render(&roles, None),
+                None => render_roles(target, &roles, g.output),
+            }
         }
         Command::Whoami => {
             let me = client()?.whoami().await?;
+            if let Some(t) = template {
+                return Ok(t.render(&me, None)?.into());
+            }
             match g.output {
                 Some(Output::Json) => render::to_json(&me),
                 Some(Output::Yaml) => render::to_yaml(&me),
@@ -558,18 +665,57 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
         Output::Yaml => render::yaml(issued),
         Output::Github => render::github_actions(issued),
         Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
-        Output::Template => Err(usage("template output is not supported")),
+        Output::Template => Err(usage("-o template needs --template TEXT or --template-file PATH")),
     }
+}
+
+/// Most bytes read from `--template-file`.
+const MAX_TEMPLATE_FILE: u64 = 256 * 1024;
+
+/// The template `-o template` asks for, parsed before any request.
+fn output_template(g: &Global) -> Result<Option<GoTemplate>, Error> {
+    let source = match (&g.template, &g.template_file) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(path)) => Some(read_template_file(path)?),
+        (None, None) => None,
+    };
+    match (g.output, source) {
+        (None | Some(Output::Template), Some(source)) => GoTemplate::parse(&source).map(Some),
+        (Some(Output::Template), None) => Err(usage("-o template needs --template TEXT or --template-file PATH")),
+        (Some(_), Some(_)) => Err(usage("--template and --template-file apply to -o template only")),
+        (_, None) => Ok(None),
+    }
+}
+
+fn read_template_file(path: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_TEMPLATE_FILE + 1).read_to_string(&mut text))
+        .map_err(|e| Error::config_with(format!("cannot read the template file {}: {e}", path.display()), e))?;
+    if text.len() as u64 > MAX_TEMPLATE_FILE {
+        return Err(usage(format!(
+            "the template file {} is larger than {} KiB",
+            path.display(),
+            MAX_TEMPLATE_FILE / 1024
+        )));
+    }
+    Ok(text)
 }
 
 fn render_resources(
     tokens: &[AccessToken],
     many: bool,
-    output: Option<Output>,
-    headers: bool,
+    g: &Global,
+    template: Option<&GoTemplate>,
 ) -> Result<String, Error> {
-    match output {
-        None | Some(Output::Table) => Ok(render::table(tokens, headers)),
+    match (template, many) {
+        (Some(t), true) => return t.render(tokens, None),
+        (Some(t), false) => return t.render(&tokens[0], None),
+        (None, _) => {}
+    }
+    match g.output {
+        None | Some(Output::Table) => Ok(render::table(tokens, g.show_headers)),
         Some(Output::Json) if many => render::to_json(tokens),
         Some(Output::Yaml) if many => render::to_yaml(tokens),
         Some(Output::Json) => render::to_json(&tokens[0]),

@@ -27,6 +27,7 @@ pub mod names;
 pub mod render;
 pub mod secret;
 pub mod settings;
+pub mod template;
 pub mod tokens;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};

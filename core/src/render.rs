@@ -137,8 +137,10 @@ pub fn config_yaml(issued: &IssuedToken) -> Result<String> {
     config(issued)?.to_yaml()
 }
 
-/// The fields shown by `json` and `yaml`: name, workspace, server,
-/// description and token (absent ones left out).
+/// The fields shown by `json`, `yaml` and `template`: name, workspace,
+/// server, description and token (absent ones left out), then the object as
+/// the server returned it (`apiVersion`, `kind`, `metadata`, `spec`,
+/// `status`) when there is one.
 #[derive(Serialize)]
 pub struct Summary<'a> {
     name: &'a str,
@@ -149,6 +151,8 @@ pub struct Summary<'a> {
     description: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    object: Option<&'a AccessToken>,
 }
 
 impl std::fmt::Debug for Summary<'_> {
@@ -170,10 +174,11 @@ pub fn summary(issued: &IssuedToken) -> Summary<'_> {
         server: &issued.server,
         description: issued.description.as_deref(),
         token: issued.token.as_ref().map(Secret::expose),
+        object: Some(&issued.resource).filter(|r| !r.metadata.name.is_empty()),
     }
 }
 
-/// `{name, workspace, server, description, token}` as JSON (a dry run has no token).
+/// [`Summary`] as JSON (a dry run has no token).
 pub fn json(issued: &IssuedToken) -> Result<String> {
     to_json(&summary(issued))
 }

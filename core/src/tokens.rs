@@ -255,7 +255,22 @@ impl Client {
         Ok((token, issued.expires.map(|e| e as i64)))
     }
 
-    fn issued(&self, scope: &Scope, resource: AccessToken, token: Option<Secret>, expires: Option<i64>) -> IssuedToken {
+    fn issued(
+        &self,
+        scope: &Scope,
+        mut resource: AccessToken,
+        token: Option<Secret>,
+        expires: Option<i64>,
+    ) -> IssuedToken {
+        // The object was read before its secret was issued; the secret's
+        // claims say which generation it now is.
+        if let Some(generation) = token
+            .as_ref()
+            .and_then(|t| crate::auth::read_claims(t.expose()))
+            .and_then(|c| c.generation)
+        {
+            resource.status.get_or_insert_with(Default::default).generation = Some(generation);
+        }
         IssuedToken {
             name: resource.name().to_owned(),
             workspace: scope.workspace().map(str::to_owned),

@@ -281,3 +281,107 @@ async fn save_profile_from_the_cli_and_use_it() {
     assert_eq!(loaded.current_profile.as_deref(), Some("admin"));
     assert!(loaded.profiles.contains_key("saved"));
 }
+
+#[tokio::test]
+async fn output_template_renders_go_templates_on_what_json_shows() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "templated",
+            "-o",
+            "template",
+            "--template",
+            "{{.metadata.name}}|gen={{.status.generation}}|{{.nope}}|{{len .token}}",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let parts: Vec<&str> = out.stdout.split('|').collect();
+    assert_eq!(&parts[..3], ["templated", "gen=1", "<no value>"], "{out:?}");
+    assert!(parts[3].parse::<usize>().unwrap() > 20, "the secret is in the data");
+
+    let file = dir.path().join("names.tmpl");
+    std::fs::write(&file, "{{range .}}{{.metadata.name}}\n{{end}}").unwrap();
+    let out = wf(
+        &config,
+        &[
+            "list",
+            "workspaceaccesstokens",
+            "--template-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!((out.code, out.stdout.as_str()), (0, "templated\n"), "{out:?}");
+    let out = wf(
+        &config,
+        &["get", "workspaceaccesstoken", "templated", "--template", "{{.spec}}"],
+    )
+    .await;
+    assert_eq!(out.stdout, "map[]");
+}
+
+#[tokio::test]
+async fn a_template_that_cannot_render_fails_before_any_request() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let missing = dir.path().join("missing.tmpl");
+    for args in [
+        vec!["create", "workspaceaccesstoken", "t", "--template", "{{.name"],
+        vec!["create", "workspaceaccesstoken", "t", "--template", "{{nofunc}}"],
+        vec![
+            "create",
+            "workspaceaccesstoken",
+            "t",
+            "--template",
+            "{{index .metadata.name 99}}",
+        ],
+        vec!["create", "workspaceaccesstoken", "t", "-o", "template"],
+        vec!["create", "workspaceaccesstoken", "t", "-o", "json", "--template", "x"],
+        vec!["create", "workspaceaccesstoken", "t", "--show-token", "--template", "x"],
+        vec!["list", "workspaceaccesstokens", "--template", "{{end}}"],
+        vec![
+            "create",
+            "workspaceaccesstoken",
+            "t",
+            "--template-file",
+            missing.to_str().unwrap(),
+        ],
+    ] {
+        let out = wf(&config, &args).await;
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(out.stderr.starts_with("error: "), "{out:?}");
+    }
+    assert_eq!(emu.stats().total, 0);
+}
+
+#[tokio::test]
+async fn a_template_failing_after_the_create_still_prints_the_secret() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    // The rehearsal's stand-in server URL is longer than the emulator's, so
+    // this index passes there and fails on the real token.
+    assert!(emu.url().len() < 26);
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "late",
+            "--template",
+            "{{index .server 25}}",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("WAYFINDER_TOKEN     = ey"), "{out:?}");
+    assert!(out.stderr.contains("template failed"), "{out:?}");
+    assert!(out.stderr.contains("store the secret now"), "{out:?}");
+}

@@ -1,0 +1,3 @@
+module wayfinder-tokens/templatevectors
+
+go 1.22
