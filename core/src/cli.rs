@@ -30,6 +30,9 @@ pub struct CliOutput {
     name = "wayfinder-tokens",
     version,
     about = "Create, reset, list, delete and grant roles to Wayfinder access tokens",
+    long_about = "Create, reset, list, delete and grant roles to Wayfinder workspace and platform access \
+                  tokens: one command hands your CI a working secret. It reads the same config file as the \
+                  wf CLI and never prints a secret where it should not.",
     after_help = "Settings come from WAYFINDER_SERVER + WAYFINDER_TOKEN (+ WAYFINDER_WORKSPACE) if set, \
                   else from the wf config file ($WAYFINDER_CONFIG or ~/.wayfinder/config)."
 )]
@@ -138,13 +141,68 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum CreateKind {
-    /// Create a workspace access token
-    #[command(alias = "workspaceaccesstokens")]
+    /// Create a workspace access token to reach Wayfinder or the workspace's clusters
+    #[command(alias = "workspaceaccesstokens", long_about = CREATE_WORKSPACE_LONG, after_long_help = CREATE_WORKSPACE_EXAMPLES)]
     Workspaceaccesstoken(CreateArgs),
-    /// Create a platform access token
-    #[command(alias = "platformaccesstokens")]
+    /// Create a platform access token, for automation across all of Wayfinder
+    #[command(alias = "platformaccesstokens", long_about = CREATE_PLATFORM_LONG, after_long_help = CREATE_PLATFORM_EXAMPLES)]
     Platformaccesstoken(CreateArgs),
 }
+
+const CREATE_WORKSPACE_LONG: &str = "\
+Create a workspace access token to reach Wayfinder or the workspace's clusters.
+
+A workspace access token lets automation (a CI pipeline, a deployment job) act within one
+workspace. Each use exchanges it for a short-lived API token, so the long-lived secret never
+reaches a resource endpoint.
+
+A new token has no permissions: grant them with `assign accessrole` (the workspace's clusters)
+and `assign wayfinderrole` (Wayfinder itself).
+
+The default output is the environment variables that carry the server, the token and the
+workspace, ready to copy into your CI's secrets. The secret is shown only now and cannot be
+retrieved later; if it is lost, --reset-token issues a new one and invalidates every earlier
+one, keeping the token's roles.";
+
+const CREATE_WORKSPACE_EXAMPLES: &str = "\
+Examples:
+  # Create a token for deployments and automation in one workspace
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev
+
+  # Create it and print a wf config file that holds it, with a description
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --show-config -d \"My deployment token\"
+
+  # Keep only the variables, for a CI secret store or `docker run --env-file`
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --show-config -o export > token.env
+
+  # Issue a new secret for an existing token (its roles are kept; older secrets stop working)
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --reset-token
+
+  # Then grant it access in the workspace's clusters, and to Wayfinder itself
+  wayfinder-tokens assign accessrole -w dev --workspace-access-token ci-deploy --role namespace.admin --cluster prod --namespace payments
+  wayfinder-tokens assign wayfinderrole -w dev --workspace-access-token ci-deploy --role workspace.accesstokenmanager
+
+  # Print just what a script needs, with a Go template
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --template '{{.token}}'
+
+Try any of these against a local emulator (`python -m wayfinder_tokens.testing` or
+`npx wayfinder-tokens emulator`) with WAYFINDER_CONFIG=<path> or WAYFINDER_SERVER and
+WAYFINDER_TOKEN set.";
+
+const CREATE_PLATFORM_LONG: &str = "\
+Create a platform access token, for automation that works across all of Wayfinder.
+
+Like a workspace access token it starts with no permissions, is exchanged for short-lived API
+tokens on use, and its secret is shown only now: --reset-token issues a new one, keeping its
+roles and invalidating every earlier secret.";
+
+const CREATE_PLATFORM_EXAMPLES: &str = "\
+Examples:
+  # Create a platform token and keep its variables
+  wayfinder-tokens create platformaccesstoken fleet-bot -o export > fleet-bot.env
+
+  # Grant it a Wayfinder role
+  wayfinder-tokens assign wayfinderrole --platform-access-token fleet-bot --role platform.accesstokenmanager";
 
 #[derive(Debug, Args)]
 struct CreateArgs {
@@ -175,47 +233,93 @@ struct CreateArgs {
 
 #[derive(Debug, Subcommand)]
 enum NamedKind {
-    #[command(alias = "workspaceaccesstokens")]
-    Workspaceaccesstoken { name: String },
-    #[command(alias = "platformaccesstokens")]
-    Platformaccesstoken { name: String },
+    /// A workspace access token (in -w WORKSPACE, or the profile's)
+    #[command(alias = "workspaceaccesstokens", after_long_help = NAMED_EXAMPLES)]
+    Workspaceaccesstoken {
+        /// The token's name
+        name: String,
+    },
+    /// A platform access token
+    #[command(alias = "platformaccesstokens", after_long_help = NAMED_EXAMPLES)]
+    Platformaccesstoken {
+        /// The token's name
+        name: String,
+    },
 }
+
+const NAMED_EXAMPLES: &str = "\
+Examples:
+  # Show one token (never its secret), as a table, JSON or a template
+  wayfinder-tokens get workspaceaccesstoken ci-deploy -w dev
+  wayfinder-tokens get workspaceaccesstoken ci-deploy -w dev -o json
+  wayfinder-tokens get workspaceaccesstoken ci-deploy -w dev --template '{{.status.generation}}'
+
+  # Delete it: every secret it issued stops working at once
+  wayfinder-tokens delete workspaceaccesstoken ci-deploy -w dev";
 
 #[derive(Debug, Subcommand)]
 enum ListKind {
-    #[command(alias = "workspaceaccesstoken")]
+    /// The workspace access tokens of a workspace (-w, or the profile's)
+    #[command(alias = "workspaceaccesstoken", after_long_help = LIST_EXAMPLES)]
     Workspaceaccesstokens,
-    #[command(alias = "platformaccesstoken")]
+    /// The platform access tokens
+    #[command(alias = "platformaccesstoken", after_long_help = LIST_EXAMPLES)]
     Platformaccesstokens,
 }
 
+const LIST_EXAMPLES: &str = "\
+Examples:
+  # A table of the workspace's tokens (never a secret)
+  wayfinder-tokens list workspaceaccesstokens -w dev
+
+  # Their names, one per line
+  wayfinder-tokens list workspaceaccesstokens -w dev --template '{{range .}}{{.metadata.name}}{{\"\\n\"}}{{end}}'";
+
 #[derive(Debug, Subcommand)]
 enum AssignKind {
-    /// Grant a role in workspace clusters
+    /// Grant a role in the workspace's clusters (cluster roles need --cluster, namespace roles --namespace too)
+    #[command(after_long_help = ASSIGN_EXAMPLES)]
     Accessrole {
         #[command(flatten)]
         target: RoleTarget,
+        /// The role, e.g. namespace.admin or cluster.viewer
         #[arg(long)]
         role: String,
+        /// The cluster the role applies in
         #[arg(long)]
         cluster: Option<String>,
+        /// The namespace the role applies in (namespace roles)
         #[arg(long)]
         namespace: Option<String>,
     },
-    /// Grant a role in Wayfinder itself
+    /// Grant a role in Wayfinder itself, e.g. workspace.accesstokenmanager
+    #[command(after_long_help = ASSIGN_EXAMPLES)]
     Wayfinderrole {
         #[command(flatten)]
         target: RoleTarget,
+        /// The role, e.g. workspace.accesstokenmanager
         #[arg(long)]
         role: String,
     },
 }
+
+const ASSIGN_EXAMPLES: &str = "\
+Examples:
+  # Let a pipeline deploy into one namespace of a cluster
+  wayfinder-tokens assign accessrole -w dev --workspace-access-token ci-deploy --role namespace.admin --cluster prod --namespace payments
+
+  # Let a pipeline rotate the workspace's other tokens
+  wayfinder-tokens assign wayfinderrole -w dev --workspace-access-token ci-deploy --role workspace.accesstokenmanager
+
+The answer lists every role the token now holds.";
 
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 struct RoleTarget {
+    /// The workspace access token to grant the role to
     #[arg(long, value_name = "NAME")]
     workspace_access_token: Option<String>,
+    /// The platform access token to grant the role to
     #[arg(long, value_name = "NAME")]
     platform_access_token: Option<String>,
 }

@@ -385,3 +385,37 @@ async fn a_template_failing_after_the_create_still_prints_the_secret() {
     assert!(out.stderr.contains("template failed"), "{out:?}");
     assert!(out.stderr.contains("store the secret now"), "{out:?}");
 }
+
+#[tokio::test]
+async fn every_command_explains_itself_with_examples() {
+    let help = run(["create", "workspaceaccesstoken", "--help"]).await;
+    assert_eq!(help.code, 0);
+    let text = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "no permissions",
+        "cannot be retrieved later",
+        "--show-config -d",
+        "--show-config -o export > token.env",
+        "--reset-token",
+        "assign accessrole",
+        "assign wayfinderrole",
+        "WAYFINDER_CONFIG",
+    ] {
+        assert!(text.contains(needle), "{needle}: {}", help.stdout);
+    }
+    for command in [
+        vec!["create", "platformaccesstoken", "--help"],
+        vec!["get", "workspaceaccesstoken", "--help"],
+        vec!["delete", "platformaccesstoken", "--help"],
+        vec!["list", "workspaceaccesstokens", "--help"],
+        vec!["assign", "accessrole", "--help"],
+        vec!["assign", "wayfinderrole", "--help"],
+    ] {
+        let out = run(command.clone()).await;
+        assert_eq!(out.code, 0, "{command:?}");
+        assert!(out.stdout.contains("Examples:\n  # "), "{command:?}: {}", out.stdout);
+    }
+    // Short help stays short.
+    let short = run(["create", "workspaceaccesstoken", "-h"]).await;
+    assert!(!short.stdout.contains("Examples:"));
+}
