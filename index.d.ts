@@ -268,6 +268,13 @@ export interface EmulatorOptions {
   /** Keep state in this SQLite file, so a restart keeps every token. */
   data?: string
   apiGroupVersion?: string
+  /** Workspaces that exist besides those the users name (with none at all, only `dev`). */
+  workspaces?: Array<string>
+  /**
+   * Roles the server knows besides the built-in ones, as `"SCOPE:NAME"`
+   * (scope `wayfinder`, `cluster` or `namespace`).
+   */
+  knownRoles?: Array<string>
 }
 
 /** `{ requests: { "METHOD /path": count }, total }`. */

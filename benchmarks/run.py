@@ -68,13 +68,20 @@ def build(release: bool) -> Path:
     return target_dir("release" if release else "debug")
 
 
+# Bulk creates spread over this many workspaces.
+WORKSPACES = 20
+
+
 class Emulator:
     """The emulator binary in its own process, so its CPU is not charged to any peer."""
 
     def __init__(self, binary: Path) -> None:
         self.token = f"bench-{uuid.uuid4().hex}"
+        # The workspaces the peers write to (an emulator has only those it is given).
+        workspaces = ["dev", "latency", *(f"ws{i}" for i in range(WORKSPACES))]
+        flags = [arg for w in workspaces for arg in ("--workspace", w)]
         self.process = subprocess.Popen(
-            [str(binary), "--quiet", "--admin-token", self.token], stdout=subprocess.PIPE, text=True
+            [str(binary), "--quiet", "--admin-token", self.token, *flags], stdout=subprocess.PIPE, text=True
         )
         assert self.process.stdout is not None
         first = self.process.stdout.readline()
@@ -117,7 +124,7 @@ def main() -> int:
     bin_dir = build(release=not smoke)
     emulator = Emulator(bin_dir / "wayfinder-emulator")
     run_id = uuid.uuid4().hex[:6]
-    common = ["--url", emulator.url, "--token", emulator.token, "--concurrency", "32", "--workspaces", "20"]
+    common = ["--url", emulator.url, "--token", emulator.token, "--concurrency", "32", "--workspaces", str(WORKSPACES)]
     results: dict[str, Any] = {
         "commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
+use wayfinder_emulator::catalog::KnownRole;
 use wayfinder_emulator::{Emulator as CoreEmulator, EmulatorBuilder, Fault, LocalUser, cli};
 use wayfinder_tokens::Error as CoreError;
 
@@ -18,6 +19,11 @@ pub struct EmulatorOptions {
     /// Keep state in this SQLite file, so a restart keeps every token.
     pub data: Option<String>,
     pub api_group_version: Option<String>,
+    /// Workspaces that exist besides those the users name (with none at all, only `dev`).
+    pub workspaces: Option<Vec<String>>,
+    /// Roles the server knows besides the built-in ones, as `"SCOPE:NAME"`
+    /// (scope `wayfinder`, `cluster` or `namespace`).
+    pub known_roles: Option<Vec<String>>,
 }
 
 /// Makes the next `times` requests whose path starts with `pathPrefix` misbehave.
@@ -89,7 +95,25 @@ impl Emulator {
             users: None,
             data: None,
             api_group_version: None,
+            workspaces: None,
+            known_roles: None,
         });
+        for workspace in options.workspaces.unwrap_or_default() {
+            builder = builder.workspace(workspace);
+        }
+        for spec in options.known_roles.unwrap_or_default() {
+            let role: KnownRole = sync(
+                env,
+                spec.parse().map_err(|e| {
+                    CoreError::invalid(
+                        "known_roles",
+                        "invalidValue",
+                        format!("known_roles entry is invalid: {e}"),
+                    )
+                }),
+            )?;
+            builder = builder.known_role(role);
+        }
         for spec in options.users.unwrap_or_default() {
             let user: LocalUser = sync(
                 env,

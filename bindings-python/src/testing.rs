@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use wayfinder_emulator::catalog::KnownRole;
 use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
 use wayfinder_tokens::Error;
 
@@ -42,15 +43,26 @@ impl Emulator {
 #[pymethods]
 impl Emulator {
     #[new]
-    #[pyo3(signature = (admin_token=None, users=None, data=None, *, api_group_version=None))]
+    #[pyo3(signature = (admin_token=None, users=None, data=None, *, api_group_version=None, workspaces=None, known_roles=None))]
     fn new(
         py: Python<'_>,
         admin_token: Option<String>,
         users: Option<Vec<String>>,
         data: Option<PathBuf>,
         api_group_version: Option<String>,
+        workspaces: Option<Vec<String>>,
+        known_roles: Option<Vec<String>>,
     ) -> PyResult<Self> {
         let mut builder = CoreEmulator::builder();
+        for workspace in workspaces.unwrap_or_default() {
+            builder = builder.workspace(workspace);
+        }
+        for spec in known_roles.unwrap_or_default() {
+            let role: KnownRole = spec
+                .parse()
+                .map_err(|e| invalid(py, "known_roles", format!("known_roles entry is invalid: {e}")))?;
+            builder = builder.known_role(role);
+        }
         for spec in users.unwrap_or_default() {
             let user: LocalUser = spec
                 .parse()

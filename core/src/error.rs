@@ -516,9 +516,18 @@ impl Error {
         })
     }
 
-    /// Says how many attempts the call made before this error.
-    pub(crate) fn after_attempts(self, attempts: u32) -> Error {
-        self.map_text(|m| format!("{m} (after {attempts} attempts)"))
+    /// Says how many attempts the call made before this error (in the
+    /// message; field errors keep their own text).
+    pub(crate) fn after_attempts(mut self, attempts: u32) -> Error {
+        let message = match &mut self {
+            Error::Config { message, .. }
+            | Error::Validation { message, .. }
+            | Error::Transport { message, .. }
+            | Error::Timeout { message, .. } => message,
+            Error::Api(api) => &mut api.message,
+        };
+        message.push_str(&format!(" (after {attempts} attempts)"));
+        self
     }
 }
 

@@ -62,10 +62,13 @@ impl Op {
             Op::List => client.list_workspace_access_tokens(None).await.map(drop),
             Op::Delete => client.delete_workspace_access_token("target", None).await.map(drop),
             Op::AssignAccessRole => client
-                .assign_access_role("target", "a.b", None, None, None)
+                .assign_access_role("target", "cluster.viewer", Some("c1"), None, None)
                 .await
                 .map(drop),
-            Op::AssignWayfinderRole => client.assign_wayfinder_role("target", "a.b", None).await.map(drop),
+            Op::AssignWayfinderRole => client
+                .assign_wayfinder_role("target", "workspace.viewer", None)
+                .await
+                .map(drop),
             Op::Roles => client.get_workspace_access_token_roles("target", None).await.map(drop),
             Op::WhoAmI | Op::Exchange => client.whoami().await.map(drop),
         }

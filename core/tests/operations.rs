@@ -177,7 +177,7 @@ async fn platform_token_lifecycle() {
         .unwrap();
     assert_eq!(roles.wayfinder_roles.len(), 1);
     client
-        .assign_platform_access_role("platform-ci", "cluster.viewer", None, None)
+        .assign_platform_access_role("platform-ci", "cluster.viewer", Some("c1"), None)
         .await
         .unwrap();
     assert_eq!(

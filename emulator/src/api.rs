@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use crate::auth::{
     self, Action, Caller, LocalUser, SCOPE_ACCESS_TOKEN, SCOPE_EXCHANGE, SCOPE_REFRESH, SCOPE_USER, Signer,
 };
+use crate::catalog::Catalog;
 use crate::error::{ApiError, error_bodies};
 use crate::faults::{Fault, Faults, Stats};
 use crate::store::{Kind, Store, TokenRow};
@@ -45,6 +46,7 @@ pub struct AppState {
     pub user_token_ttl: Duration,
     pub faults: Faults,
     pub stats: Stats,
+    pub catalog: Catalog,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -143,6 +145,21 @@ fn parse_json<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
 }
 
 impl AppState {
+    /// Authenticates the caller, then (so that workspaces are not revealed to
+    /// strangers) checks that the target's workspace exists, then that the
+    /// caller may act on it.
+    fn admit(&self, headers: &HeaderMap, action: Action, target: &Target) -> ApiResult<Caller> {
+        let caller = self.authenticate(headers)?;
+        if target.kind == Kind::Workspace && !self.catalog.has_workspace(&target.workspace) {
+            return Err(ApiError::not_found(format!(
+                "workspace {:?} not found",
+                target.workspace
+            )));
+        }
+        auth::authorize(&caller, action, target.kind, &target.workspace)?;
+        Ok(caller)
+    }
+
     fn authenticate(&self, headers: &HeaderMap) -> ApiResult<Caller> {
         let token = auth::bearer(headers)?;
         if token == self.admin_token {
@@ -484,8 +501,7 @@ async fn create(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::Manage, &target)?;
     let dry_run = match q.get("dryRun").map(String::as_str) {
         None => false,
         Some("All") => true,
@@ -535,14 +551,12 @@ async fn create(
 }
 
 async fn read(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::Manage, &target)?;
     Ok(Json(s.to_object(&s.find(&target)?)))
 }
 
 async fn list(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::Manage, &target)?;
     let items: Vec<Value> = s
         .store
         .list(target.kind, &target.workspace)?
@@ -557,8 +571,7 @@ async fn list(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult
 }
 
 async fn update(State(s): Shared, target: Target, headers: HeaderMap, body: Bytes) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::Manage, &target)?;
     let checked = check_object(&s, &target, parse_json(&body)?)?;
     if checked.name != target.name {
         return Err(ApiError::validation(vec![FieldError::new(
@@ -595,8 +608,7 @@ fn check_takeover(s: &AppState, caller: &auth::Caller, target: &Target) -> ApiRe
 }
 
 async fn delete(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    let caller = s.admit(&headers, Action::Manage, &target)?;
     check_takeover(&s, &caller, &target)?;
     let row = s
         .store
@@ -609,8 +621,7 @@ async fn delete(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResu
 }
 
 async fn issue(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    let caller = s.admit(&headers, Action::Manage, &target)?;
     check_takeover(&s, &caller, &target)?;
     let row = s
         .store
@@ -638,8 +649,7 @@ async fn assign_access_role(
         #[serde(default)]
         namespace: Option<String>,
     }
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::AssignRoles, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::AssignRoles, &target)?;
     let input: AccessRoleIn = parse_json(&body)?;
     let cluster = input.cluster.unwrap_or_default();
     let namespace = input.namespace.unwrap_or_default();
@@ -649,6 +659,9 @@ async fn assign_access_role(
     }
     if !namespace.is_empty() {
         errors.extend(validate::label("namespace", &namespace, validate::NAME_MAX));
+    }
+    if errors.is_empty() {
+        errors = s.catalog.check_access_role(&input.role, &cluster, &namespace);
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -671,11 +684,14 @@ async fn assign_wayfinder_role(
         #[serde(default)]
         role: String,
     }
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::AssignRoles, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::AssignRoles, &target)?;
     let input: RoleIn = parse_json(&body)?;
     if let Some(e) = validate::role("role", &input.role) {
         return Err(ApiError::validation(vec![e]));
+    }
+    let errors = s.catalog.check_wayfinder_role(&input.role);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
     }
     let row = s.find(&target)?;
     let roles = s.store.add_role(&row.uid, "wayfinder", &input.role, "", "")?;
@@ -683,8 +699,7 @@ async fn assign_wayfinder_role(
 }
 
 async fn roles(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let caller = s.authenticate(&headers)?;
-    auth::authorize(&caller, Action::Manage, target.kind, &target.workspace)?;
+    s.admit(&headers, Action::Manage, &target)?;
     let row = s.find(&target)?;
     Ok(Json(json!(s.store.roles(&row.uid)?)))
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::catalog::KnownRole;
 use crate::{DEFAULT_API_GROUP_VERSION, Emulator, EmulatorBuilder, LocalUser};
 
 /// A local emulator of the Wayfinder access-token API, for tests.
@@ -26,9 +27,16 @@ struct Args {
     /// The admin's static token (generated if not given).
     #[arg(long, env = "WAYFINDER_EMULATOR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// A local user, NAME:PASSWORD@ws1,ws2 (repeatable).
+    /// A local user, NAME:PASSWORD@ws1,ws2 (repeatable); their workspaces exist too.
     #[arg(long = "user", value_name = "NAME:PASSWORD@WS,...")]
     users: Vec<LocalUser>,
+    /// A workspace that exists (repeatable); with none here or in --user, only `dev` exists.
+    #[arg(long = "workspace", value_name = "NAME")]
+    workspaces: Vec<String>,
+    /// A role the server knows besides the built-in ones, SCOPE:NAME with scope
+    /// wayfinder, cluster or namespace (repeatable).
+    #[arg(long = "known-role", value_name = "SCOPE:NAME")]
+    known_roles: Vec<KnownRole>,
     /// Group/version of the access-token kinds.
     #[arg(long, value_name = "G/V", default_value = DEFAULT_API_GROUP_VERSION)]
     api_group_version: String,
@@ -78,6 +86,12 @@ where
     }
     for user in args.users {
         builder = builder.user(user);
+    }
+    for workspace in args.workspaces {
+        builder = builder.workspace(workspace);
+    }
+    for role in args.known_roles {
+        builder = builder.known_role(role);
     }
     Ok(builder)
 }

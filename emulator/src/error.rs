@@ -13,6 +13,9 @@ use serde::Serialize;
 use crate::store::StoreError;
 use crate::validate::FieldError;
 
+/// The header that marks a 409 as a stale write rather than a name taken.
+pub const OBJECT_MODIFIED: &str = "x-wayfinder-objectmodified";
+
 /// A failed request, as handlers report it.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -20,6 +23,9 @@ pub struct ApiError {
     pub message: String,
     pub detail: String,
     pub field_errors: Vec<FieldError>,
+    /// A 409 for a stale `metadata.resourceVersion`: answered with the
+    /// `x-wayfinder-objectmodified: true` header the vendor's client looks for.
+    pub object_modified: bool,
 }
 
 impl ApiError {
@@ -29,6 +35,7 @@ impl ApiError {
             message: message.into(),
             detail: String::new(),
             field_errors: Vec::new(),
+            object_modified: false,
         }
     }
 
@@ -67,10 +74,13 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::AlreadyExists => ApiError::new(StatusCode::CONFLICT, "already exists"),
             StoreError::NotFound => ApiError::not_found("not found"),
-            StoreError::Conflict => ApiError::new(
-                StatusCode::CONFLICT,
-                "the object has been modified; apply your changes to the latest version",
-            ),
+            StoreError::Conflict => ApiError {
+                object_modified: true,
+                ..ApiError::new(
+                    StatusCode::CONFLICT,
+                    "the object has been modified; apply your changes to the latest version",
+                )
+            },
             StoreError::Db(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage error: {e}")),
             StoreError::Io(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("storage error: {e}")),
         }
@@ -94,6 +104,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         // The body is written by `error_bodies`, which knows the request.
         let mut response = self.status.into_response();
+        if self.object_modified {
+            response
+                .headers_mut()
+                .insert(OBJECT_MODIFIED, HeaderValue::from_static("true"));
+        }
         response.extensions_mut().insert(self);
         response
     }

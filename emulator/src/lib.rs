@@ -22,6 +22,7 @@
 
 mod api;
 mod auth;
+pub mod catalog;
 pub mod cli;
 mod error;
 mod faults;
@@ -57,6 +58,8 @@ pub struct EmulatorBuilder {
     api_group_version: String,
     user_token_ttl: Duration,
     log_requests: bool,
+    workspaces: Vec<String>,
+    known_roles: Vec<catalog::KnownRole>,
 }
 
 impl Default for EmulatorBuilder {
@@ -69,6 +72,8 @@ impl Default for EmulatorBuilder {
             api_group_version: DEFAULT_API_GROUP_VERSION.to_owned(),
             user_token_ttl: Duration::from_secs(3600),
             log_requests: false,
+            workspaces: Vec::new(),
+            known_roles: Vec::new(),
         }
     }
 }
@@ -95,6 +100,19 @@ impl EmulatorBuilder {
     /// Adds a local user who can log in.
     pub fn user(mut self, user: LocalUser) -> Self {
         self.users.push(user);
+        self
+    }
+
+    /// Adds a workspace. Workspaces exist only when added here or named by a
+    /// user; with none at all, the emulator has one, `dev`.
+    pub fn workspace(mut self, name: impl Into<String>) -> Self {
+        self.workspaces.push(name.into());
+        self
+    }
+
+    /// Adds a role to the ones the emulator knows (see [`catalog::DEFAULT_ROLES`]).
+    pub fn known_role(mut self, role: catalog::KnownRole) -> Self {
+        self.known_roles.push(role);
         self
     }
 
@@ -128,6 +146,19 @@ impl EmulatorBuilder {
                 )));
             }
         }
+        let workspaces: Vec<String> = self
+            .workspaces
+            .iter()
+            .chain(self.users.iter().flat_map(|u| u.workspaces.iter()))
+            .cloned()
+            .collect();
+        if let Some(e) = workspaces
+            .iter()
+            .find_map(|w| validate::label("workspace", w, validate::WORKSPACE_MAX))
+        {
+            return Err(invalid(e.message));
+        }
+        let catalog = catalog::Catalog::new(workspaces, &self.known_roles);
         let store = store::Store::open(self.data.as_deref())
             .map_err(|e| std::io::Error::other(format!("cannot open the emulator's data: {e}")))?;
         let key = store
@@ -151,6 +182,7 @@ impl EmulatorBuilder {
             user_token_ttl: self.user_token_ttl,
             faults: faults::Faults::default(),
             stats: faults::Stats::default(),
+            catalog,
         });
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;

@@ -23,9 +23,16 @@ impl Api {
     }
 
     async fn with(builder: wayfinder_emulator::EmulatorBuilder) -> Api {
+        // dev and prod exist through alice; the rest are for the tests that
+        // need workspaces she does not belong to.
         let emulator = builder
             .admin_token(ADMIN)
             .user("alice:wonderland@dev,prod".parse().unwrap())
+            .workspace("ops")
+            .workspace("ws0")
+            .workspace("ws1")
+            .workspace("ws2")
+            .workspace("ws3")
             .start()
             .await
             .unwrap();
@@ -501,7 +508,7 @@ async fn every_failure_has_a_json_body() {
     let (s, b) = raw(
         Method::POST,
         &ws_path("dev", "/missing/wayfinderroles"),
-        "{\"role\": \"a.b\"}",
+        "{\"role\": \"workspace.admin\"}",
     )
     .await;
     assert_error_body(s, &b, StatusCode::NOT_FOUND);
@@ -664,7 +671,7 @@ async fn access_tokens_act_within_their_roles() {
             Method::POST,
             &ws_path("prod", "/from-platform/accessroles"),
             Some(&root),
-            Some(json!({"role": "cluster.viewer"})),
+            Some(json!({"role": "cluster.viewer", "cluster": "c1"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -979,4 +986,123 @@ async fn data_file_is_created_private() {
     if wal.exists() {
         assert_eq!(mode(&wal), 0o600);
     }
+}
+
+#[tokio::test]
+async fn only_configured_workspaces_exist() {
+    let api = Api::start().await;
+    let (status, body) = api.create(ADMIN, "nowhere", "t").await;
+    assert_error_body(status, &body, StatusCode::NOT_FOUND);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("workspace \"nowhere\" not found")
+    );
+    // Strangers learn nothing: authentication comes first.
+    let (status, _) = api.create("not-a-token", "nowhere", "t").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = api.create(ADMIN, "ws3", "t").await;
+    assert_eq!(status, StatusCode::CREATED);
+    // With none configured, a bare emulator has `dev`.
+    let bare = Emulator::builder().start().await.unwrap();
+    let http = reqwest::Client::new();
+    for (ws, expected) in [("dev", 200), ("prod", 404)] {
+        let status = http
+            .get(format!("{}{}", bare.url(), ws_path(ws, "")))
+            .bearer_auth(bare.admin_token())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), expected, "{ws}");
+    }
+}
+
+#[tokio::test]
+async fn roles_are_known_and_assign_rules_are_checked() {
+    let api = Api::with(Emulator::builder().known_role("namespace:team.ops".parse().unwrap())).await;
+    api.create(ADMIN, "dev", "r").await;
+    let cases = [
+        ("accessroles", json!({"role": "cluster.viewer"}), "cluster", "required"),
+        (
+            "accessroles",
+            json!({"role": "namespace.admin", "cluster": "c1"}),
+            "namespace",
+            "required",
+        ),
+        (
+            "accessroles",
+            json!({"role": "team.ops", "cluster": "c1"}),
+            "namespace",
+            "required",
+        ),
+        (
+            "accessroles",
+            json!({"role": "no.such.role", "cluster": "c1"}),
+            "role",
+            "mustExist",
+        ),
+        (
+            "accessroles",
+            json!({"role": "workspace.admin", "cluster": "c1"}),
+            "role",
+            "notAllowed",
+        ),
+        ("wayfinderroles", json!({"role": "cluster.admin"}), "role", "notAllowed"),
+        ("wayfinderroles", json!({"role": "no.such.role"}), "role", "mustExist"),
+    ];
+    for (endpoint, body, field, code) in cases {
+        let (status, answer) = api
+            .call(
+                Method::POST,
+                &ws_path("dev", &format!("/r/{endpoint}")),
+                Some(ADMIN),
+                Some(body.clone()),
+            )
+            .await;
+        assert_error_body(status, &answer, StatusCode::BAD_REQUEST);
+        assert_eq!(answer["fieldErrors"][0]["field"], field, "{body}");
+        assert_eq!(answer["fieldErrors"][0]["errCode"], code, "{body}");
+    }
+    let (status, roles) = api
+        .call(
+            Method::POST,
+            &ws_path("dev", "/r/accessroles"),
+            Some(ADMIN),
+            Some(json!({"role": "team.ops", "cluster": "c1", "namespace": "apps"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{roles}");
+}
+
+#[tokio::test]
+async fn a_stale_write_is_a_409_the_vendor_client_recognises() {
+    let api = Api::start().await;
+    let (_, created) = api.create(ADMIN, "dev", "stale").await;
+    let version = created["metadata"]["resourceVersion"].clone();
+    let body = json!({"metadata": {"name": "stale", "resourceVersion": version}, "spec": {"description": "x"}});
+    let put = || {
+        reqwest::Client::new()
+            .put(format!("{}{}", api.emulator.url(), ws_path("dev", "/stale")))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(put().await.unwrap().status(), StatusCode::OK);
+    // The same version again is now stale.
+    let response = put().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(response.headers()["x-wayfinder-objectmodified"], "true");
+    // A create of a name taken is a 409 without it.
+    let (status, _) = api.create(ADMIN, "dev", "stale").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let taken = reqwest::Client::new()
+        .post(format!("{}{}", api.emulator.url(), ws_path("dev", "")))
+        .bearer_auth(ADMIN)
+        .json(&json!({"metadata": {"name": "stale"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(taken.headers().get("x-wayfinder-objectmodified").is_none());
 }

@@ -56,7 +56,13 @@ async fn exchange(http: &reqwest::Client, url: &str, token: &str) -> StatusCode 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_clients_for_thirty_seconds_get_no_server_errors() {
-    let emulator = Emulator::builder().admin_token(ADMIN).start().await.unwrap();
+    let emulator = (0..8)
+        .fold(Emulator::builder().admin_token(ADMIN), |b, i| {
+            b.workspace(format!("ws{i}"))
+        })
+        .start()
+        .await
+        .unwrap();
     let url = emulator.url().to_owned();
     let statuses: Arc<Mutex<BTreeMap<u16, u64>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -109,7 +115,7 @@ async fn sixty_four_clients_for_thirty_seconds_get_no_server_errors() {
 
 fn start_binary(data: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wayfinder-emulator"))
-        .args(["--quiet", "--admin-token", ADMIN, "--data"])
+        .args(["--quiet", "--admin-token", ADMIN, "--workspace", "crash", "--data"])
         .arg(data)
         .stdout(Stdio::piped())
         .spawn()

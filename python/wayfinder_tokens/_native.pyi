@@ -353,6 +353,8 @@ class Emulator:
         data: _Path | None = None,
         *,
         api_group_version: str | None = None,
+        workspaces: list[str] | None = None,
+        known_roles: list[str] | None = None,
     ) -> Self: ...
     @property
     def url(self) -> str: ...

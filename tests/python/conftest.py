@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 import wayfinder_tokens as wft
-from support import ADMIN
+from support import ADMIN, WORKSPACES
 from wayfinder_tokens.testing import Emulator
 
 
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
-    with Emulator(admin_token=ADMIN, users=["alice:wonderland@dev,prod"]) as emu:
+    with Emulator(admin_token=ADMIN, users=["alice:wonderland@dev,prod"], workspaces=WORKSPACES) as emu:
         yield emu
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ADMIN = "admin-canary-5e2b"
+# The workspaces the suite uses (an emulator has only those it is given).
+WORKSPACES = ["dev", "prod", "ops", "other", "mine", "latency"] + [f"ws{i}" for i in range(10)]
 
 
 def load_vectors(name: str) -> Any:

@@ -63,8 +63,8 @@ async def test_platform_operations_agree(client: wft.Client, aclient: wft.AsyncC
     assert_agree(client.get_platform_access_token("p-sync"), await aclient.get_platform_access_token("p-async"))
     assert len(client.list_platform_access_tokens()) == len(await aclient.list_platform_access_tokens()) == 2
     assert_agree(
-        client.assign_platform_access_role("p-sync", "cluster.viewer"),
-        await aclient.assign_platform_access_role("p-async", "cluster.viewer"),
+        client.assign_platform_access_role("p-sync", "cluster.viewer", cluster="c1"),
+        await aclient.assign_platform_access_role("p-async", "cluster.viewer", cluster="c1"),
     )
     assert_agree(
         client.assign_platform_wayfinder_role("p-sync", "platform.accesstokenmanager"),

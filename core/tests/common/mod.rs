@@ -9,10 +9,18 @@ use wayfinder_tokens::{Client, ClientOptions, CreateOptions, Secret};
 
 pub const ADMIN: &str = "admin-canary-4f1d";
 
+/// The workspaces the tests use besides alice's (an emulator has only those it is given).
+pub const WORKSPACES: [&str; 4] = ["ops", "other", "mine", "latency"];
+
 pub async fn emulator() -> Emulator {
-    Emulator::builder()
+    let builder = Emulator::builder()
         .admin_token(ADMIN)
-        .user("alice:wonderland@dev,prod".parse().unwrap())
+        .user("alice:wonderland@dev,prod".parse().unwrap());
+    WORKSPACES
+        .iter()
+        .map(|w| (*w).to_owned())
+        .chain((0..10).map(|i| format!("ws{i}")))
+        .fold(builder, |b, w| b.workspace(w))
         .start()
         .await
         .unwrap()
