@@ -8,7 +8,15 @@ import { Client, Emulator } from 'wayfinder-tokens'
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const ADMIN = 'admin-canary-9c1a'
 /** The workspaces the suites use (an emulator has only those it is given). */
-export const WORKSPACES = ['dev', 'prod', 'ops', 'other', 'mine', 'latency', ...Array.from({ length: 10 }, (_, i) => `ws${i}`)]
+export const WORKSPACES = [
+  'dev',
+  'prod',
+  'ops',
+  'other',
+  'mine',
+  'latency',
+  ...Array.from({ length: 10 }, (_, i) => `ws${i}`),
+]
 export const COLLECTION = '/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens'
 
 export function vectors(name) {
@@ -17,7 +25,11 @@ export function vectors(name) {
 
 /** Starts an emulator and an admin client on it; `t.after` stops it. */
 export async function setup(t, clientOptions = {}) {
-  const emulator = await Emulator.start({ adminToken: ADMIN, users: ['alice:wonderland@dev,prod'], workspaces: WORKSPACES })
+  const emulator = await Emulator.start({
+    adminToken: ADMIN,
+    users: ['alice:wonderland@dev,prod'],
+    workspaces: WORKSPACES,
+  })
   t.after(() => emulator.stop())
   const client = new Client({
     server: emulator.url,
