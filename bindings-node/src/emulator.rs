@@ -1,5 +1,6 @@
 //! `Emulator`: the embedded Wayfinder emulator, for users' own tests.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
@@ -41,12 +42,15 @@ pub struct FaultOptions {
     pub body: Option<String>,
 }
 
-fn launch(env: &Env, builder: EmulatorBuilder) -> Result<PromiseRaw<'_, Emulator>> {
+fn launch(env: &Env, builder: EmulatorBuilder, trust_out: Option<PathBuf>) -> Result<PromiseRaw<'_, Emulator>> {
     let start = async move {
-        builder
+        let emulator = builder
             .start()
             .await
-            .map_err(|e| CoreError::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")))
+            .map_err(|e| CoreError::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")))?;
+        cli::write_trust(&emulator, trust_out.as_deref())
+            .map_err(|e| CoreError::invalid("args", "invalidValue", e.to_string()))?;
+        Ok(emulator)
     };
     spawn(env, None, start, |emulator: CoreEmulator| Emulator {
         first_line: cli::first_line(&emulator),
@@ -131,7 +135,7 @@ impl Emulator {
         if let Some(gv) = options.api_group_version {
             builder = builder.api_group_version(gv);
         }
-        launch(env, builder)
+        launch(env, builder, None)
     }
 
     /// Starts an emulator from the command line's flags (`--listen`,
@@ -139,13 +143,13 @@ impl Emulator {
     /// them first with `Emulator.usage`.
     #[napi]
     pub fn from_args<'env>(env: &'env Env, args: Vec<String>) -> Result<PromiseRaw<'env, Emulator>> {
-        let builder = cli::parse(args).map_err(|usage| {
+        let (builder, trust_out) = cli::parse(args).map_err(|usage| {
             js_error(
                 env,
                 Failure::Core(CoreError::invalid("args", "invalidValue", usage.text.trim_end())),
             )
         })?;
-        launch(env, builder)
+        launch(env, builder, trust_out)
     }
 
     /// Checks the emulator command's flags: `null` when they ask to serve,

@@ -168,21 +168,7 @@ impl Client {
             builder = builder.no_proxy();
         }
         if let Some(pem) = &settings.ca_certificate {
-            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-                Error::invalid(
-                    "ca_certificate",
-                    "invalidValue",
-                    format!("ca_certificate is not a PEM bundle: {e}"),
-                )
-            })?;
-            if certs.is_empty() {
-                return Err(Error::invalid(
-                    "ca_certificate",
-                    "invalidValue",
-                    "ca_certificate holds no PEM certificate",
-                ));
-            }
-            builder = builder.tls_certs_merge(certs);
+            builder = builder.tls_backend_preconfigured(crate::tls::pinning_config(pem)?);
         }
         let http = builder
             .build()
@@ -634,10 +620,21 @@ fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
     // keeps the chain's text, `source()` the error itself.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
+    let mut refused_certificate = false;
     while let Some(s) = source {
         detail.push_str(": ");
         detail.push_str(&s.to_string());
+        refused_certificate |= is_certificate_refusal(s);
         source = s.source();
+    }
+    if refused_certificate {
+        // No retry: the same certificate would be refused again, and no
+        // request (nor its token) left this process.
+        return Failure::fatal(Error::Transport {
+            message: format!("the server's TLS certificate is not trusted, so nothing was sent ({detail})"),
+            source: Some(Box::new(e)),
+            hint: None,
+        });
     }
     if e.is_timeout() {
         return Failure::fatal(Error::Timeout {
@@ -661,6 +658,18 @@ fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
         error,
         retry_after: None,
     }
+}
+
+/// Whether `e` is rustls refusing the server's certificate. An I/O error
+/// wrapping another is looked into: its `source()` skips the wrapped error.
+fn is_certificate_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return io.get_ref().is_some_and(|inner| is_certificate_refusal(inner));
+    }
+    matches!(
+        e.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+    )
 }
 
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {

@@ -28,6 +28,7 @@ pub mod render;
 pub mod secret;
 pub mod settings;
 pub mod template;
+mod tls;
 pub mod tokens;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};

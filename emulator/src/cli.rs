@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::catalog::KnownRole;
-use crate::{DEFAULT_API_GROUP_VERSION, Emulator, EmulatorBuilder, LocalUser};
+use crate::{DEFAULT_API_GROUP_VERSION, Emulator, EmulatorBuilder, LocalUser, TlsMode};
 
 /// A local emulator of the Wayfinder access-token API, for tests.
 ///
@@ -40,6 +40,22 @@ struct Args {
     /// Group/version of the access-token kinds.
     #[arg(long, value_name = "G/V", default_value = DEFAULT_API_GROUP_VERSION)]
     api_group_version: String,
+    /// Serve HTTPS with a generated CA and a server certificate for localhost,
+    /// 127.0.0.1 and ::1 signed by it
+    #[arg(long, conflicts_with_all = ["tls_self_signed", "tls_cert"])]
+    tls: bool,
+    /// Serve HTTPS with one self-signed certificate that is also a CA (as the wf CLI pins)
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls_self_signed: bool,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key)
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Write the certificate clients should trust (PEM) to this file
+    #[arg(long, value_name = "PATH")]
+    tls_ca_out: Option<PathBuf>,
     /// Do not log requests on stderr.
     #[arg(long)]
     quiet: bool,
@@ -62,8 +78,9 @@ pub struct Usage {
 }
 
 /// Parses the emulator's flags (`args` without the program name) into a
-/// configured builder.
-pub fn parse<I, S>(args: I) -> Result<EmulatorBuilder, Usage>
+/// configured builder, and where to write the certificate clients should
+/// trust (`--tls-ca-out`).
+pub fn parse<I, S>(args: I) -> Result<(EmulatorBuilder, Option<PathBuf>), Usage>
 where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
@@ -93,7 +110,27 @@ where
     for role in args.known_roles {
         builder = builder.known_role(role);
     }
-    Ok(builder)
+    let tls = match (args.tls, args.tls_self_signed, &args.tls_cert, &args.tls_key) {
+        (true, ..) => Some(TlsMode::Generated),
+        (_, true, ..) => Some(TlsMode::SelfSignedCa),
+        (_, _, Some(cert), Some(key)) => {
+            let read = |p: &PathBuf| {
+                std::fs::read_to_string(p).map_err(|e| Usage {
+                    code: 2,
+                    text: format!("error: cannot read {}: {e}\n", p.display()),
+                })
+            };
+            Some(TlsMode::Pem {
+                chain: read(cert)?,
+                key: read(key)?,
+            })
+        }
+        _ => None,
+    };
+    if let Some(mode) = tls {
+        builder = builder.tls(mode);
+    }
+    Ok((builder, args.tls_ca_out))
 }
 
 /// Runs the emulator command: parses `args` (without the program name),
@@ -104,8 +141,8 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let builder = match parse(args) {
-        Ok(builder) => builder,
+    let (builder, ca_out) = match parse(args) {
+        Ok(parsed) => parsed,
         Err(usage) => {
             if usage.code == 0 {
                 print!("{}", usage.text);
@@ -122,12 +159,27 @@ where
             return 1;
         }
     };
+    if let Err(e) = write_trust(&emulator, ca_out.as_deref()) {
+        eprintln!("wayfinder-emulator: {e}");
+        return 1;
+    }
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "{}", first_line(&emulator));
     let _ = stdout.flush();
     wait_for_signal().await;
     emulator.shutdown().await;
     0
+}
+
+/// Writes the certificate clients should trust to `path` (`--tls-ca-out`).
+pub fn write_trust(emulator: &Emulator, path: Option<&std::path::Path>) -> std::io::Result<()> {
+    match (path, emulator.ca_certificate()) {
+        (Some(path), Some(pem)) => std::fs::write(path, pem),
+        (Some(_), None) => Err(std::io::Error::other(
+            "--tls-ca-out needs --tls or --tls-self-signed (there is no certificate of its own to write)",
+        )),
+        (None, _) => Ok(()),
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -133,6 +133,9 @@ impl Faults {
 pub struct StatsSnapshot {
     pub requests: BTreeMap<String, u64>,
     pub total: u64,
+    /// TLS handshakes completed (one per HTTPS connection).
+    #[serde(default)]
+    pub tls_handshakes: u64,
 }
 
 impl StatsSnapshot {
@@ -159,6 +162,10 @@ impl Stats {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *s.requests.entry(format!("{method} {path}")).or_default() += 1;
         s.total += 1;
+    }
+
+    pub fn record_handshake(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).tls_handshakes += 1;
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {

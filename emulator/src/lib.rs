@@ -28,6 +28,7 @@ mod error;
 mod faults;
 mod server;
 mod store;
+mod tls;
 mod validate;
 
 use std::fmt;
@@ -43,6 +44,7 @@ use tokio::task::JoinHandle;
 pub use api::{NON_RESOURCE_API, RESOURCE_API};
 pub use auth::{LocalUser, ROLE_PLATFORM_MANAGER, ROLE_WORKSPACE_MANAGER};
 pub use faults::{Fault, StatsSnapshot};
+pub use tls::TlsMode;
 
 /// The default group/version of the access-token kinds (an assumption of
 /// this project; see docs/protocol.md).
@@ -60,6 +62,7 @@ pub struct EmulatorBuilder {
     log_requests: bool,
     workspaces: Vec<String>,
     known_roles: Vec<catalog::KnownRole>,
+    tls: Option<TlsMode>,
 }
 
 impl Default for EmulatorBuilder {
@@ -74,6 +77,7 @@ impl Default for EmulatorBuilder {
             log_requests: false,
             workspaces: Vec::new(),
             known_roles: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -113,6 +117,12 @@ impl EmulatorBuilder {
     /// Adds a role to the ones the emulator knows (see [`catalog::DEFAULT_ROLES`]).
     pub fn known_role(mut self, role: catalog::KnownRole) -> Self {
         self.known_roles.push(role);
+        self
+    }
+
+    /// Serves HTTPS instead of HTTP; clients trust [`Emulator::ca_certificate`].
+    pub fn tls(mut self, mode: TlsMode) -> Self {
+        self.tls = Some(mode);
         self
     }
 
@@ -184,6 +194,7 @@ impl EmulatorBuilder {
             stats: faults::Stats::default(),
             catalog,
         });
+        let tls = self.tls.as_ref().map(tls::TlsSetup::new).transpose()?;
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
@@ -191,14 +202,17 @@ impl EmulatorBuilder {
             router: api::router(Arc::clone(&state)),
             state: Arc::clone(&state),
             log_requests: self.log_requests,
+            tls: tls.as_ref().map(|t| t.acceptor.clone()),
         };
         let task = tokio::spawn(server.run(listener, stopped));
         let host = match addr {
             SocketAddr::V6(a) => format!("[{}]", a.ip()),
             SocketAddr::V4(a) => a.ip().to_string(),
         };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         Ok(Emulator {
-            url: format!("http://{host}:{}", addr.port()),
+            url: format!("{scheme}://{host}:{}", addr.port()),
+            ca_certificate: tls.and_then(|t| t.trust_pem),
             addr,
             admin_token,
             state,
@@ -211,6 +225,7 @@ impl EmulatorBuilder {
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator {
     url: String,
+    ca_certificate: Option<String>,
     addr: SocketAddr,
     admin_token: String,
     state: Arc<api::AppState>,
@@ -235,6 +250,13 @@ impl Emulator {
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// With TLS, the PEM certificate a client should trust (the generated
+    /// CA, or the self-signed certificate itself); `None` for plain HTTP or
+    /// a certificate given as PEM.
+    pub fn ca_certificate(&self) -> Option<&str> {
+        self.ca_certificate.as_deref()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -17,6 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::api::AppState;
@@ -39,6 +40,8 @@ pub(crate) struct Server {
     pub state: Arc<AppState>,
     pub router: Router,
     pub log_requests: bool,
+    /// Serve HTTPS with this acceptor (plain HTTP when `None`).
+    pub tls: Option<TlsAcceptor>,
 }
 
 /// How long open requests may finish after a stop; then every connection is cut.
@@ -78,11 +81,33 @@ impl Server {
                 let server = Arc::clone(&server);
                 async move { server.handle(request).await }
             });
-            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-            let connection = graceful.watch(connection);
-            connections.spawn(async move {
-                let _ = connection.await;
-            });
+            match &this.tls {
+                None => {
+                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                    let connection = graceful.watch(connection);
+                    connections.spawn(async move {
+                        let _ = connection.await;
+                    });
+                }
+                // The handshake runs in the connection's own task, so a slow
+                // client never holds up the accept loop.
+                Some(tls) => {
+                    let (tls, builder, watcher, state) = (
+                        tls.clone(),
+                        builder.clone(),
+                        graceful.watcher(),
+                        Arc::clone(&this.state),
+                    );
+                    connections.spawn(async move {
+                        let Ok(Ok(stream)) = tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await else {
+                            return;
+                        };
+                        state.stats.record_handshake();
+                        let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
+                        let _ = watcher.watch(connection).await;
+                    });
+                }
+            }
             // Forget the connections that have ended.
             while connections.try_join_next().is_some() {}
         }

@@ -75,3 +75,30 @@ def test_default_config_path_is_home(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     with wft.Client() as c:
         assert c.server == client.server
     assert os.environ["HOME"] == str(tmp_path)
+
+
+def test_a_config_the_vendor_client_wrote_loads_as_it_is(
+    emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """tests/vectors/wfclient-config.yaml: its lower-case `apiinfo` cache is used (no request to
+    /apiinfo), its 0640 mode draws no warning, and a save leaves one `apiinfo` key."""
+    import logging
+
+    from support import VECTORS
+
+    text = (VECTORS / "wfclient-config.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "config"
+    path.write_text(text.replace("SERVER", emulator.url).replace("TOKEN", ADMIN), encoding="utf-8")
+    path.chmod(0o640)
+    caplog.set_level(logging.WARNING, logger="wayfinder_tokens")
+    wft._native._reset_log_cache()
+    client = wft.Client(config_path=path)
+    assert client.whoami().username == "admin"
+    issued = client.create_workspace_access_token("from-vendor-config")
+    assert "GET /apiinfo" not in emulator.stats()["requests"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    issued.save_profile(config_path=path, profile="saved")
+    saved = path.read_text(encoding="utf-8")
+    assert saved.count("apiinfo:") == 1 and "apiInfo" not in saved, saved
+    assert "nonresourceapi: /api/v2" in saved
+    assert wft.Client(config_path=path, profile="saved").whoami().subject_kind == "WorkspaceAccessToken"
