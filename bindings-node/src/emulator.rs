@@ -36,6 +36,8 @@ pub struct FaultOptions {
     pub retry_after_s: Option<u32>,
     pub delay_ms: Option<u32>,
     pub drop_connection: Option<bool>,
+    /// Handle the request, then drop the connection unanswered (the answer is lost).
+    pub drop_answer: Option<bool>,
     pub malformed_body: Option<bool>,
     pub body_bytes: Option<u32>,
     /// Answer with exactly this body.
@@ -189,6 +191,7 @@ impl Emulator {
             retry_after_s: fault.retry_after_s.map(u64::from),
             delay_ms: fault.delay_ms.map(u64::from),
             drop_connection: fault.drop_connection.unwrap_or(false),
+            drop_answer: fault.drop_answer.unwrap_or(false),
             malformed_body: fault.malformed_body.unwrap_or(false),
             body_bytes: fault.body_bytes.map(|b| b as usize),
             body: fault.body,

@@ -105,7 +105,7 @@ impl Emulator {
 
     /// Makes the next `times` requests under `path_prefix` misbehave.
     #[pyo3(signature = (path_prefix, *, status=None, times=None, retry_after_s=None, delay_ms=None,
-                        drop_connection=false, malformed_body=false, body_bytes=None, body=None))]
+                        drop_connection=false, drop_answer=false, malformed_body=false, body_bytes=None, body=None))]
     #[allow(clippy::too_many_arguments)]
     fn inject_fault(
         &self,
@@ -116,6 +116,7 @@ impl Emulator {
         retry_after_s: Option<Bound<'_, PyAny>>,
         delay_ms: Option<Bound<'_, PyAny>>,
         drop_connection: bool,
+        drop_answer: bool,
         malformed_body: bool,
         body_bytes: Option<Bound<'_, PyAny>>,
         body: Option<String>,
@@ -129,6 +130,7 @@ impl Emulator {
             retry_after_s: number("retry_after_s", retry_after_s, u64::from(u32::MAX))?,
             delay_ms: number("delay_ms", delay_ms, u64::from(u32::MAX))?,
             drop_connection,
+            drop_answer,
             malformed_body,
             body_bytes: number("body_bytes", body_bytes, u64::from(u32::MAX))?.map(|n| n as usize),
             body,

@@ -449,7 +449,7 @@ fn parent_of(path: &Path) -> PathBuf {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -581,7 +581,7 @@ pub fn resolve_links(path: &Path) -> Result<PathBuf> {
 
 /// Writes `contents` to `path` atomically: a 0600 temp file in the same
 /// folder, fsync, rename over, fsync the folder. Call it under the lock.
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = parent_of(path);
     let fail = |what: &str, e: std::io::Error| Error::config_with(format!("cannot {what} {}: {e}", path.display()), e);
     remove_stale_temp_files(path);

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod github;
 pub mod model;
 pub mod names;

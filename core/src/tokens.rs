@@ -227,6 +227,18 @@ impl Client {
         Ok(self.issued(&scope, resource, Some(secret), expires))
     }
 
+    /// The object of `name` in `scope`.
+    pub(crate) async fn get_scoped(&self, scope: &Scope, name: &str) -> Result<AccessToken> {
+        self.get(scope.clone(), name).await
+    }
+
+    /// Issues a new secret for `resource` (read just before) in `scope`.
+    pub(crate) async fn issue_scoped(&self, scope: &Scope, resource: AccessToken) -> Result<IssuedToken> {
+        let collection = self.collection(scope).await?;
+        let (secret, expires) = self.issue(&collection, resource.name()).await?;
+        Ok(self.issued(scope, resource, Some(secret), expires))
+    }
+
     async fn reset(&self, scope: Scope, name: &str) -> Result<IssuedToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;

@@ -45,7 +45,7 @@ pub struct AppState {
     pub instance_id: String,
     pub user_token_ttl: Duration,
     pub faults: Faults,
-    pub stats: Stats,
+    pub stats: Arc<Stats>,
     pub catalog: Catalog,
 }
 
@@ -61,6 +61,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{NON_RESOURCE_API}/login/token"), post(refresh))
         .route(&format!("{NON_RESOURCE_API}/whoami"), get(whoami))
         .route(&format!("{NON_RESOURCE_API}/serverinfo"), get(serverinfo))
+        .route(
+            &format!("{RESOURCE_API}/{WORKSPACE_GROUP_VERSION}/workspaces"),
+            get(list_workspaces),
+        )
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
         .route("/emulator/stats", get(stats).delete(reset_stats));
     for collection in [
@@ -702,6 +706,31 @@ async fn roles(State(s): Shared, target: Target, headers: HeaderMap) -> ApiResul
     s.admit(&headers, Action::Manage, &target)?;
     let row = s.find(&target)?;
     Ok(Json(json!(s.store.roles(&row.uid)?)))
+}
+
+/// Where workspaces are listed: a list outside any workspace, in the vendor's URL shape.
+pub const WORKSPACE_GROUP_VERSION: &str = "core.appvia.io/v2beta1";
+
+/// The workspaces the caller can see: all for the admin and platform
+/// tokens, a user's own, a workspace token's own.
+async fn list_workspaces(State(s): Shared, headers: HeaderMap) -> ApiResult<Json<Value>> {
+    let caller = s.authenticate(&headers)?;
+    let visible: Vec<&str> = s
+        .catalog
+        .workspaces()
+        .filter(|w| match &caller {
+            Caller::Admin => true,
+            Caller::User { workspaces, .. } => workspaces.iter().any(|own| own == w),
+            Caller::AccessToken { row, .. } => row.kind == Kind::Platform || row.workspace == *w,
+        })
+        .collect();
+    let items: Vec<Value> = visible
+        .iter()
+        .map(|w| json!({"apiVersion": WORKSPACE_GROUP_VERSION, "kind": "Workspace", "metadata": {"name": w}}))
+        .collect();
+    Ok(Json(
+        json!({"apiVersion": WORKSPACE_GROUP_VERSION, "kind": "WorkspaceList", "items": items}),
+    ))
 }
 
 fn require_admin(s: &AppState, headers: &HeaderMap) -> ApiResult<()> {

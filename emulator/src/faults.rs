@@ -2,7 +2,7 @@
 //! and error paths against a real socket.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,10 @@ pub struct Fault {
     pub delay_ms: Option<u64>,
     #[serde(default)]
     pub drop_connection: bool,
+    /// Handle the request (its effect happens), then drop the connection
+    /// unanswered: an answer lost on the way back.
+    #[serde(default)]
+    pub drop_answer: bool,
     #[serde(default)]
     pub malformed_body: bool,
     /// Answer with a body of this many bytes (for clients' size caps).
@@ -136,6 +140,12 @@ pub struct StatsSnapshot {
     /// TLS handshakes completed (one per HTTPS connection).
     #[serde(default)]
     pub tls_handshakes: u64,
+    /// API requests being handled now.
+    #[serde(default)]
+    pub in_flight: u64,
+    /// The most API requests handled at once since the last reset.
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 impl StatsSnapshot {
@@ -164,6 +174,14 @@ impl Stats {
         s.total += 1;
     }
 
+    /// Counts a request in flight until the guard drops.
+    pub fn enter(self: &Arc<Self>) -> InFlight {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.in_flight += 1;
+        s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
+        InFlight(Arc::clone(self))
+    }
+
     pub fn record_handshake(&self) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).tls_handshakes += 1;
     }
@@ -173,7 +191,23 @@ impl Stats {
     }
 
     pub fn reset(&self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = StatsSnapshot::default();
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Requests still running stay counted, so the peak stays true.
+        *s = StatsSnapshot {
+            in_flight: s.in_flight,
+            peak_in_flight: s.in_flight,
+            ..StatsSnapshot::default()
+        };
+    }
+}
+
+/// A request in flight; dropping it ends it.
+pub struct InFlight(Arc<Stats>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut s = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.in_flight = s.in_flight.saturating_sub(1);
     }
 }
 

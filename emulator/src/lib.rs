@@ -191,7 +191,7 @@ impl EmulatorBuilder {
             instance_id: String::from_utf8_lossy(&instance).into_owned(),
             user_token_ttl: self.user_token_ttl,
             faults: faults::Faults::default(),
-            stats: faults::Stats::default(),
+            stats: Arc::default(),
             catalog,
         });
         let tls = self.tls.as_ref().map(tls::TlsSetup::new).transpose()?;

@@ -123,6 +123,7 @@ impl Server {
         let response = if path.starts_with("/emulator/") {
             self.route(request).await
         } else {
+            let _in_flight = self.state.stats.enter();
             self.state.stats.record(method.as_str(), &path);
             match self.state.faults.take(&path) {
                 Some(fault) => match self.apply(fault, request, &path).await {
@@ -156,6 +157,10 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
         if fault.drop_connection {
+            return Err(DroppedByFault);
+        }
+        if fault.drop_answer {
+            let _handled = self.route(request).await;
             return Err(DroppedByFault);
         }
         let replaces_answer =

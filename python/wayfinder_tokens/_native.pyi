@@ -369,6 +369,7 @@ class Emulator:
         retry_after_s: int | None = None,
         delay_ms: int | None = None,
         drop_connection: bool = False,
+        drop_answer: bool = False,
         malformed_body: bool = False,
         body_bytes: int | None = None,
         body: str | None = None,

@@ -1,0 +1,457 @@
+//! Fleet operations: every access token across workspaces at once. An
+//! inventory (fetched with bounded concurrency, filtered by age, expiry and
+//! name), and a batch rotation whose report says, for each token that
+//! failed, whether its old secret still works or was already replaced, and
+//! the exact call that recovers it. One item's failure never raises.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::client::{ApiRequest, Client};
+use crate::error::{Error, ErrorKind, Front, Result};
+use crate::model::{AccessToken, IssuedToken};
+use crate::names;
+use crate::tokens::Scope;
+
+/// Where the workspaces are listed: the vendor's resource URL shape for a
+/// list outside any workspace (`{resourceAPI}/{group}/{version}/{plural}`).
+pub const WORKSPACE_GROUP_VERSION: &str = "core.appvia.io/v2beta1";
+
+/// Default requests in flight for an inventory.
+pub const DEFAULT_INVENTORY_CONCURRENCY: usize = 16;
+/// Default rotations in flight.
+pub const DEFAULT_ROTATE_CONCURRENCY: usize = 8;
+/// Most requests in flight a caller may ask for.
+pub const MAX_CONCURRENCY: usize = 256;
+
+/// What an inventory looks at.
+#[derive(Clone, Debug, Default)]
+pub struct InventoryQuery {
+    /// These workspaces; `None`: every workspace the caller can see.
+    pub workspaces: Option<Vec<String>>,
+    /// Only tokens whose expiry is this close (or already past).
+    pub expiring_within: Option<Duration>,
+    /// Only tokens whose current secret is at least this old.
+    pub older_than: Option<Duration>,
+    /// Only tokens whose name matches one of these glob patterns (`ci-*`); empty: all.
+    pub names: Vec<String>,
+    /// Requests in flight (default 16).
+    pub concurrency: Option<usize>,
+}
+
+/// One access token of an inventory: the object as `get` shows it, and
+/// what a platform team sorts by.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InventoryEntry {
+    /// The token's workspace.
+    pub workspace: String,
+    /// The token's name.
+    pub name: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Seconds since its current secret was issued (or, never issued, since it was created).
+    pub age_seconds: i64,
+    /// When it expires (RFC 3339), if it does.
+    pub expiry: Option<String>,
+    /// Seconds until it expires (negative: expired), if it does.
+    pub expires_in_seconds: Option<i64>,
+    /// How many secrets it has been issued.
+    pub generation: i64,
+    /// The object as the server returned it.
+    pub object: AccessToken,
+}
+
+impl InventoryEntry {
+    fn new(workspace: &str, object: AccessToken, now: Timestamp) -> InventoryEntry {
+        let parse = |t: Option<&str>| t.and_then(|t| t.parse::<Timestamp>().ok());
+        let status = object.status.as_ref();
+        let issued = parse(status.and_then(|s| s.last_issued.as_deref()))
+            .or_else(|| parse(object.metadata.creation_timestamp.as_deref()));
+        let expiry = object.spec.expiry.clone();
+        InventoryEntry {
+            workspace: workspace.to_owned(),
+            name: object.metadata.name.clone(),
+            description: object.spec.description.clone(),
+            age_seconds: issued.map_or(0, |t| now.duration_since(t).as_secs()),
+            expires_in_seconds: parse(expiry.as_deref()).map(|t| t.duration_since(now).as_secs()),
+            expiry,
+            generation: status.and_then(|s| s.generation).unwrap_or(0),
+            object,
+        }
+    }
+
+    /// The token as a rotation names it.
+    pub fn target(&self) -> TokenRef {
+        TokenRef {
+            workspace: self.workspace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    fn selected(&self, query: &InventoryQuery, patterns: &[glob::Pattern]) -> bool {
+        let within = |limit: Duration| {
+            self.expires_in_seconds
+                .is_some_and(|left| left <= i64::try_from(limit.as_secs()).unwrap_or(i64::MAX))
+        };
+        let old = |limit: Duration| self.age_seconds >= i64::try_from(limit.as_secs()).unwrap_or(i64::MAX);
+        query.expiring_within.is_none_or(within)
+            && query.older_than.is_none_or(old)
+            && (patterns.is_empty() || patterns.iter().any(|p| p.matches(&self.name)))
+    }
+}
+
+/// A workspace access token to rotate.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct TokenRef {
+    /// Its workspace.
+    pub workspace: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// Options of a batch rotation.
+#[derive(Clone, Debug, Default)]
+pub struct RotateOptions {
+    /// Rotations in flight (default 8).
+    pub concurrency: Option<usize>,
+    /// Check every name and report what would rotate; rotate nothing.
+    pub dry_run: bool,
+}
+
+/// How one item of a batch ended, as progress reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A new secret was issued.
+    Rotated,
+    /// It failed; see the report.
+    Failed,
+    /// Dry run: it would rotate.
+    WouldRotate,
+}
+
+/// Called after each item: how many are done, of how many, and which.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Items done so far (this one included).
+    pub done: usize,
+    /// Items in the batch.
+    pub total: usize,
+    /// The item just done.
+    pub item: TokenRef,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// A progress callback; it runs on the runtime's threads.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// One token that did not rotate.
+#[derive(Debug)]
+pub struct RotationFailure {
+    /// The token.
+    pub target: TokenRef,
+    /// Why.
+    pub error: Error,
+    /// `Some(true)`: the reset never took effect and the old secret still
+    /// works; `Some(false)`: the reset happened (the old secret is dead) but
+    /// the new secret was lost; `None`: the server could not be asked.
+    pub old_secret_valid: Option<bool>,
+}
+
+impl RotationFailure {
+    /// The call that gets the token a working secret, in `front`'s names.
+    pub fn recovery(&self, front: Front) -> String {
+        let TokenRef { workspace, name } = &self.target;
+        match front {
+            Front::Rust => format!("client.reset_workspace_access_token({name:?}, Some({workspace:?}))"),
+            Front::Python => format!("client.reset_workspace_access_token({name:?}, workspace={workspace:?})"),
+            Front::Node => format!("client.resetWorkspaceAccessToken({name:?}, {{ workspace: {workspace:?} }})"),
+            Front::Cli => format!("wayfinder-tokens create workspaceaccesstoken {name} -w {workspace} --reset-token"),
+        }
+    }
+}
+
+/// What a batch rotation did: never an exception for one item's failure.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// The tokens that got a new secret, with it.
+    pub rotated: Vec<IssuedToken>,
+    /// The tokens that did not, and why.
+    pub failed: Vec<RotationFailure>,
+    /// Dry run: the tokens that would rotate.
+    pub would_rotate: Vec<TokenRef>,
+    /// Cancelled before these were started: nothing was sent for them.
+    pub not_started: Vec<TokenRef>,
+}
+
+impl Client {
+    /// The workspaces the caller can see, sorted.
+    pub async fn list_workspaces(&self) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct List {
+            #[serde(default)]
+            items: Vec<AccessToken>,
+        }
+        let info = self.api_info().await?;
+        let path = format!(
+            "{}/{WORKSPACE_GROUP_VERSION}/workspaces",
+            info.resource_api.trim_end_matches('/')
+        );
+        let list: List = self.decode(
+            self.send(&ApiRequest::new(reqwest::Method::GET, path)).await?,
+            "workspace list",
+        )?;
+        let mut names: Vec<String> = list.items.into_iter().map(|w| w.metadata.name).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Every workspace access token in `query.workspaces` (or every
+    /// workspace the caller can see), fetched with bounded concurrency and
+    /// filtered. Sorted by workspace, then name.
+    pub async fn inventory(&self, query: &InventoryQuery) -> Result<Vec<InventoryEntry>> {
+        let concurrency = concurrency(query.concurrency, DEFAULT_INVENTORY_CONCURRENCY)?;
+        let patterns = patterns(&query.names)?;
+        let workspaces = match &query.workspaces {
+            Some(list) => {
+                names::collect(list.iter().map(|w| names::check_workspace("workspaces", w)))?;
+                list.clone()
+            }
+            None => self.list_workspaces().await?,
+        };
+        let gate = Arc::new(Semaphore::new(concurrency));
+        let mut lists = JoinSet::new();
+        for workspace in workspaces {
+            let (client, gate) = (self.clone(), Arc::clone(&gate));
+            lists.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let tokens = client.list_workspace_access_tokens(Some(&workspace)).await;
+                (workspace, tokens)
+            });
+        }
+        let now = Timestamp::now();
+        let mut entries = Vec::new();
+        while let Some(joined) = lists.join_next().await {
+            let (workspace, tokens) = joined.map_err(|e| Error::config(format!("an inventory task failed: {e}")))?;
+            for object in tokens? {
+                let entry = InventoryEntry::new(&workspace, object, now);
+                if entry.selected(query, &patterns) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        Ok(entries)
+    }
+
+    /// Resets each token's secret, `options.concurrency` at a time, honouring
+    /// the client's retry rules. Bad names and options are an error before
+    /// any request; after that, every item ends in the report. `cancel`
+    /// resolving stops new rotations (those already sent finish).
+    pub async fn rotate_workspace_access_tokens(
+        &self,
+        tokens: &[TokenRef],
+        options: &RotateOptions,
+        progress: Option<ProgressFn>,
+        cancel: Option<Arc<tokio::sync::Notify>>,
+    ) -> Result<BatchReport> {
+        let concurrency = concurrency(options.concurrency, DEFAULT_ROTATE_CONCURRENCY)?;
+        names::collect(tokens.iter().flat_map(|t| {
+            [
+                names::check_workspace("workspace", &t.workspace),
+                names::check_name("name", &t.name),
+            ]
+        }))?;
+        let mut report = BatchReport::default();
+        let total = tokens.len();
+        let notify = |done: usize, item: &TokenRef, outcome: Outcome| {
+            if let Some(p) = &progress {
+                p(&Progress {
+                    done,
+                    total,
+                    item: item.clone(),
+                    outcome,
+                });
+            }
+        };
+        if options.dry_run {
+            for (i, t) in tokens.iter().enumerate() {
+                notify(i + 1, t, Outcome::WouldRotate);
+            }
+            report.would_rotate = tokens.to_vec();
+            return Ok(report);
+        }
+        let gate = Arc::new(Semaphore::new(concurrency));
+        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if let Some(cancel) = cancel {
+            let flag = Arc::clone(&cancelled);
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move {
+                cancel.notified().await;
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                gate.close();
+            });
+        }
+        let mut running = JoinSet::new();
+        for target in tokens.iter().cloned() {
+            let (client, gate, cancelled) = (self.clone(), Arc::clone(&gate), Arc::clone(&cancelled));
+            running.spawn(async move {
+                let Ok(_permit) = gate.acquire_owned().await else {
+                    return (target, None);
+                };
+                if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (target, None);
+                }
+                let outcome = client.rotate_one(&target).await;
+                (target, Some(outcome))
+            });
+        }
+        let mut done = 0;
+        while let Some(joined) = running.join_next().await {
+            let (target, outcome) = joined.map_err(|e| Error::config(format!("a rotation task failed: {e}")))?;
+            done += 1;
+            match outcome {
+                None => report.not_started.push(target),
+                Some(Ok(issued)) => {
+                    notify(done, &target, Outcome::Rotated);
+                    report.rotated.push(issued);
+                }
+                Some(Err(failure)) => {
+                    notify(done, &target, Outcome::Failed);
+                    report.failed.push(failure);
+                }
+            }
+        }
+        report
+            .rotated
+            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        report
+            .failed
+            .sort_by(|a, b| (&a.target.workspace, &a.target.name).cmp(&(&b.target.workspace, &b.target.name)));
+        report
+            .not_started
+            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        Ok(report)
+    }
+
+    /// One reset, and on failure the truth about the old secret: the
+    /// generation before the reset is compared with the server's after it.
+    async fn rotate_one(&self, target: &TokenRef) -> std::result::Result<IssuedToken, RotationFailure> {
+        let fail = |error: Error, old_secret_valid: Option<bool>| RotationFailure {
+            target: target.clone(),
+            error,
+            old_secret_valid,
+        };
+        let scope = Scope::Workspace(target.workspace.clone());
+        // Nothing was reset if the object cannot even be read.
+        let before = self
+            .get_scoped(&scope, &target.name)
+            .await
+            .map_err(|e| fail(e, Some(true)))?;
+        let generation = before.status.as_ref().and_then(|s| s.generation).unwrap_or(0);
+        match self.issue_scoped(&scope, before).await {
+            Ok(issued) => Ok(issued),
+            Err(error) => {
+                let after = self.get_scoped(&scope, &target.name).await;
+                let old_secret_valid = match after {
+                    Ok(after) => Some(after.status.as_ref().and_then(|s| s.generation).unwrap_or(0) == generation),
+                    Err(e) if e.kind() == ErrorKind::NotFound => Some(false),
+                    Err(_) => None,
+                };
+                Err(fail(error, old_secret_valid))
+            }
+        }
+    }
+}
+
+fn concurrency(asked: Option<usize>, default: usize) -> Result<usize> {
+    match asked {
+        None => Ok(default),
+        Some(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid(
+            "concurrency",
+            "invalidValue",
+            format!("concurrency must be a whole number from 1 to {MAX_CONCURRENCY}"),
+        )),
+    }
+}
+
+fn patterns(names: &[String]) -> Result<Vec<glob::Pattern>> {
+    names
+        .iter()
+        .map(|p| {
+            glob::Pattern::new(p)
+                .map_err(|e| Error::invalid("names", "pattern", format!("names pattern {p:?} is not a glob: {e}")))
+        })
+        .collect()
+}
+
+impl BatchReport {
+    /// Writes one env file per rotated token (`WORKSPACE.NAME.env`, the
+    /// `export` format, mode 0600, atomically) into `dir`, creating it 0700.
+    /// Returns the files written.
+    pub fn write_env_dir(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(Error::config(format!(
+                "{} exists and is not a folder (a symlink is refused too)",
+                dir.display()
+            )));
+        }
+        crate::config::create_private_dir(dir)?;
+        self.rotated
+            .iter()
+            .map(|issued| {
+                let workspace = issued.workspace.as_deref().unwrap_or("platform");
+                let path = dir.join(format!("{workspace}.{}.env", issued.name));
+                crate::config::write_atomic(&path, crate::render::export(issued)?.as_bytes())?;
+                Ok(path)
+            })
+            .collect()
+    }
+
+    /// One JSON object per line and token: `name`, `workspace`, `status`
+    /// (`rotated`, `failed`, `would_rotate` or `not_started`), the secret
+    /// under `token` for rotated ones, and for failed ones
+    /// `old_secret_valid`, `error` and the `recovery` call in `front`'s names.
+    pub fn to_jsonl(&self, front: Front) -> Result<String> {
+        let mut lines = Vec::new();
+        for issued in &self.rotated {
+            lines.push(serde_json::json!({
+                "name": issued.name,
+                "workspace": issued.workspace,
+                "status": "rotated",
+                "token": issued.token.as_ref().map(crate::Secret::expose),
+                "generation": issued.resource.status.as_ref().and_then(|s| s.generation),
+            }));
+        }
+        for f in &self.failed {
+            lines.push(serde_json::json!({
+                "name": f.target.name,
+                "workspace": f.target.workspace,
+                "status": "failed",
+                "old_secret_valid": f.old_secret_valid,
+                "error": f.error.describe(front),
+                "code": f.error.code(),
+                "recovery": f.recovery(front),
+            }));
+        }
+        for (status, items) in [("would_rotate", &self.would_rotate), ("not_started", &self.not_started)] {
+            for t in items {
+                lines.push(serde_json::json!({"name": t.name, "workspace": t.workspace, "status": status}));
+            }
+        }
+        let mut out = String::new();
+        for line in lines {
+            out.push_str(&serde_json::to_string(&line).map_err(|e| Error::config(format!("cannot render JSON: {e}")))?);
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
