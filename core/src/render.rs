@@ -222,26 +222,36 @@ pub fn github_actions(issued: &IssuedToken) -> Result<String> {
 
 /// NAME, WORKSPACE, DESCRIPTION, CREATED columns; never a token.
 pub fn table(tokens: &[AccessToken], headers: bool) -> String {
+    let rows = tokens.iter().map(|t| {
+        vec![
+            t.name().to_owned(),
+            t.workspace().unwrap_or("-").to_owned(),
+            t.description().unwrap_or("").to_owned(),
+            t.created().unwrap_or("").to_owned(),
+        ]
+    });
+    rows_table(&["NAME", "WORKSPACE", "DESCRIPTION", "CREATED"], rows, headers)
+}
+
+/// A plain table: the header (when `headers`) and rows, columns three
+/// spaces apart, every cell made [`printable`] (cells come from the server).
+pub fn rows_table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>, headers: bool) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled);
     if headers {
-        table.set_header(["NAME", "WORKSPACE", "DESCRIPTION", "CREATED"]);
+        table.set_header(header.to_vec());
     }
-    for t in tokens {
-        // Every cell comes from the server.
-        table.add_row([
-            printable(t.name()),
-            printable(t.workspace().unwrap_or("-")),
-            printable(t.description().unwrap_or("")),
-            printable(t.created().unwrap_or("")),
-        ]);
+    let mut empty = true;
+    for row in rows {
+        empty = false;
+        table.add_row(row.iter().map(|cell| printable(cell)).collect::<Vec<_>>());
     }
     for column in table.column_iter_mut() {
         column.set_padding((0, 3));
     }
-    if tokens.is_empty() && !headers {
+    if empty && !headers {
         return String::new();
     }
     let mut out: String = table.lines().map(|l| l.trim_end().to_owned() + "\n").collect();

@@ -419,3 +419,104 @@ async fn every_command_explains_itself_with_examples() {
     let short = run(["create", "workspaceaccesstoken", "-h"]).await;
     assert!(!short.stdout.contains("Examples:"));
 }
+
+#[tokio::test]
+async fn fleet_list_and_rotate_from_the_command_line() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    for (ws, name) in [("dev", "ci-a"), ("dev", "ops-b"), ("prod", "ci-c")] {
+        let out = wf(&config, &["create", "workspaceaccesstoken", name, "-w", ws]).await;
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let out = wf(&config, &["list", "workspaceaccesstokens", "--all-workspaces"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("WORKSPACE   NAME"), "{out:?}");
+    assert_eq!(out.stdout.lines().count(), 4, "{}", out.stdout);
+
+    let out = wf(
+        &config,
+        &[
+            "rotate",
+            "workspaceaccesstokens",
+            "--all-workspaces",
+            "ci-*",
+            "-o",
+            "jsonl",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<serde_json::Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["status"] == "rotated" && l["token"].as_str().unwrap().starts_with("ey"))
+    );
+    assert!(out.stderr.contains("2 rotated, 0 failed"), "{out:?}");
+    assert!(!out.stderr.contains("ey"), "a secret on stderr: {}", out.stderr);
+
+    // A failure: exit 1, the old secret's state and the recovery call on stderr.
+    emu.inject_fault(wayfinder_emulator::Fault {
+        status: Some(500),
+        times: 50,
+        ..wayfinder_emulator::Fault::new(
+            "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens/ops-b/token",
+        )
+    })
+    .unwrap();
+    let secrets = dir.path().join("secrets");
+    let out = wf(
+        &config,
+        &[
+            "rotate",
+            "workspaceaccesstokens",
+            "-w",
+            "dev",
+            "--output-dir",
+            secrets.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("still valid"), "{out:?}");
+    assert!(out.stderr.contains("--reset-token"), "{out:?}");
+    assert_eq!(std::fs::read_dir(&secrets).unwrap().count(), 1);
+    emu.clear_faults();
+
+    emu.reset_stats();
+    for bad in [
+        vec!["rotate", "workspaceaccesstokens", "--all-workspaces"],
+        vec![
+            "rotate",
+            "workspaceaccesstokens",
+            "-w",
+            "dev",
+            "--all-workspaces",
+            "-o",
+            "jsonl",
+        ],
+        vec!["rotate", "workspaceaccesstokens", "--all-workspaces", "-o", "json"],
+        vec![
+            "rotate",
+            "workspaceaccesstokens",
+            "--all-workspaces",
+            "--older-than",
+            "soon",
+            "-o",
+            "jsonl",
+        ],
+    ] {
+        let out = wf(&config, &bad).await;
+        assert_eq!(out.code, 2, "{bad:?}: {out:?}");
+    }
+    assert_eq!(emu.stats().total, 0);
+    let dry = wf(
+        &config,
+        &["rotate", "workspaceaccesstokens", "--all-workspaces", "--dry-run"],
+    )
+    .await;
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(dry.stderr.contains("3 would rotate"), "{dry:?}");
+}

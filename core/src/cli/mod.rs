@@ -17,6 +17,8 @@ use crate::settings::ClientOptions;
 use crate::template::GoTemplate;
 use crate::tokens::CreateOptions;
 
+mod fleet;
+
 /// What a CLI run printed and how it ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CliOutput {
@@ -44,7 +46,7 @@ struct Cli {
 }
 
 #[derive(Debug, Args)]
-struct Global {
+pub(crate) struct Global {
     /// The workspace you are operating within
     #[arg(short = 'w', long, global = true)]
     workspace: Option<String>,
@@ -88,7 +90,7 @@ struct Global {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Output {
+pub(crate) enum Output {
     /// Environment variables with comments (default for create)
     Env,
     /// KEY=value lines only
@@ -106,6 +108,8 @@ enum Output {
     Github,
     /// Go text/template (--template or --template-file) on the object -o json shows
     Template,
+    /// One JSON object per line and token (rotate)
+    Jsonl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +141,11 @@ enum Command {
     },
     /// Show who the configured credentials belong to
     Whoami,
+    /// Issue new secrets for many access tokens at once
+    Rotate {
+        #[command(subcommand)]
+        kind: fleet::RotateKind,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,9 +268,9 @@ Examples:
 
 #[derive(Debug, Subcommand)]
 enum ListKind {
-    /// The workspace access tokens of a workspace (-w, or the profile's)
+    /// The workspace access tokens of a workspace (-w, or the profile's), or of every workspace
     #[command(alias = "workspaceaccesstoken", after_long_help = LIST_EXAMPLES)]
-    Workspaceaccesstokens,
+    Workspaceaccesstokens(fleet::ListArgs),
     /// The platform access tokens
     #[command(alias = "platformaccesstoken", after_long_help = LIST_EXAMPLES)]
     Platformaccesstokens,
@@ -389,19 +398,23 @@ where
     match execute(cli).await {
         Ok(Printed {
             stdout,
+            stderr,
+            failed,
             late_error: None,
         }) => CliOutput {
-            code: 0,
+            code: i32::from(failed),
             stdout,
-            stderr: String::new(),
+            stderr,
         },
         Ok(Printed {
             stdout,
+            stderr,
             late_error: Some((e, note)),
+            ..
         }) => CliOutput {
             code: 1,
             stdout,
-            stderr: error_text(e) + note + "\n",
+            stderr: stderr + &error_text(e) + note + "\n",
         },
         Err(e) => CliOutput {
             code: exit_code(&e),
@@ -430,14 +443,18 @@ fn error_text(e: Error) -> String {
     text
 }
 
-fn usage(message: impl Into<String>) -> Error {
+pub(crate) fn usage(message: impl Into<String>) -> Error {
     Error::invalid("output", "invalidValue", message)
 }
 
 /// What a successful run prints, and an error that came after the output
 /// was already decided (the secret is printed all the same).
-struct Printed {
+pub(crate) struct Printed {
     stdout: String,
+    /// Told on stderr (a batch's summary), whatever the outcome.
+    stderr: String,
+    /// Some items of a batch failed: exit 1.
+    failed: bool,
     /// An error after the secret was printed, and what it means for that secret.
     late_error: Option<(Error, &'static str)>,
 }
@@ -446,6 +463,8 @@ impl From<String> for Printed {
     fn from(stdout: String) -> Printed {
         Printed {
             stdout,
+            stderr: String::new(),
+            failed: false,
             late_error: None,
         }
     }
@@ -535,7 +554,10 @@ async fn create(
             }
         }
     }
-    Ok(Printed { stdout, late_error })
+    Ok(Printed {
+        late_error,
+        ..Printed::from(stdout)
+    })
 }
 
 /// An error after the secret was issued, and what it means for that secret.
@@ -665,7 +687,10 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
         Command::List { kind } => {
             let client = client()?;
             let tokens = match kind {
-                ListKind::Workspaceaccesstokens => client.list_workspace_access_tokens(ws).await?,
+                ListKind::Workspaceaccesstokens(args) if args.is_fleet() => {
+                    return fleet::list(&client, args, g, template).await.map(Printed::from);
+                }
+                ListKind::Workspaceaccesstokens(_) => client.list_workspace_access_tokens(ws).await?,
                 ListKind::Platformaccesstokens => client.list_platform_access_tokens().await?,
             };
             render_resources(&tokens, true, g, template)
@@ -725,6 +750,10 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                 None => render_roles(target, &roles, g.output),
             }
         }
+        Command::Rotate { kind } => {
+            let fleet::RotateKind::Workspaceaccesstokens(args) = kind;
+            return fleet::rotate(&client()?, args, g).await;
+        }
         Command::Whoami => {
             let me = client()?.whoami().await?;
             if let Some(t) = template {
@@ -770,6 +799,7 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
         Output::Github => render::github_actions(issued),
         Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
         Output::Template => Err(usage("-o template needs --template TEXT or --template-file PATH")),
+        Output::Jsonl => Err(usage("-o jsonl applies to rotate")),
     }
 }
 

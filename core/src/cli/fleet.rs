@@ -1,0 +1,300 @@
+//! `list workspaceaccesstokens --all-workspaces` and `rotate
+//! workspaceaccesstokens`: the fleet operations on the command line. A
+//! rotation's summary goes to stderr (never a secret); the secrets go to
+//! `--output-dir` files or `-o jsonl` on stdout.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use super::{Global, Output, Printed, usage};
+use crate::client::Client;
+use crate::error::{Error, Front};
+use crate::fleet::{BatchReport, InventoryEntry, InventoryQuery, ProgressFn, RotateOptions};
+use crate::names::parse_expires_in;
+use crate::render;
+use crate::template::GoTemplate;
+
+/// Filters shared by `list --all-workspaces` and `rotate`.
+#[derive(Debug, Args)]
+pub(super) struct Filters {
+    /// Every workspace the credentials can see
+    #[arg(long)]
+    all_workspaces: bool,
+    /// Only tokens that expire within this long (e.g. 7d), or have expired
+    #[arg(long, value_name = "DURATION")]
+    expiring_within: Option<String>,
+    /// Only tokens whose secret is at least this old (e.g. 90d)
+    #[arg(long, value_name = "DURATION")]
+    older_than: Option<String>,
+    /// Requests in flight (list: 16, rotate: 8)
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    filters: Filters,
+}
+
+impl ListArgs {
+    /// Whether this list spans workspaces or filters (an inventory).
+    pub(super) fn is_fleet(&self) -> bool {
+        let f = &self.filters;
+        f.all_workspaces || f.expiring_within.is_some() || f.older_than.is_some() || f.concurrency.is_some()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RotateKind {
+    /// Reset the secrets of a workspace's (or every workspace's) access tokens
+    #[command(alias = "workspaceaccesstoken", after_long_help = ROTATE_EXAMPLES)]
+    Workspaceaccesstokens(RotateArgs),
+}
+
+const ROTATE_EXAMPLES: &str = "\
+Examples:
+  # What would rotate: tokens of every workspace expiring within a week
+  wayfinder-tokens rotate workspaceaccesstokens --all-workspaces --expiring-within 7d --dry-run
+
+  # Rotate every token of `payments` now, one env file per new secret
+  wayfinder-tokens rotate workspaceaccesstokens -w payments --output-dir ./rotated
+
+  # Rotate the ci-* tokens not rotated for 90 days, as JSON lines for a pipeline
+  wayfinder-tokens rotate workspaceaccesstokens --all-workspaces --older-than 90d 'ci-*' -o jsonl > rotated.jsonl
+
+The summary (never a secret) goes to stderr; exit 0 when every token rotated, 1 when any
+failed, each failure saying whether its old secret still works and how to recover it.";
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    #[command(flatten)]
+    filters: Filters,
+    /// Only these names (glob patterns such as ci-*)
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
+    /// Write one 0600 env file per new secret into this folder (created 0700)
+    #[arg(long, value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+    /// List what would rotate; rotate nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn query(filters: &Filters, workspace: Option<&str>, names: &[String]) -> Result<InventoryQuery, Error> {
+    let duration = |field: &str, raw: &Option<String>| raw.as_deref().map(|r| parse_expires_in(field, r)).transpose();
+    let workspaces = match (filters.all_workspaces, workspace) {
+        (true, Some(_)) => return Err(usage("--all-workspaces and -w cannot be combined")),
+        (true, None) => None,
+        (false, Some(w)) => Some(vec![w.to_owned()]),
+        (false, None) => return Err(usage("name a workspace with -w, or pass --all-workspaces")),
+    };
+    Ok(InventoryQuery {
+        workspaces,
+        expiring_within: duration("expiring_within", &filters.expiring_within)?,
+        older_than: duration("older_than", &filters.older_than)?,
+        names: names.to_vec(),
+        concurrency: filters.concurrency,
+    })
+}
+
+/// `list workspaceaccesstokens --all-workspaces …`: the inventory.
+pub(super) async fn list(
+    client: &Client,
+    args: &ListArgs,
+    g: &Global,
+    template: Option<&GoTemplate>,
+) -> Result<String, Error> {
+    let workspace = if args.filters.all_workspaces {
+        None
+    } else {
+        Some(
+            g.workspace
+                .clone()
+                .or_else(|| client.workspace().map(str::to_owned))
+                .ok_or_else(|| usage("name a workspace with -w, or pass --all-workspaces"))?,
+        )
+    };
+    let entries = client
+        .inventory(&query(&args.filters, workspace.as_deref(), &[])?)
+        .await?;
+    match (template, g.output) {
+        (Some(t), _) => t.render(&entries, None),
+        (None, Some(Output::Json)) => render::to_json(&entries),
+        (None, Some(Output::Yaml)) => render::to_yaml(&entries),
+        (None, None | Some(Output::Table)) => Ok(inventory_table(&entries, g.show_headers)),
+        (None, Some(_)) => Err(usage("an inventory prints as table, json, yaml or template")),
+    }
+}
+
+fn days(seconds: i64) -> String {
+    format!("{}d", seconds.div_euclid(86_400))
+}
+
+fn inventory_table(entries: &[InventoryEntry], headers: bool) -> String {
+    let rows = entries.iter().map(|e| {
+        vec![
+            e.workspace.clone(),
+            e.name.clone(),
+            days(e.age_seconds),
+            e.expires_in_seconds.map_or_else(|| "never".to_owned(), days),
+            e.generation.to_string(),
+        ]
+    });
+    render::rows_table(&["WORKSPACE", "NAME", "AGE", "EXPIRES", "GENERATION"], rows, headers)
+}
+
+/// `rotate workspaceaccesstokens …`: the batch rotation.
+pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global) -> Result<Printed, Error> {
+    let jsonl = match (g.output, &args.output_dir, args.dry_run) {
+        (Some(Output::Jsonl), None, _) => true,
+        (None, Some(_), _) | (None, None, true) => false,
+        (None, None, false) => return Err(usage("say where the new secrets go: --output-dir DIR or -o jsonl")),
+        _ => {
+            return Err(usage(
+                "rotate writes the secrets with --output-dir DIR or -o jsonl (not both)",
+            ));
+        }
+    };
+    if let Some(dir) = &args.output_dir
+        && std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir())
+    {
+        return Err(usage(format!(
+            "--output-dir {} exists and is not a folder",
+            dir.display()
+        )));
+    }
+    let query = query(&args.filters, g.workspace.as_deref(), &args.names)?;
+    let targets: Vec<_> = client
+        .inventory(&query)
+        .await?
+        .iter()
+        .map(InventoryEntry::target)
+        .collect();
+    let bar = progress_bar(targets.len());
+    let progress: Option<ProgressFn> = bar.clone().map(|bar| {
+        let progress: ProgressFn = Arc::new(move |p| bar.set_position(p.done as u64));
+        progress
+    });
+    let options = RotateOptions {
+        concurrency: args.filters.concurrency,
+        dry_run: args.dry_run,
+    };
+    let report = client
+        .rotate_workspace_access_tokens(&targets, &options, progress, None)
+        .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut stdout = if jsonl {
+        report.to_jsonl(Front::Cli)?
+    } else {
+        String::new()
+    };
+    let late_error = match (&args.output_dir, args.dry_run) {
+        (Some(dir), false) => match report.write_env_dir(dir) {
+            Ok(files) => {
+                for f in files {
+                    stdout.push_str(&format!("{}\n", f.display()));
+                }
+                None
+            }
+            // Never lose the secrets: print them instead.
+            Err(e) => {
+                stdout.push_str(&report.to_jsonl(Front::Cli)?);
+                Some((
+                    e,
+                    "The tokens were rotated; their secrets are printed above as JSON lines: store them now",
+                ))
+            }
+        },
+        _ => None,
+    };
+    Ok(Printed {
+        stdout,
+        stderr: summary(&report, g.show_headers),
+        failed: !report.failed.is_empty(),
+        late_error,
+    })
+}
+
+/// A bar on stderr when it is a terminal; nothing otherwise.
+fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() || total == 0 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("rotating {bar:30} {pos}/{len} {elapsed}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// The summary table: every token and how it ended, never a secret.
+fn summary(report: &BatchReport, headers: bool) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for issued in &report.rotated {
+        let workspace = issued.workspace.clone().unwrap_or_default();
+        rows.push(vec![
+            workspace,
+            issued.name.clone(),
+            "rotated".into(),
+            "replaced".into(),
+            String::new(),
+        ]);
+    }
+    for f in &report.failed {
+        let old = match f.old_secret_valid {
+            Some(true) => "still valid",
+            Some(false) => "dead",
+            None => "unknown",
+        };
+        rows.push(vec![
+            f.target.workspace.clone(),
+            f.target.name.clone(),
+            format!("failed: {}", f.error.code()),
+            old.to_owned(),
+            f.recovery(Front::Cli),
+        ]);
+    }
+    for (status, items) in [
+        ("would rotate", &report.would_rotate),
+        ("not started", &report.not_started),
+    ] {
+        for t in items {
+            rows.push(vec![
+                t.workspace.clone(),
+                t.name.clone(),
+                status.to_owned(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+    }
+    let header = ["WORKSPACE", "NAME", "STATUS", "OLD SECRET", "RECOVER WITH"];
+    let mut out = render::rows_table(&header, rows, headers);
+    out.push_str(&format!(
+        "{} rotated, {} failed{}\n",
+        report.rotated.len(),
+        report.failed.len(),
+        if report.would_rotate.is_empty() {
+            String::new()
+        } else {
+            format!(", {} would rotate (dry run)", report.would_rotate.len())
+        }
+    ));
+    for f in &report.failed {
+        let line = format!(
+            "  {}/{}: {}",
+            f.target.workspace,
+            f.target.name,
+            f.error.describe(Front::Cli)
+        );
+        out.push_str(&render::printable(&line));
+        out.push('\n');
+    }
+    out
+}
