@@ -322,6 +322,67 @@ macro_rules! client_class {
                 $finish(py, "get_platform_access_token_roles", async move { client.get_platform_access_token_roles(&token).await.map(Roles) })
             }
 
+            /// The workspaces the credentials can see, sorted.
+            fn list_workspaces(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                let client = self.inner.client(py)?;
+                $finish(py, "list_workspaces", async move { client.list_workspaces().await })
+            }
+
+            /// Every workspace access token in `workspaces` (default: every workspace the
+            /// credentials can see), fetched `concurrency` lists at a time, filtered by
+            /// `expiring_within` and `older_than` (seconds or text such as "7d") and name
+            /// `names` (glob patterns). Returns an `Inventory`.
+            #[pyo3(signature = (workspaces=None, *, expiring_within=None, older_than=None, names=None, concurrency=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn inventory(
+                &self,
+                py: Python<'_>,
+                workspaces: Option<Vec<String>>,
+                expiring_within: Option<Bound<'_, PyAny>>,
+                older_than: Option<Bound<'_, PyAny>>,
+                names: Option<Vec<String>>,
+                concurrency: Option<Bound<'_, PyAny>>,
+            ) -> PyResult<Py<PyAny>> {
+                let query = wayfinder_tokens::fleet::InventoryQuery {
+                    workspaces,
+                    expiring_within: duration_arg(py, "expiring_within", expiring_within.as_ref())?,
+                    older_than: duration_arg(py, "older_than", older_than.as_ref())?,
+                    names: names.unwrap_or_default(),
+                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), 256)?.map(|n| n as usize),
+                };
+                let client = self.inner.client(py)?;
+                $finish(py, "inventory", async move { client.inventory(&query).await.map(crate::fleet::Inventory) })
+            }
+
+            /// Resets each token's secret, `concurrency` at a time. `tokens`: an
+            /// `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
+            /// `progress`: a callable `(done, total, (workspace, name))`, or True for a bar.
+            /// Returns a `BatchReport`; one token's failure never raises.
+            #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false))]
+            fn rotate_workspace_access_tokens(
+                &self,
+                py: Python<'_>,
+                tokens: Bound<'_, PyAny>,
+                concurrency: Option<Bound<'_, PyAny>>,
+                progress: Option<Bound<'_, PyAny>>,
+                dry_run: bool,
+            ) -> PyResult<Py<PyAny>> {
+                let targets = crate::fleet::targets(&tokens)?;
+                let options = wayfinder_tokens::fleet::RotateOptions {
+                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), 256)?.map(|n| n as usize),
+                    dry_run,
+                };
+                let sink = std::sync::Arc::new(crate::fleet::ProgressSink::new(py, progress.as_ref(), targets.len())?);
+                let client = self.inner.client(py)?;
+                $finish(py, "rotate_workspace_access_tokens", async move {
+                    let report = client
+                        .rotate_workspace_access_tokens(&targets, &options, sink.callback(), None)
+                        .await;
+                    Python::attach(|py| sink.finish(py));
+                    report.map(crate::fleet::ReportOut)
+                })
+            }
+
             fn whoami(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "whoami", async move { client.whoami().await.map(WhoAmI) })

@@ -9,6 +9,7 @@
 mod asyncio;
 mod client;
 mod errors;
+mod fleet;
 mod testing;
 mod types;
 
@@ -104,6 +105,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::AccessRole>()?;
     m.add_class::<types::Roles>()?;
     m.add_class::<types::WhoAmI>()?;
+    m.add_class::<fleet::Inventory>()?;
+    m.add_class::<fleet::InventoryEntry>()?;
+    m.add_class::<fleet::BatchReport>()?;
+    m.add_class::<fleet::RotationFailure>()?;
     m.add_class::<testing::Emulator>()?;
     m.add_function(wrap_pyfunction!(render_table, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;

@@ -66,7 +66,7 @@ fn list_repr(values: &[String]) -> String {
     format!("[{}]", values.iter().map(|v| py_repr(v)).collect::<Vec<_>>().join(", "))
 }
 
-fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -260,9 +260,15 @@ impl IssuedToken {
         py.detach(|| github::export(&self.0, env_file.as_deref()))
             .map_err(|e| to_py(py, e))
     }
-    /// name, workspace, server, description and token (the same fields as `to_json`).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_dict(py, &render::summary(&self.0))
+    /// The fields of `to_json` as a dict, without the secret unless `include_secret=True`.
+    #[pyo3(signature = (*, include_secret=false))]
+    fn to_dict<'py>(&self, py: Python<'py>, include_secret: bool) -> PyResult<Bound<'py, PyAny>> {
+        let mut json =
+            serde_json::to_value(render::summary(&self.0)).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        if !include_secret && let Some(map) = json.as_object_mut() {
+            map.remove("token");
+        }
+        json_to_py(py, &json)
     }
     fn write_config(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| config::write_config(&self.0, &path))

@@ -1,6 +1,6 @@
 import builtins
 import os
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -29,6 +29,10 @@ __all__ = [
     "AccessRole",
     "Roles",
     "WhoAmI",
+    "Inventory",
+    "InventoryEntry",
+    "BatchReport",
+    "RotationFailure",
     "Emulator",
     "render_table",
     "run_cli",
@@ -142,7 +146,8 @@ class IssuedToken:
         Raises ``ConfigError`` when ``$GITHUB_ENV`` is unset or stdout is that file.
         Returns the file written.
         """
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self, *, include_secret: bool = False) -> dict[str, Any]:
+        """The fields of ``to_json`` as a dict, without the secret unless ``include_secret=True``."""
     def write_config(self, path: _Path) -> None: ...
     def save_profile(
         self, config_path: _Path | None = None, profile: str | None = None, make_current: bool = False
@@ -181,6 +186,88 @@ class WhoAmI:
     def subject_kind(self) -> str: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class InventoryEntry:
+    """One access token of an inventory: what ``get`` shows, plus its age, expiry and generation."""
+
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def age_seconds(self) -> int:
+        """Seconds since its current secret was issued."""
+    @property
+    def expiry(self) -> str | None:
+        """When it expires (RFC 3339), or None."""
+    @property
+    def expires_in_seconds(self) -> int | None:
+        """Seconds until it expires (negative: expired), or None."""
+    @property
+    def generation(self) -> int: ...
+    @property
+    def object(self) -> AccessToken:
+        """The object as the server returned it."""
+    def to_dict(self) -> dict[str, Any]:
+        """A flat dict (an inventory never holds a secret)."""
+
+@final
+class Inventory:
+    """The access tokens an inventory found: a sequence of ``InventoryEntry``, shown as a table in notebooks."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, key: int, /) -> InventoryEntry: ...
+    def __iter__(self) -> Iterator[InventoryEntry]: ...
+    def to_records(self) -> list[dict[str, Any]]:
+        """Flat dicts without any secret, for ``pandas.DataFrame(inventory.to_records())``."""
+    def _repr_html_(self) -> str: ...
+
+@final
+class RotationFailure:
+    """A token that did not rotate: why, whether its old secret still works, and how to recover."""
+
+    @property
+    def workspace(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def error(self) -> WayfinderError:
+        """The error, as the exception it would have raised."""
+    @property
+    def old_secret_valid(self) -> bool | None:
+        """True: the old secret still works; False: it was replaced and the new one lost; None: unknown."""
+    @property
+    def recovery(self) -> str:
+        """The exact call that gets the token a working secret."""
+
+@final
+class BatchReport:
+    """What a batch rotation did; one token's failure never raises."""
+
+    @property
+    def rotated(self) -> list[IssuedToken]:
+        """The tokens that got a new secret, with it."""
+    @property
+    def failed(self) -> list[RotationFailure]: ...
+    @property
+    def would_rotate(self) -> list[tuple[str, str]]:
+        """Dry run: ``(workspace, name)`` of each token that would rotate."""
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+    def write_env_dir(self, path: _Path) -> list[Path]:
+        """One 0600 env file per new secret in ``path`` (created 0700); returns the files."""
+    def to_jsonl(self) -> str:
+        """One JSON object per token and line, the secret under ``token`` for rotated ones."""
+    def to_records(self) -> list[dict[str, Any]]:
+        """Flat dicts without any secret, for ``pandas.DataFrame(report.to_records())``."""
+    def _repr_html_(self) -> str: ...
+
+_Tokens: TypeAlias = Inventory | Iterable[InventoryEntry | tuple[str, str] | dict[str, str]]
+_Progress: TypeAlias = Callable[[int, int, tuple[str, str]], object] | bool | None
 
 @final
 class AsyncClient:
@@ -259,6 +346,28 @@ class AsyncClient:
     ) -> Coroutine[Any, Any, Roles]: ...
     def assign_platform_wayfinder_role(self, token: str, role: str) -> Coroutine[Any, Any, Roles]: ...
     def get_platform_access_token_roles(self, token: str) -> Coroutine[Any, Any, Roles]: ...
+    def list_workspaces(self) -> Coroutine[Any, Any, list[str]]:
+        """The workspaces the credentials can see, sorted."""
+    def inventory(
+        self,
+        workspaces: list[str] | None = None,
+        *,
+        expiring_within: str | float | timedelta | None = None,
+        older_than: str | float | timedelta | None = None,
+        names: list[str] | None = None,
+        concurrency: int | None = None,
+    ) -> Coroutine[Any, Any, Inventory]:
+        """Every workspace access token in ``workspaces`` (default: all visible), 16 lists at a time, filtered.
+
+        Example: ``await wf.inventory(expiring_within="7d")``
+        """
+    def rotate_workspace_access_tokens(
+        self, tokens: _Tokens, *, concurrency: int | None = None, progress: _Progress = None, dry_run: bool = False
+    ) -> Coroutine[Any, Any, BatchReport]:
+        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises).
+
+        Example: ``report = await wf.rotate_workspace_access_tokens(await wf.inventory(older_than="90d"))``
+        """
     def whoami(self) -> Coroutine[Any, Any, WhoAmI]: ...
     def aclose(self) -> Awaitable[None]: ...
     def __aenter__(self) -> Awaitable[AsyncClient]: ...
@@ -334,6 +443,22 @@ class Client:
     ) -> Roles: ...
     def assign_platform_wayfinder_role(self, token: str, role: str) -> Roles: ...
     def get_platform_access_token_roles(self, token: str) -> Roles: ...
+    def list_workspaces(self) -> list[str]:
+        """The workspaces the credentials can see, sorted."""
+    def inventory(
+        self,
+        workspaces: list[str] | None = None,
+        *,
+        expiring_within: str | float | timedelta | None = None,
+        older_than: str | float | timedelta | None = None,
+        names: list[str] | None = None,
+        concurrency: int | None = None,
+    ) -> Inventory:
+        """Every workspace access token in ``workspaces`` (default: all visible), 16 lists at a time, filtered."""
+    def rotate_workspace_access_tokens(
+        self, tokens: _Tokens, *, concurrency: int | None = None, progress: _Progress = None, dry_run: bool = False
+    ) -> BatchReport:
+        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises)."""
     def whoami(self) -> WhoAmI: ...
     def close(self) -> None: ...
     def __enter__(self) -> Client: ...

@@ -1,0 +1,456 @@
+//! Fleet operations as Python sees them: `Inventory` (a sequence of
+//! `InventoryEntry`), `BatchReport` and `RotationFailure`, with notebook
+//! tables and flat records for pandas; progress as a callable, a `tqdm` bar
+//! or a stderr line. Every decision stays in core.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use wayfinder_tokens::Front;
+use wayfinder_tokens::fleet::{BatchReport as CoreReport, InventoryEntry as CoreEntry, Progress, ProgressFn, TokenRef};
+
+use crate::errors::to_py;
+use crate::types::{AccessToken, IssuedToken, html_escape, py_repr};
+
+/// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
+#[pyclass(frozen, module = "wayfinder_tokens")]
+#[derive(Clone)]
+pub struct InventoryEntry(pub CoreEntry);
+
+#[pymethods]
+impl InventoryEntry {
+    #[getter]
+    fn workspace(&self) -> &str {
+        &self.0.workspace
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Seconds since its current secret was issued.
+    #[getter]
+    fn age_seconds(&self) -> i64 {
+        self.0.age_seconds
+    }
+    /// When it expires (RFC 3339), or None.
+    #[getter]
+    fn expiry(&self) -> Option<&str> {
+        self.0.expiry.as_deref()
+    }
+    /// Seconds until it expires (negative: expired), or None.
+    #[getter]
+    fn expires_in_seconds(&self) -> Option<i64> {
+        self.0.expires_in_seconds
+    }
+    #[getter]
+    fn generation(&self) -> i64 {
+        self.0.generation
+    }
+    /// The object as the server returned it.
+    #[getter]
+    fn object(&self) -> AccessToken {
+        AccessToken(self.0.object.clone())
+    }
+    /// A flat dict (no secret: an inventory never holds one).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        record(py, &self.0)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "InventoryEntry(workspace={}, name={}, age_seconds={}, generation={})",
+            py_repr(&self.0.workspace),
+            py_repr(&self.0.name),
+            self.0.age_seconds,
+            self.0.generation
+        )
+    }
+}
+
+fn record<'py>(py: Python<'py>, e: &CoreEntry) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("workspace", &e.workspace)?;
+    d.set_item("name", &e.name)?;
+    d.set_item("description", &e.description)?;
+    d.set_item("age_days", e.age_seconds as f64 / 86_400.0)?;
+    d.set_item("expiry", &e.expiry)?;
+    d.set_item("expires_in_days", e.expires_in_seconds.map(|s| s as f64 / 86_400.0))?;
+    d.set_item("generation", e.generation)?;
+    Ok(d)
+}
+
+/// Seconds as whole days, for tables.
+fn days(seconds: i64) -> String {
+    format!("{}d", seconds.div_euclid(86_400))
+}
+
+/// Expiring within this many seconds marks a row in the notebook table.
+const SOON: i64 = 14 * 86_400;
+
+/// An HTML table: rows of cells, a row's mark (a colour) when it needs one.
+fn html_rows(caption: &str, header: &[&str], rows: Vec<(Vec<String>, Option<&str>)>) -> String {
+    let head: String = header.iter().map(|h| format!("<th>{h}</th>")).collect();
+    let body: String = rows
+        .into_iter()
+        .map(|(cells, mark)| {
+            let style = mark.map(|m| format!(" style=\"background:{m}\"")).unwrap_or_default();
+            let cells: String = cells.iter().map(|c| format!("<td>{}</td>", html_escape(c))).collect();
+            format!("<tr{style}>{cells}</tr>")
+        })
+        .collect();
+    format!("<table><caption>{}</caption><tr>{head}</tr>{body}</table>", html_escape(caption))
+}
+
+/// The access tokens an inventory found: a sequence of `InventoryEntry`.
+#[pyclass(frozen, sequence, module = "wayfinder_tokens")]
+pub struct Inventory(pub Vec<CoreEntry>);
+
+#[pymethods]
+impl Inventory {
+    fn __len__(&self) -> usize {
+        self.0.len()
+    }
+    fn __getitem__(&self, index: isize) -> PyResult<InventoryEntry> {
+        let len = self.0.len() as isize;
+        let at = if index < 0 { index + len } else { index };
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|e| InventoryEntry(e.clone()))
+            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("inventory index out of range"))
+    }
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let entries: Vec<InventoryEntry> = self.0.iter().cloned().map(InventoryEntry).collect();
+        PyList::new(py, entries)?.try_iter().map(Bound::into_any)
+    }
+    /// Flat dicts without any secret, for `pandas.DataFrame(inventory.to_records())`.
+    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let records = self.0.iter().map(|e| record(py, e)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, records)
+    }
+    fn __repr__(&self) -> String {
+        format!("Inventory({} access tokens)", self.0.len())
+    }
+    fn _repr_html_(&self) -> String {
+        let rows = self
+            .0
+            .iter()
+            .map(|e| {
+                let soon = e.expires_in_seconds.is_some_and(|s| s <= SOON);
+                let cells = vec![
+                    e.name.clone(),
+                    e.workspace.clone(),
+                    days(e.age_seconds),
+                    e.expires_in_seconds.map_or_else(|| "never".to_owned(), days),
+                    e.generation.to_string(),
+                    if soon { "expiring soon" } else { "" }.to_owned(),
+                ];
+                (cells, soon.then_some("#fff3cd"))
+            })
+            .collect();
+        let header = ["name", "workspace", "age", "expires", "generation", "status"];
+        html_rows(&format!("{} access tokens", self.0.len()), &header, rows)
+    }
+}
+
+/// A token that did not rotate: why, whether its old secret still works,
+/// and the exact call that recovers it.
+#[pyclass(frozen, module = "wayfinder_tokens")]
+pub struct RotationFailure {
+    #[pyo3(get)]
+    workspace: String,
+    #[pyo3(get)]
+    name: String,
+    /// The error, as the exception it would have raised.
+    #[pyo3(get)]
+    error: Py<PyAny>,
+    /// True: the old secret still works; False: it was replaced and the new one lost; None: unknown.
+    #[pyo3(get)]
+    old_secret_valid: Option<bool>,
+    /// The call that gets the token a working secret.
+    #[pyo3(get)]
+    recovery: String,
+}
+
+#[pymethods]
+impl RotationFailure {
+    fn __repr__(&self) -> String {
+        format!(
+            "RotationFailure(workspace={}, name={}, old_secret_valid={})",
+            py_repr(&self.workspace),
+            py_repr(&self.name),
+            match self.old_secret_valid {
+                Some(true) => "True",
+                Some(false) => "False",
+                None => "None",
+            }
+        )
+    }
+}
+
+/// What a batch rotation did; one item's failure never raises.
+#[pyclass(frozen, module = "wayfinder_tokens")]
+pub struct BatchReport {
+    report: CoreReport,
+    failed: Vec<Py<RotationFailure>>,
+}
+
+impl BatchReport {
+    pub fn new(py: Python<'_>, report: CoreReport) -> PyResult<BatchReport> {
+        let failed = report
+            .failed
+            .iter()
+            .map(|f| {
+                let error = to_py(py, clone_error(&f.error)).into_value(py).into_any();
+                Py::new(
+                    py,
+                    RotationFailure {
+                        workspace: f.target.workspace.clone(),
+                        name: f.target.name.clone(),
+                        error,
+                        old_secret_valid: f.old_secret_valid,
+                        recovery: f.recovery(Front::Python),
+                    },
+                )
+            })
+            .collect::<PyResult<_>>()?;
+        Ok(BatchReport { report, failed })
+    }
+}
+
+/// The same error again (core errors hold sources that cannot be cloned).
+fn clone_error(e: &wayfinder_tokens::Error) -> wayfinder_tokens::Error {
+    match e {
+        wayfinder_tokens::Error::Api(api) => wayfinder_tokens::Error::Api(api.clone()),
+        other => wayfinder_tokens::Error::Transport {
+            message: other.describe(Front::Python),
+            source: None,
+            hint: None,
+        },
+    }
+}
+
+fn pair<'py>(py: Python<'py>, t: &TokenRef) -> PyResult<Bound<'py, PyTuple>> {
+    PyTuple::new(py, [&t.workspace, &t.name])
+}
+
+#[pymethods]
+impl BatchReport {
+    /// The tokens that got a new secret (`IssuedToken`s, with it).
+    #[getter]
+    fn rotated(&self) -> Vec<IssuedToken> {
+        self.report.rotated.iter().cloned().map(IssuedToken).collect()
+    }
+    #[getter]
+    fn failed(&self, py: Python<'_>) -> Vec<Py<RotationFailure>> {
+        self.failed.iter().map(|f| f.clone_ref(py)).collect()
+    }
+    /// Dry run: `(workspace, name)` of each token that would rotate.
+    #[getter]
+    fn would_rotate<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.report.would_rotate.iter().map(|t| pair(py, t)).collect()
+    }
+    /// True when nothing failed.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.report.failed.is_empty()
+    }
+    /// One 0600 env file per new secret in `path` (created 0700); returns the files.
+    fn write_env_dir(&self, py: Python<'_>, path: PathBuf) -> PyResult<Vec<PathBuf>> {
+        py.detach(|| self.report.write_env_dir(&path)).map_err(|e| to_py(py, e))
+    }
+    /// One JSON object per token and line, the secret under `token` for rotated ones.
+    fn to_jsonl(&self, py: Python<'_>) -> PyResult<String> {
+        self.report.to_jsonl(Front::Python).map_err(|e| to_py(py, e))
+    }
+    /// Flat dicts without any secret, for `pandas.DataFrame(report.to_records())`.
+    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for (workspace, name, status, old, error) in self.rows() {
+            let d = PyDict::new(py);
+            d.set_item("workspace", workspace)?;
+            d.set_item("name", name)?;
+            d.set_item("status", status)?;
+            d.set_item("old_secret_valid", old)?;
+            d.set_item("error", error)?;
+            list.append(d)?;
+        }
+        Ok(list)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "BatchReport(rotated={}, failed={}, would_rotate={})",
+            self.report.rotated.len(),
+            self.report.failed.len(),
+            self.report.would_rotate.len()
+        )
+    }
+    fn _repr_html_(&self) -> String {
+        let rows = self
+            .rows()
+            .into_iter()
+            .map(|(workspace, name, status, old, error)| {
+                let mark = (status == "failed").then_some("#f8d7da");
+                let old = match old {
+                    Some(true) => "old secret still valid",
+                    Some(false) => "old secret dead",
+                    None => "",
+                };
+                (vec![name, workspace, status.to_owned(), old.to_owned(), error.unwrap_or_default()], mark)
+            })
+            .collect();
+        let caption = format!(
+            "{} rotated, {} failed",
+            self.report.rotated.len(),
+            self.report.failed.len()
+        );
+        html_rows(&caption, &["name", "workspace", "status", "old secret", "error"], rows)
+    }
+}
+
+type Row = (String, String, &'static str, Option<bool>, Option<String>);
+
+impl BatchReport {
+    fn rows(&self) -> Vec<Row> {
+        let r = &self.report;
+        let mut rows: Vec<Row> = r
+            .rotated
+            .iter()
+            .map(|i| (i.workspace.clone().unwrap_or_default(), i.name.clone(), "rotated", None, None))
+            .collect();
+        rows.extend(r.failed.iter().map(|f| {
+            let error = Some(f.error.describe(Front::Python));
+            (f.target.workspace.clone(), f.target.name.clone(), "failed", f.old_secret_valid, error)
+        }));
+        for (status, items) in [("would rotate", &r.would_rotate), ("not started", &r.not_started)] {
+            rows.extend(items.iter().map(|t| (t.workspace.clone(), t.name.clone(), status, None, None)));
+        }
+        rows
+    }
+}
+
+/// The tokens a rotation names: `InventoryEntry`s, an `Inventory`,
+/// `(workspace, name)` pairs or `{"workspace": …, "name": …}` dicts.
+pub fn targets(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<TokenRef>> {
+    if let Ok(inventory) = tokens.cast::<Inventory>() {
+        return Ok(inventory.get().0.iter().map(CoreEntry::target).collect());
+    }
+    let mut out = Vec::new();
+    for item in tokens.try_iter()? {
+        let item = item?;
+        if let Ok(entry) = item.cast::<InventoryEntry>() {
+            out.push(entry.get().0.target());
+        } else if let Ok((workspace, name)) = item.extract::<(String, String)>() {
+            out.push(TokenRef { workspace, name });
+        } else if let Ok(d) = item.cast::<PyDict>() {
+            let get = |k: &str| -> PyResult<String> {
+                d.get_item(k)?
+                    .ok_or_else(|| PyTypeError::new_err(format!("a token dict needs {k:?}")))?
+                    .extract()
+            };
+            out.push(TokenRef {
+                workspace: get("workspace")?,
+                name: get("name")?,
+            });
+        } else {
+            return Err(PyTypeError::new_err(
+                "tokens must be InventoryEntry objects, an Inventory, (workspace, name) pairs or dicts",
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// What `progress=` asks for: a callable `(done, total, (workspace, name))`,
+/// or True for a `tqdm` bar (a notebook widget in Jupyter) when `tqdm` is
+/// installed and a stderr line when it is not.
+pub struct ProgressSink {
+    callback: Option<Py<PyAny>>,
+    bar: Option<Py<PyAny>>,
+}
+
+impl ProgressSink {
+    pub fn new(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>, total: usize) -> PyResult<ProgressSink> {
+        let Some(progress) = progress.filter(|p| !p.is_none()) else {
+            return Ok(ProgressSink { callback: None, bar: None });
+        };
+        if progress.is_callable() {
+            return Ok(ProgressSink {
+                callback: Some(progress.clone().unbind()),
+                bar: None,
+            });
+        }
+        if !progress.is_truthy()? {
+            return Ok(ProgressSink { callback: None, bar: None });
+        }
+        let bar = match py.import("tqdm.auto") {
+            Ok(tqdm) => {
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("total", total)?;
+                kwargs.set_item("desc", "rotating")?;
+                Some(tqdm.getattr("tqdm")?.call((), Some(&kwargs))?.unbind())
+            }
+            Err(_) => None,
+        };
+        Ok(ProgressSink { callback: None, bar: bar.or(Some(py.None())) })
+    }
+
+    /// The core callback, or None when nothing listens.
+    pub fn callback(self: &Arc<Self>) -> Option<ProgressFn> {
+        if self.callback.is_none() && self.bar.is_none() {
+            return None;
+        }
+        let sink = Arc::clone(self);
+        Some(Arc::new(move |p: &Progress| Python::attach(|py| sink.report(py, p))))
+    }
+
+    fn report(&self, py: Python<'_>, p: &Progress) {
+        let outcome = match (&self.callback, &self.bar) {
+            (Some(cb), _) => pair(py, &p.item).and_then(|item| cb.call1(py, (p.done, p.total, item)).map(drop)),
+            (None, Some(bar)) if !bar.is_none(py) => bar.call_method1(py, "update", (1,)).map(drop),
+            (None, Some(_)) => py
+                .import("sys")
+                .and_then(|sys| sys.getattr("stderr"))
+                .and_then(|err| err.call_method1("write", (format!("\rrotating {}/{}", p.done, p.total),)).map(drop)),
+            (None, None) => Ok(()),
+        };
+        // A failing callback must not stop the batch; Python reports it.
+        if let Err(e) = outcome {
+            e.write_unraisable(py, None);
+        }
+    }
+
+    /// Closes the bar or ends the stderr line.
+    pub fn finish(&self, py: Python<'_>) {
+        let outcome = match &self.bar {
+            Some(bar) if !bar.is_none(py) => bar.call_method0(py, "close").map(drop),
+            Some(_) => py
+                .import("sys")
+                .and_then(|sys| sys.getattr("stderr"))
+                .and_then(|err| err.call_method1("write", ("\n",)).map(drop)),
+            None => Ok(()),
+        };
+        if let Err(e) = outcome {
+            e.write_unraisable(py, None);
+        }
+    }
+}
+
+/// A core report on its way to Python (converted with the GIL held).
+pub struct ReportOut(pub CoreReport);
+
+impl<'py> IntoPyObject<'py> for ReportOut {
+    type Target = BatchReport;
+    type Output = Bound<'py, BatchReport>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Bound::new(py, BatchReport::new(py, self.0)?)
+    }
+}
