@@ -46,6 +46,18 @@ export declare class WayfinderError extends Error {
  */
 export declare function isWayfinderError(value: unknown): value is WayfinderError
 
+/** A token a batch rotation could not rotate. */
+export interface RotationFailure {
+  workspace: string
+  name: string
+  /** Why. */
+  error: WayfinderError
+  /** `true`: the old secret still works; `false`: it was replaced and the new one lost; `null`: unknown. */
+  oldSecretValid: boolean | null
+  /** The exact call that gets the token a working secret. */
+  recovery: string
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -53,6 +65,29 @@ export declare function isWayfinderError(value: unknown): value is WayfinderErro
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/** What a batch rotation did. */
+export declare class BatchReport {
+  /** The tokens that got a new secret, with it. */
+  get rotated(): Array<IssuedToken>
+  /**
+   * The tokens that did not, why (a `WayfinderError`), whether their old
+   * secret still works (`null`: unknown) and the call that recovers them.
+   */
+  get failed(): RotationFailure[]
+  /** Dry run: the tokens that would rotate. */
+  get wouldRotate(): Array<TokenTarget>
+  /** Cancelled: the tokens nothing was sent for. */
+  get notStarted(): Array<TokenTarget>
+  /** True when nothing failed or was left out. */
+  get ok(): boolean
+  /** One 0600 env file per new secret in `dir` (created 0700); returns the files. */
+  writeEnvDir(dir: string): Array<string>
+  /** One JSON object per token and line, the secret under `token` for rotated ones. */
+  toJsonl(): string
+  /** What `JSON.stringify` shows: counts and names, never a secret. */
+  toJSON(): any
+}
 
 /** A client for one Wayfinder server. */
 export declare class Client {
@@ -90,6 +125,22 @@ export declare class Client {
   getPlatformAccessTokenRoles(token: string, options?: CallOptions | undefined | null): Promise<Roles>
   /** Who this client is authenticated as. */
   whoami(options?: CallOptions | undefined | null): Promise<WhoAmI>
+  /** The workspaces these credentials can see, sorted. */
+  listWorkspaces(options?: CallOptions | undefined | null): Promise<Array<string>>
+  /**
+   * Every workspace access token in `workspaces` (default: every workspace
+   * these credentials can see), `concurrency` lists at a time (16),
+   * filtered by `expiringWithin` / `olderThan` (seconds or text such as
+   * `"7d"`) and `names` (glob patterns).
+   */
+  inventory(options?: InventoryOptions | undefined | null): Promise<Array<InventoryEntry>>
+  /**
+   * Resets each token's secret, `concurrency` at a time (8), with the
+   * client's retry rules. Resolves to a `BatchReport` (one token's
+   * failure never rejects); `signal` stops new rotations and the report
+   * lists what was not started; `onProgress` is called after each token.
+   */
+  rotateWorkspaceAccessTokens(tokens: Array<TokenTarget>, options?: RotateOptions | undefined | null): Promise<BatchReport>
 }
 
 /** A running emulator of the Wayfinder API on loopback. */
@@ -306,6 +357,8 @@ export interface FaultOptions {
   retryAfterS?: number
   delayMs?: number
   dropConnection?: boolean
+  /** Handle the request, then drop the connection unanswered (the answer is lost). */
+  dropAnswer?: boolean
   malformedBody?: boolean
   bodyBytes?: number
   /** Answer with exactly this body. */
@@ -325,6 +378,37 @@ export interface FieldError {
 export interface FromEnvOptions {
   profile?: string
   configPath?: string
+}
+
+/** One access token of an inventory: what `get` shows, plus its age, expiry and generation. */
+export interface InventoryEntry {
+  workspace: string
+  name: string
+  description?: string
+  /** Seconds since its current secret was issued. */
+  ageSeconds: number
+  /** When it expires (RFC 3339), if it does. */
+  expiry?: string
+  /** Seconds until it expires (negative: expired), if it does. */
+  expiresInSeconds?: number
+  generation: number
+  /** The object as the server returned it. */
+  object: AccessToken
+}
+
+/** Options of `inventory()`. */
+export interface InventoryOptions {
+  /** These workspaces (default: every workspace these credentials can see). */
+  workspaces?: Array<string>
+  /** Only tokens that expire within this long (seconds, or text such as `"7d"`). */
+  expiringWithin?: number | string
+  /** Only tokens whose secret is at least this old. */
+  olderThan?: number | string
+  /** Only names matching one of these glob patterns (`"ci-*"`). */
+  names?: Array<string>
+  /** Lists in flight (default 16, at most 256). */
+  concurrency?: number
+  signal?: AbortSignal
 }
 
 /** Fields to build an `IssuedToken` by hand (to render a token you already hold). */
@@ -347,10 +431,32 @@ export interface IssuedTokenView {
   token?: string
 }
 
+/** Called after each token of a batch. */
+export interface ProgressEvent {
+  done: number
+  total: number
+  workspace: string
+  name: string
+  /** `rotated`, `failed` or `wouldRotate`. */
+  outcome: string
+}
+
 /** Everything granted to a token. */
 export interface Roles {
   accessRoles: Array<AccessRole>
   wayfinderRoles: Array<string>
+}
+
+/** Options of `rotateWorkspaceAccessTokens()`. */
+export interface RotateOptions {
+  /** Rotations in flight (default 8, at most 256). */
+  concurrency?: number
+  /** Report what would rotate; rotate nothing. */
+  dryRun?: boolean
+  /** Called after each token. */
+  onProgress?: (event: ProgressEvent) => void
+  /** Stops new rotations; the report lists what was not started. */
+  signal?: AbortSignal
 }
 
 /** Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script. */
@@ -364,6 +470,12 @@ export interface SaveProfileOptions {
   profile?: string
   /** Make it the current profile. */
   makeCurrent?: boolean
+}
+
+/** A workspace access token to rotate (an `InventoryEntry` is one too). */
+export interface TokenTarget {
+  workspace: string
+  name: string
 }
 
 /** The library version. */

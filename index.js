@@ -778,6 +778,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.BatchReport = nativeBinding.BatchReport
 module.exports.Client = nativeBinding.Client
 module.exports.Emulator = nativeBinding.Emulator
 module.exports.IssuedToken = nativeBinding.IssuedToken

@@ -45,3 +45,15 @@ export declare class WayfinderError extends Error {
  * this package (where `instanceof` would say no).
  */
 export declare function isWayfinderError(value: unknown): value is WayfinderError
+
+/** A token a batch rotation could not rotate. */
+export interface RotationFailure {
+  workspace: string
+  name: string
+  /** Why. */
+  error: WayfinderError
+  /** `true`: the old secret still works; `false`: it was replaced and the new one lost; `null`: unknown. */
+  oldSecretValid: boolean | null
+  /** The exact call that gets the token a working secret. */
+  recovery: string
+}

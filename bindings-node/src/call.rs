@@ -100,24 +100,7 @@ fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
             error.set_named_property("code", "ABORT_ERR")?;
             return Ok(error.to_unknown());
         }
-        Failure::Core(e) => {
-            let e = e.in_names_of(Front::Node);
-            let details = ErrorDetails {
-                code: e.code().to_owned(),
-                status: e.status().map(u32::from),
-                field_errors: e
-                    .field_errors()
-                    .iter()
-                    .map(|f| FieldError {
-                        field: f.field.clone(),
-                        code: f.code.clone(),
-                        message: f.message.clone(),
-                    })
-                    .collect(),
-                hint: e.hint().map(|h| h.phrase(Front::Node)),
-            };
-            (e.describe(Front::Node), details)
-        }
+        Failure::Core(e) => details(&e.in_names_of(Front::Node)),
         Failure::Panicked => (
             "internal error in wayfinder-tokens (a bug; please report it)".to_owned(),
             ErrorDetails {
@@ -128,6 +111,36 @@ fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
             },
         ),
     };
+    construct(env, message, details)
+}
+
+/// The message and details of a core error (already in Node's names).
+fn details(e: &CoreError) -> (String, ErrorDetails) {
+    let details = ErrorDetails {
+        code: e.code().to_owned(),
+        status: e.status().map(u32::from),
+        field_errors: e
+            .field_errors()
+            .iter()
+            .map(|f| FieldError {
+                field: f.field.clone(),
+                code: f.code.clone(),
+                message: f.message.clone(),
+            })
+            .collect(),
+        hint: e.hint().map(|h| h.phrase(Front::Node)),
+    };
+    (e.describe(Front::Node), details)
+}
+
+/// A `WayfinderError` for an error that is reported rather than thrown
+/// (a batch's failures). Field names are already Node's (server answers).
+pub fn error_object<'env>(env: &'env Env, e: &CoreError) -> Result<Unknown<'env>> {
+    let (message, details) = details(e);
+    construct(env, message, details)
+}
+
+fn construct(env: &Env, message: String, details: ErrorDetails) -> Result<Unknown<'_>> {
     let class = env
         .get_instance_data::<ErrorConstructor>()?
         .ok_or_else(|| Error::from_reason("wayfinder-tokens: the error class is not registered"))?;
@@ -152,7 +165,7 @@ impl Abort {
         self.notify.notify_waiters();
     }
 
-    async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         let notified = self.notify.notified();
         if self.aborted.load(Ordering::SeqCst) {
             return;
@@ -166,7 +179,7 @@ type EventListenerMethod<'a> = Function<'a, FnArgs<(&'a str, Function<'a, (), ()
 
 /// The `abort` listener a call added, removed again when the call settles
 /// (a long-lived signal shared by many calls must not collect them).
-struct Listening {
+pub(crate) struct Listening {
     signal: ObjectRef<false>,
     listener: FunctionRef<(), ()>,
 }
@@ -183,7 +196,7 @@ impl Listening {
 }
 
 /// Reads `signal.aborted` and listens for its `abort` event.
-fn watch(env: &Env, signal: &Object<'_>) -> Result<(Arc<Abort>, Option<Listening>)> {
+pub(crate) fn watch(env: &Env, signal: &Object<'_>) -> Result<(Arc<Abort>, Option<Listening>)> {
     let abort = Arc::new(Abort::default());
     if signal.get_named_property::<Option<bool>>("aborted")?.unwrap_or(false) {
         abort.abort();
@@ -220,26 +233,45 @@ where
         None => (None, None),
     };
     let guarded = async move {
-        let run = async move {
-            match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(Failure::Core(e)),
-                Err(_) => Err(Failure::Panicked),
-            }
-        };
-        let outcome = match abort {
+        match abort {
             Some(abort) => {
                 tokio::select! {
                     biased;
                     _ = abort.wait() => Err(Failure::Aborted),
-                    outcome = run => outcome,
+                    outcome = guard(fut) => outcome,
                 }
             }
-            None => run.await,
-        };
-        Ok(outcome)
+            None => guard(fut).await,
+        }
     };
-    env.spawn_future_with_callback(guarded, move |env, outcome: std::result::Result<T, Failure>| {
+    settle(env, listening, guarded, convert)
+}
+
+/// `fut`'s outcome, a panic included.
+pub(crate) async fn guard<T>(
+    fut: impl Future<Output = wayfinder_tokens::Result<T>>,
+) -> std::result::Result<T, Failure> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Failure::Core(e)),
+        Err(_) => Err(Failure::Panicked),
+    }
+}
+
+/// Resolves a Promise with `convert(value)` (or rejects) once `outcome`
+/// is ready, removing the call's `abort` listener first.
+pub(crate) fn settle<'env, T, V>(
+    env: &'env Env,
+    listening: Option<Listening>,
+    outcome: impl Future<Output = std::result::Result<T, Failure>> + Send + 'static,
+    convert: fn(T) -> V,
+) -> Result<PromiseRaw<'env, V>>
+where
+    T: Send + 'static,
+    V: ToNapiValue + 'static,
+{
+    let outcome = async move { Ok(outcome.await) };
+    env.spawn_future_with_callback(outcome, move |env, outcome: std::result::Result<T, Failure>| {
         if let Some(listening) = listening {
             listening.remove(env)?;
         }

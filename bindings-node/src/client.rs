@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
+use wayfinder_tokens::fleet::{InventoryQuery, RotateOptions as CoreRotate, TokenRef};
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate, names};
 
-use crate::call::{Failure, js_error, spawn, sync};
+use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
+use crate::fleet::{self, BatchReport, InventoryEntry, ProgressEvent, TokenTarget};
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
 
 /// How to reach the server. Anything left out comes from `WAYFINDER_SERVER`
@@ -489,4 +491,162 @@ impl Client {
             WhoAmI::from,
         )
     }
+
+    /// The workspaces these credentials can see, sorted.
+    #[napi]
+    pub fn list_workspaces<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<CallOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.and_then(|o| o.signal),
+            async move { client.list_workspaces().await },
+            |w| w,
+        )
+    }
+
+    /// Every workspace access token in `workspaces` (default: every workspace
+    /// these credentials can see), `concurrency` lists at a time (16),
+    /// filtered by `expiringWithin` / `olderThan` (seconds or text such as
+    /// `"7d"`) and `names` (glob patterns).
+    #[napi]
+    pub fn inventory<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<InventoryOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<InventoryEntry>>> {
+        let mut options = options.unwrap_or_default();
+        // Bad options reject the Promise, as every other failure does.
+        let query = inventory_query(&mut options);
+        let client = self.inner.clone();
+        spawn(
+            env,
+            options.signal,
+            async move { client.inventory(&query?).await },
+            fleet::entries,
+        )
+    }
+
+    /// Resets each token's secret, `concurrency` at a time (8), with the
+    /// client's retry rules. Resolves to a `BatchReport` (one token's
+    /// failure never rejects); `signal` stops new rotations and the report
+    /// lists what was not started; `onProgress` is called after each token.
+    #[napi]
+    pub fn rotate_workspace_access_tokens<'env>(
+        &self,
+        env: &'env Env,
+        tokens: Vec<TokenTarget>,
+        options: Option<RotateOptions<'_>>,
+    ) -> Result<PromiseRaw<'env, BatchReport>> {
+        let options = options.unwrap_or_default();
+        let targets: Vec<TokenRef> = tokens
+            .into_iter()
+            .map(|t| TokenRef {
+                workspace: t.workspace,
+                name: t.name,
+            })
+            .collect();
+        // Bad options reject the Promise, as every other failure does.
+        let concurrency = options
+            .concurrency
+            .map(|n| names::whole_number("concurrency", n, 1, 256).map(|n| n as usize))
+            .transpose();
+        let dry_run = options.dry_run.unwrap_or(false);
+        let progress = options
+            .on_progress
+            .map(|f| {
+                f.build_threadsafe_function::<ProgressEvent>()
+                    .callee_handled::<false>()
+                    .weak::<true>()
+                    .build()
+            })
+            .transpose()?;
+        let (abort, listening) = match options.signal.as_ref().map(|s| watch(env, s)).transpose()? {
+            Some((abort, listening)) => (Some(abort), listening),
+            None => (None, None),
+        };
+        let client = self.inner.clone();
+        let batch = async move {
+            let rotate = match concurrency {
+                Ok(concurrency) => CoreRotate { concurrency, dry_run },
+                Err(e) => return Err(Failure::Core(e)),
+            };
+            let cancel = std::sync::Arc::new(tokio::sync::Notify::new());
+            let run = client.rotate_workspace_access_tokens(
+                &targets,
+                &rotate,
+                fleet::progress(progress),
+                Some(cancel.clone()),
+            );
+            tokio::pin!(run);
+            if let Some(abort) = abort {
+                // An abort stops new rotations; the batch still reports.
+                tokio::select! {
+                    biased;
+                    outcome = &mut run => return guard(async move { outcome }).await,
+                    _ = abort.wait() => cancel.notify_one(),
+                }
+            }
+            guard(run).await
+        };
+        settle(env, listening, batch, BatchReport::new)
+    }
+}
+
+/// Options of `inventory()`.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct InventoryOptions<'a> {
+    /// These workspaces (default: every workspace these credentials can see).
+    pub workspaces: Option<Vec<String>>,
+    /// Only tokens that expire within this long (seconds, or text such as `"7d"`).
+    pub expiring_within: Option<Either<f64, String>>,
+    /// Only tokens whose secret is at least this old.
+    pub older_than: Option<Either<f64, String>>,
+    /// Only names matching one of these glob patterns (`"ci-*"`).
+    pub names: Option<Vec<String>>,
+    /// Lists in flight (default 16, at most 256).
+    pub concurrency: Option<f64>,
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of `rotateWorkspaceAccessTokens()`.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct RotateOptions<'a> {
+    /// Rotations in flight (default 8, at most 256).
+    pub concurrency: Option<f64>,
+    /// Report what would rotate; rotate nothing.
+    pub dry_run: Option<bool>,
+    /// Called after each token.
+    #[napi(ts_type = "(event: ProgressEvent) => void")]
+    pub on_progress: Option<Function<'a, ProgressEvent, ()>>,
+    /// Stops new rotations; the report lists what was not started.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+fn duration(field: &str, value: Option<Either<f64, String>>) -> wayfinder_tokens::Result<Option<std::time::Duration>> {
+    match value {
+        None => Ok(None),
+        Some(Either::A(seconds)) => names::seconds(field, seconds).map(Some),
+        Some(Either::B(text)) => names::parse_expires_in(field, &text).map(Some),
+    }
+}
+
+fn inventory_query(o: &mut InventoryOptions<'_>) -> wayfinder_tokens::Result<InventoryQuery> {
+    Ok(InventoryQuery {
+        workspaces: o.workspaces.take(),
+        expiring_within: duration("expiring_within", o.expiring_within.take())?,
+        older_than: duration("older_than", o.older_than.take())?,
+        names: o.names.take().unwrap_or_default(),
+        concurrency: o
+            .concurrency
+            .map(|n| names::whole_number("concurrency", n, 1, 256).map(|n| n as usize))
+            .transpose()?,
+    })
 }

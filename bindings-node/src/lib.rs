@@ -12,6 +12,7 @@ extern crate napi_derive;
 mod call;
 mod client;
 mod emulator;
+mod fleet;
 mod types;
 
 use napi::bindgen_prelude::*;

@@ -104,7 +104,10 @@ fn html_rows(caption: &str, header: &[&str], rows: Vec<(Vec<String>, Option<&str
             format!("<tr{style}>{cells}</tr>")
         })
         .collect();
-    format!("<table><caption>{}</caption><tr>{head}</tr>{body}</table>", html_escape(caption))
+    format!(
+        "<table><caption>{}</caption><tr>{head}</tr>{body}</table>",
+        html_escape(caption)
+    )
 }
 
 /// The access tokens an inventory found: a sequence of `InventoryEntry`.
@@ -302,7 +305,16 @@ impl BatchReport {
                     Some(false) => "old secret dead",
                     None => "",
                 };
-                (vec![name, workspace, status.to_owned(), old.to_owned(), error.unwrap_or_default()], mark)
+                (
+                    vec![
+                        name,
+                        workspace,
+                        status.to_owned(),
+                        old.to_owned(),
+                        error.unwrap_or_default(),
+                    ],
+                    mark,
+                )
             })
             .collect();
         let caption = format!(
@@ -322,14 +334,32 @@ impl BatchReport {
         let mut rows: Vec<Row> = r
             .rotated
             .iter()
-            .map(|i| (i.workspace.clone().unwrap_or_default(), i.name.clone(), "rotated", None, None))
+            .map(|i| {
+                (
+                    i.workspace.clone().unwrap_or_default(),
+                    i.name.clone(),
+                    "rotated",
+                    None,
+                    None,
+                )
+            })
             .collect();
         rows.extend(r.failed.iter().map(|f| {
             let error = Some(f.error.describe(Front::Python));
-            (f.target.workspace.clone(), f.target.name.clone(), "failed", f.old_secret_valid, error)
+            (
+                f.target.workspace.clone(),
+                f.target.name.clone(),
+                "failed",
+                f.old_secret_valid,
+                error,
+            )
         }));
         for (status, items) in [("would rotate", &r.would_rotate), ("not started", &r.not_started)] {
-            rows.extend(items.iter().map(|t| (t.workspace.clone(), t.name.clone(), status, None, None)));
+            rows.extend(
+                items
+                    .iter()
+                    .map(|t| (t.workspace.clone(), t.name.clone(), status, None, None)),
+            );
         }
         rows
     }
@@ -378,7 +408,10 @@ pub struct ProgressSink {
 impl ProgressSink {
     pub fn new(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>, total: usize) -> PyResult<ProgressSink> {
         let Some(progress) = progress.filter(|p| !p.is_none()) else {
-            return Ok(ProgressSink { callback: None, bar: None });
+            return Ok(ProgressSink {
+                callback: None,
+                bar: None,
+            });
         };
         if progress.is_callable() {
             return Ok(ProgressSink {
@@ -387,7 +420,10 @@ impl ProgressSink {
             });
         }
         if !progress.is_truthy()? {
-            return Ok(ProgressSink { callback: None, bar: None });
+            return Ok(ProgressSink {
+                callback: None,
+                bar: None,
+            });
         }
         let bar = match py.import("tqdm.auto") {
             Ok(tqdm) => {
@@ -398,7 +434,10 @@ impl ProgressSink {
             }
             Err(_) => None,
         };
-        Ok(ProgressSink { callback: None, bar: bar.or(Some(py.None())) })
+        Ok(ProgressSink {
+            callback: None,
+            bar: bar.or(Some(py.None())),
+        })
     }
 
     /// The core callback, or None when nothing listens.
@@ -414,10 +453,10 @@ impl ProgressSink {
         let outcome = match (&self.callback, &self.bar) {
             (Some(cb), _) => pair(py, &p.item).and_then(|item| cb.call1(py, (p.done, p.total, item)).map(drop)),
             (None, Some(bar)) if !bar.is_none(py) => bar.call_method1(py, "update", (1,)).map(drop),
-            (None, Some(_)) => py
-                .import("sys")
-                .and_then(|sys| sys.getattr("stderr"))
-                .and_then(|err| err.call_method1("write", (format!("\rrotating {}/{}", p.done, p.total),)).map(drop)),
+            (None, Some(_)) => py.import("sys").and_then(|sys| sys.getattr("stderr")).and_then(|err| {
+                err.call_method1("write", (format!("\rrotating {}/{}", p.done, p.total),))
+                    .map(drop)
+            }),
             (None, None) => Ok(()),
         };
         // A failing callback must not stop the batch; Python reports it.

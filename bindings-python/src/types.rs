@@ -263,8 +263,8 @@ impl IssuedToken {
     /// The fields of `to_json` as a dict, without the secret unless `include_secret=True`.
     #[pyo3(signature = (*, include_secret=false))]
     fn to_dict<'py>(&self, py: Python<'py>, include_secret: bool) -> PyResult<Bound<'py, PyAny>> {
-        let mut json =
-            serde_json::to_value(render::summary(&self.0)).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+        let mut json = serde_json::to_value(render::summary(&self.0))
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
         if !include_secret && let Some(map) = json.as_object_mut() {
             map.remove("token");
         }

@@ -284,16 +284,18 @@ fn with_hint(message: &str, hint: Option<&Hint>, front: Front) -> String {
 }
 
 /// The options whose names differ between fronts, as Rust and Python spell them.
-const OPTION_NAMES: [&str; 12] = [
+const OPTION_NAMES: [&str; 14] = [
     "allow_insecure_http",
     "api_group_version",
     "ca_certificate",
     "config_path",
     "dry_run",
     "expires_in",
+    "expiring_within",
     "make_current",
     "max_retries",
     "max_total_backoff",
+    "older_than",
     "reset_token",
     "save_profile",
     "timeout",

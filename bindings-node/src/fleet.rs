@@ -1,0 +1,192 @@
+//! Fleet operations as Node sees them: `inventory()` entries, and
+//! `rotateWorkspaceAccessTokens()` resolving to a `BatchReport` (never
+//! rejecting for one token's failure). `onProgress` is called on the JS
+//! thread; `signal` stops new rotations and the report says what was done.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use wayfinder_tokens::Front;
+use wayfinder_tokens::fleet::{BatchReport as CoreReport, InventoryEntry as CoreEntry, Progress, ProgressFn, TokenRef};
+
+use crate::call::error_object;
+use crate::types::{AccessToken, IssuedToken};
+
+/// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
+#[napi(object, object_from_js = false)]
+pub struct InventoryEntry {
+    pub workspace: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Seconds since its current secret was issued.
+    pub age_seconds: i64,
+    /// When it expires (RFC 3339), if it does.
+    pub expiry: Option<String>,
+    /// Seconds until it expires (negative: expired), if it does.
+    pub expires_in_seconds: Option<i64>,
+    pub generation: i64,
+    /// The object as the server returned it.
+    pub object: AccessToken,
+}
+
+impl From<CoreEntry> for InventoryEntry {
+    fn from(e: CoreEntry) -> InventoryEntry {
+        InventoryEntry {
+            workspace: e.workspace,
+            name: e.name,
+            description: e.description,
+            age_seconds: e.age_seconds,
+            expiry: e.expiry,
+            expires_in_seconds: e.expires_in_seconds,
+            generation: e.generation,
+            object: e.object.into(),
+        }
+    }
+}
+
+/// Converts an inventory for JS.
+pub fn entries(list: Vec<CoreEntry>) -> Vec<InventoryEntry> {
+    list.into_iter().map(InventoryEntry::from).collect()
+}
+
+/// A workspace access token to rotate (an `InventoryEntry` is one too).
+#[napi(object)]
+pub struct TokenTarget {
+    pub workspace: String,
+    pub name: String,
+}
+
+/// Called after each token of a batch.
+#[napi(object)]
+pub struct ProgressEvent {
+    pub done: u32,
+    pub total: u32,
+    pub workspace: String,
+    pub name: String,
+    /// `rotated`, `failed` or `wouldRotate`.
+    pub outcome: String,
+}
+
+/// The progress callback as the runtime's threads call it.
+pub type ProgressCallback = ThreadsafeFunction<ProgressEvent, (), ProgressEvent, Status, false, true>;
+
+/// Wraps `onProgress` for core.
+pub fn progress(callback: Option<ProgressCallback>) -> Option<ProgressFn> {
+    let callback = Arc::new(callback?);
+    Some(Arc::new(move |p: &Progress| {
+        let event = ProgressEvent {
+            done: p.done as u32,
+            total: p.total as u32,
+            workspace: p.item.workspace.clone(),
+            name: p.item.name.clone(),
+            outcome: match p.outcome {
+                wayfinder_tokens::fleet::Outcome::Rotated => "rotated",
+                wayfinder_tokens::fleet::Outcome::Failed => "failed",
+                wayfinder_tokens::fleet::Outcome::WouldRotate => "wouldRotate",
+            }
+            .to_owned(),
+        };
+        callback.call(event, ThreadsafeFunctionCallMode::NonBlocking);
+    }))
+}
+
+/// What a batch rotation did.
+#[napi]
+pub struct BatchReport {
+    report: CoreReport,
+}
+
+impl BatchReport {
+    pub fn new(report: CoreReport) -> BatchReport {
+        BatchReport { report }
+    }
+}
+
+fn target(t: &TokenRef) -> TokenTarget {
+    TokenTarget {
+        workspace: t.workspace.clone(),
+        name: t.name.clone(),
+    }
+}
+
+#[napi]
+impl BatchReport {
+    /// The tokens that got a new secret, with it.
+    #[napi(getter)]
+    pub fn rotated(&self) -> Vec<IssuedToken> {
+        self.report
+            .rotated
+            .iter()
+            .cloned()
+            .map(|inner| IssuedToken { inner })
+            .collect()
+    }
+
+    /// The tokens that did not, why (a `WayfinderError`), whether their old
+    /// secret still works (`null`: unknown) and the call that recovers them.
+    #[napi(getter, ts_return_type = "RotationFailure[]")]
+    pub fn failed<'env>(&self, env: &'env Env) -> Result<Vec<Object<'env>>> {
+        self.report
+            .failed
+            .iter()
+            .map(|f| {
+                let mut o = Object::new(env)?;
+                o.set_named_property("workspace", f.target.workspace.as_str())?;
+                o.set_named_property("name", f.target.name.as_str())?;
+                o.set_named_property("error", error_object(env, &f.error)?)?;
+                match f.old_secret_valid {
+                    Some(valid) => o.set_named_property("oldSecretValid", valid)?,
+                    None => o.set_named_property("oldSecretValid", Null)?,
+                }
+                o.set_named_property("recovery", f.recovery(Front::Node))?;
+                Ok(o)
+            })
+            .collect()
+    }
+
+    /// Dry run: the tokens that would rotate.
+    #[napi(getter)]
+    pub fn would_rotate(&self) -> Vec<TokenTarget> {
+        self.report.would_rotate.iter().map(target).collect()
+    }
+
+    /// Cancelled: the tokens nothing was sent for.
+    #[napi(getter)]
+    pub fn not_started(&self) -> Vec<TokenTarget> {
+        self.report.not_started.iter().map(target).collect()
+    }
+
+    /// True when nothing failed or was left out.
+    #[napi(getter)]
+    pub fn ok(&self) -> bool {
+        self.report.failed.is_empty() && self.report.not_started.is_empty()
+    }
+
+    /// One 0600 env file per new secret in `dir` (created 0700); returns the files.
+    #[napi]
+    pub fn write_env_dir(&self, env: &Env, dir: String) -> Result<Vec<String>> {
+        let written = self.report.write_env_dir(std::path::Path::new(&dir));
+        crate::call::sync(env, written).map(|files| files.iter().map(|f| f.display().to_string()).collect())
+    }
+
+    /// One JSON object per token and line, the secret under `token` for rotated ones.
+    #[napi]
+    pub fn to_jsonl(&self, env: &Env) -> Result<String> {
+        crate::call::sync(env, self.report.to_jsonl(Front::Node))
+    }
+
+    /// What `JSON.stringify` shows: counts and names, never a secret.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rotated": self.report.rotated.iter().map(|i| serde_json::json!({"workspace": i.workspace, "name": i.name})).collect::<Vec<_>>(),
+            "failed": self.report.failed.iter().map(|f| serde_json::json!({
+                "workspace": f.target.workspace, "name": f.target.name,
+                "code": f.error.code(), "oldSecretValid": f.old_secret_valid,
+            })).collect::<Vec<_>>(),
+            "wouldRotate": self.report.would_rotate.len(),
+            "notStarted": self.report.not_started.len(),
+        })
+    }
+}

@@ -1,0 +1,91 @@
+// Fleet operations from Node: inventory, batch rotation whose report tells
+// the truth about each failure, onProgress, and a signal that stops the batch.
+import assert from 'node:assert/strict'
+import { mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+
+import { Client, Emulator, isWayfinderError } from 'wayfinder-tokens'
+
+import { ADMIN } from './support.mjs'
+
+const COLLECTION = '/resources/accesstokens.appvia.io/v2beta1/workspaces'
+
+async function fleet(t) {
+  const workspaces = Array.from({ length: 4 }, (_, i) => `team${i}`)
+  const emulator = await Emulator.start({ adminToken: ADMIN, workspaces })
+  t.after(() => emulator.stop())
+  const client = new Client({ server: emulator.url, token: ADMIN, maxRetries: 1 })
+  for (const workspace of workspaces) {
+    for (let i = 0; i < 5; i++) await client.createWorkspaceAccessToken(`tok${i}`, { workspace })
+  }
+  return { emulator, client }
+}
+
+test('inventory and rotate with progress, the report telling each failure apart', async (t) => {
+  const { emulator, client } = await fleet(t)
+  assert.deepEqual(await client.listWorkspaces(), ['team0', 'team1', 'team2', 'team3'])
+  const inventory = await client.inventory()
+  assert.equal(inventory.length, 20)
+  assert.equal(inventory[0].generation, 1)
+  assert.equal((await client.inventory({ workspaces: ['team1'], names: ['tok[01]'] })).length, 2)
+
+  emulator.injectFault({ pathPrefix: `${COLLECTION}/team2/workspaceaccesstokens/tok1/token`, status: 500, times: 20 })
+  emulator.injectFault({
+    pathPrefix: `${COLLECTION}/team2/workspaceaccesstokens/tok2/token`,
+    dropAnswer: true,
+    times: 20,
+  })
+  const events = []
+  const report = await client.rotateWorkspaceAccessTokens(inventory, {
+    concurrency: 4,
+    onProgress: (e) => events.push(e),
+  })
+  assert.equal(report.rotated.length, 18)
+  assert.equal(report.ok, false)
+  const failed = Object.fromEntries(report.failed.map((f) => [f.name, f]))
+  assert.equal(failed.tok1.oldSecretValid, true)
+  assert.equal(failed.tok2.oldSecretValid, false)
+  assert.ok(isWayfinderError(failed.tok1.error) && failed.tok1.error.code === 'SERVER')
+  assert.match(failed.tok2.recovery, /resetWorkspaceAccessToken\("tok2", \{ workspace: "team2" \}\)/)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(events.length, 20)
+  assert.deepEqual(
+    events.map((e) => e.done).sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  )
+  const shown = JSON.stringify(report)
+  assert.ok(report.rotated.every((i) => !shown.includes(i.token)))
+  const dir = join(mkdtempSync(join(tmpdir(), 'wf-fleet-')), 'out')
+  assert.equal(report.writeEnvDir(dir).length, 18)
+  assert.equal(statSync(dir).mode & 0o777, 0o700)
+  assert.equal(report.toJsonl().trim().split('\n').length, 20)
+})
+
+test('a signal stops the batch and the report says what was not started', async (t) => {
+  const { emulator, client } = await fleet(t)
+  emulator.injectFault({ pathPrefix: `${COLLECTION}/team0/`, delayMs: 200, times: 100 })
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(), 300)
+  const targets = Array.from({ length: 5 }, (_, i) => ({ workspace: 'team0', name: `tok${i}` }))
+  const report = await client.rotateWorkspaceAccessTokens(targets, { concurrency: 1, signal: controller.signal })
+  assert.ok(report.notStarted.length > 0)
+  assert.equal(report.rotated.length + report.failed.length + report.notStarted.length, 5)
+  const dry = await client.rotateWorkspaceAccessTokens(targets, { dryRun: true })
+  assert.equal(dry.wouldRotate.length, 5)
+})
+
+test('bad options are VALIDATION errors before any request', async (t) => {
+  const { emulator, client } = await fleet(t)
+  emulator.resetStats()
+  const one = [{ workspace: 'team0', name: 'tok0' }]
+  for (const concurrency of [0, 1.5, 2 ** 32]) {
+    await assert.rejects(client.rotateWorkspaceAccessTokens(one, { concurrency }), { code: 'VALIDATION' })
+  }
+  await assert.rejects(client.rotateWorkspaceAccessTokens([{ workspace: 'team0', name: 'Bad_Name' }]), {
+    code: 'VALIDATION',
+  })
+  await assert.rejects(client.inventory({ olderThan: 'soon' }), (e) => e.fieldErrors[0].field === 'olderThan')
+  assert.equal(emulator.stats().total, 0)
+})
