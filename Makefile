@@ -92,6 +92,7 @@ test-matrix: install build-node ## The Python suite under Python 3.9-3.13 and th
 
 test-notebook: build-python ## Execute examples/notebook.ipynb headless
 	$(PY) tests/notebook/run.py examples/notebook.ipynb
+	$(PY) tests/notebook/run.py examples/fleet.ipynb
 
 test-readme: build ## Run every code sample in README.md against the emulator
 	$(PY) tests/readme/run_samples.py README.md

@@ -117,9 +117,9 @@ def main() -> int:
     args = parser.parse_args()
     smoke = args.smoke
     counts = (
-        dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200, handoff=50)
+        dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200, handoff=50, rotate=20)
         if smoke
-        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000, handoff=20_000)
+        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000, handoff=20_000, rotate=2000)
     )
     bin_dir = build(release=not smoke)
     emulator = Emulator(bin_dir / "wayfinder-emulator")
@@ -177,6 +177,14 @@ def main() -> int:
             "export",
         ]
         results["cli_process_ms"] = {"python_m": median_ms(cli, counts["cli"], env)}
+
+        print(f"==> rotate-all of {counts['rotate']} tokens: the batch call vs a loop of single resets", flush=True)
+        out = run(
+            peer_command("rust_core", bin_dir)
+            + common
+            + ["--prefix", f"rot-{run_id}", "--rotate", str(counts["rotate"])]
+        )
+        results["rotate_all"] = json.loads(out.strip().splitlines()[-1])
 
         print("==> asyncio <-> tokio hand-off", flush=True)
         out = run(

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -288,34 +289,31 @@ impl Client {
             report.would_rotate = tokens.to_vec();
             return Ok(report);
         }
-        let gate = Arc::new(Semaphore::new(concurrency));
+        // One task drives them all, `concurrency` at a time: no task per
+        // token, and a cancel stops the next one from starting.
         let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
         if let Some(cancel) = cancel {
             let flag = Arc::clone(&cancelled);
-            let gate = Arc::clone(&gate);
             tokio::spawn(async move {
                 cancel.notified().await;
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                gate.close();
             });
         }
-        let mut running = JoinSet::new();
-        for target in tokens.iter().cloned() {
-            let (client, gate, cancelled) = (self.clone(), Arc::clone(&gate), Arc::clone(&cancelled));
-            running.spawn(async move {
-                let Ok(_permit) = gate.acquire_owned().await else {
-                    return (target, None);
-                };
-                if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-                    return (target, None);
+        // Owned items and a cloned client keep the stream `Send` for any caller.
+        let mut outcomes = futures::stream::iter(tokens.to_vec())
+            .map(|target| {
+                let (client, cancelled) = (self.clone(), Arc::clone(&cancelled));
+                async move {
+                    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                        return (target, None);
+                    }
+                    let outcome = client.rotate_one(&target).await;
+                    (target, Some(outcome))
                 }
-                let outcome = client.rotate_one(&target).await;
-                (target, Some(outcome))
-            });
-        }
+            })
+            .buffer_unordered(concurrency);
         let mut done = 0;
-        while let Some(joined) = running.join_next().await {
-            let (target, outcome) = joined.map_err(|e| Error::config(format!("a rotation task failed: {e}")))?;
+        while let Some((target, outcome)) = outcomes.next().await {
             done += 1;
             match outcome {
                 None => report.not_started.push(target),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use serde_json::json;
+use wayfinder_tokens::fleet::{RotateOptions, TokenRef};
 use wayfinder_tokens::{Client, ClientOptions, CreateOptions, DEFAULT_API_GROUP_VERSION, Secret};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -35,6 +36,11 @@ struct Args {
     /// Sequential creates timed one by one.
     #[arg(long, default_value_t = 500)]
     latency: usize,
+    /// Instead: create this many tokens, then time rotating them all with
+    /// `rotate_workspace_access_tokens` and with a hand-written loop of
+    /// single resets at the same concurrency (8).
+    #[arg(long)]
+    rotate: Option<usize>,
 }
 
 /// One create + issue, through the library or by hand.
@@ -77,6 +83,52 @@ impl Creator {
     }
 }
 
+/// Rotate-all: the batch call against a loop of single resets, same tokens, same concurrency.
+async fn rotate(client: &Client, creator: &Creator, args: &Args, count: usize) {
+    const CONCURRENCY: usize = 8;
+    let targets: Vec<TokenRef> = (0..count)
+        .map(|i| TokenRef {
+            workspace: format!("ws{}", i % args.workspaces),
+            name: format!("{}-r{i}", args.prefix),
+        })
+        .collect();
+    futures::stream::iter(&targets)
+        .map(|t| creator.create(&t.name, &t.workspace))
+        .buffer_unordered(args.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    let options = RotateOptions {
+        concurrency: Some(CONCURRENCY),
+        dry_run: false,
+    };
+    let started = Instant::now();
+    let report = client
+        .rotate_workspace_access_tokens(&targets, &options, None, None)
+        .await
+        .unwrap_or_else(|e| panic!("rotate: {e}"));
+    let batch = started.elapsed();
+    assert_eq!(report.rotated.len(), count, "every token rotates");
+    let started = Instant::now();
+    futures::stream::iter(&targets)
+        .map(|t| async move {
+            client
+                .reset_workspace_access_token(&t.name, Some(&t.workspace))
+                .await
+                .unwrap_or_else(|e| panic!("reset {}: {e}", t.name));
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
+    let single = started.elapsed();
+    let out = json!({
+        "tokens": count,
+        "concurrency": CONCURRENCY,
+        "batch_per_s": count as f64 / batch.as_secs_f64(),
+        "loop_of_resets_per_s": count as f64 / single.as_secs_f64(),
+    });
+    println!("{out}");
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -98,6 +150,9 @@ async fn main() {
     };
     // Warm up: connections, discovery.
     creator.create(&format!("{}-warm", args.prefix), "ws0").await;
+    if let (Some(count), Creator::Core(client)) = (args.rotate, &creator) {
+        return rotate(client, &creator, &args, count).await;
+    }
 
     let started = Instant::now();
     futures::stream::iter(0..args.count)
