@@ -97,7 +97,8 @@ def main(readme: str) -> int:
                 continue
             home = Path(tmp) / f"home{index}"
             home.mkdir()
-            with Emulator() as emulator:
+            # The samples use the workspaces a typical server has: dev and prod.
+            with Emulator(workspaces=["dev", "prod"]) as emulator:
                 env = dict(
                     os.environ,
                     WAYFINDER_SERVER=emulator.url,
