@@ -474,29 +474,7 @@ impl Client {
     }
 
     async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Value, Failure> {
-        let url = self.url(request).map_err(Failure::fatal)?;
-        let same_origin = url.origin() == self.inner.settings.endpoint.origin();
-        let mut builder = self
-            .inner
-            .http
-            .request(request.method.clone(), url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::ACCEPT, "application/json")
-            .header("X-Client-Version", VERSION);
-        if let Some(token) = bearer.filter(|_| same_origin) {
-            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
-                Failure::fatal(Error::invalid(
-                    "token",
-                    "invalidValue",
-                    "token contains characters not allowed in an HTTP header",
-                ))
-            })?;
-            value.set_sensitive(true);
-            builder = builder.header(header::AUTHORIZATION, value);
-        }
-        if let Some(body) = &request.body {
-            builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
-        }
+        let builder = self.prepare(request, bearer).map_err(Failure::fatal)?;
         let response = match builder.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -518,23 +496,7 @@ impl Client {
             status.as_u16()
         );
         if status.is_success() {
-            let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
-                retryable: request.replay == Replay::Safe && e.kind() == ErrorKind::Transport,
-                error: e,
-                retry_after: None,
-            })?;
-            if bytes.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_slice(&bytes).map_err(|_| {
-                Failure::fatal(server_error(
-                    Some(status.as_u16()),
-                    format!(
-                        "the server answered {} with a body that is not valid JSON",
-                        status.as_u16()
-                    ),
-                ))
-            });
+            return success_body(response, request.replay).await;
         }
         let retry_after = response
             .headers()
@@ -556,6 +518,54 @@ impl Client {
             retry_after,
         })
     }
+
+    /// The request as sent: headers, body, and the bearer token only for the
+    /// configured server's own origin.
+    fn prepare(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<reqwest::RequestBuilder> {
+        let url = self.url(request)?;
+        let same_origin = url.origin() == self.inner.settings.endpoint.origin();
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header("X-Client-Version", VERSION);
+        if let Some(token) = bearer.filter(|_| same_origin) {
+            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::invalid(
+                    "token",
+                    "invalidValue",
+                    "token contains characters not allowed in an HTTP header",
+                )
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
+        }
+        Ok(builder)
+    }
+}
+
+/// A success answer's JSON (`null` for an empty body).
+async fn success_body(response: reqwest::Response, replay: Replay) -> Result<Value, Failure> {
+    let status = response.status().as_u16();
+    let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
+        retryable: replay == Replay::Safe && e.kind() == ErrorKind::Transport,
+        error: e,
+        retry_after: None,
+    })?;
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|_| {
+        Failure::fatal(server_error(
+            Some(status),
+            format!("the server answered {status} with a body that is not valid JSON"),
+        ))
+    })
 }
 
 /// The waits of one call's retries: each is the planned backoff, or the
@@ -728,7 +738,42 @@ fn decode_error_redacted(
     retry_after: Option<Duration>,
     redactor: &Redactor,
 ) -> Error {
-    let sanitize = |text: &str| sanitize(&redactor.redact(text));
+    let code = status.as_u16();
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    if status.is_redirection() {
+        let to = location
+            .map(|l| format!(" to {}", sanitize(&redactor.redact(l))))
+            .unwrap_or_default();
+        return server_error(
+            Some(code),
+            format!("the server redirected{to}, to another origin; not following it with credentials (HTTP {code})"),
+        );
+    }
+    let bytes = match body {
+        Ok(b) => b,
+        Err(e) => return Error::from_status(code, format!("{reason}; {e}"), Vec::new(), retry_after),
+    };
+    match error_body(&bytes, redactor) {
+        Some((message, field_errors)) => Error::from_status(code, message, field_errors, retry_after),
+        None => {
+            let shown = if bytes.is_empty() {
+                "an empty body"
+            } else {
+                "a body that is not a Wayfinder error"
+            };
+            Error::from_status(
+                code,
+                format!("{reason}; the server sent {shown}"),
+                Vec::new(),
+                retry_after,
+            )
+        }
+    }
+}
+
+/// The message and field errors of a Wayfinder error body, every secret
+/// `redactor` knows cut out before the text is cleaned and shortened.
+fn error_body(bytes: &[u8], redactor: &Redactor) -> Option<(String, Vec<FieldError>)> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct ApiFieldError {
@@ -748,50 +793,19 @@ fn decode_error_redacted(
         #[serde(default)]
         field_errors: Option<Vec<ApiFieldError>>,
     }
-    let code = status.as_u16();
-    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
-    if status.is_redirection() {
-        let to = location.map(|l| format!(" to {}", sanitize(l))).unwrap_or_default();
-        return server_error(
-            Some(code),
-            format!("the server redirected{to}, to another origin; not following it with credentials (HTTP {code})"),
-        );
+    let clean = |text: &str| sanitize(&redactor.redact(text));
+    let body: ApiErrorBody = serde_json::from_slice(bytes).ok()?;
+    let mut message = clean(&body.message?);
+    if let Some(d) = body.detail.filter(|d| !d.trim().is_empty()) {
+        message = format!("{message}: {}", clean(&d));
     }
-    let bytes = match body {
-        Ok(b) => b,
-        Err(e) => return Error::from_status(code, format!("{reason}; {e}"), Vec::new(), retry_after),
-    };
-    match serde_json::from_slice::<ApiErrorBody>(&bytes) {
-        Ok(ApiErrorBody {
-            message: Some(message),
-            detail,
-            field_errors,
-        }) => {
-            let mut message = sanitize(&message);
-            if let Some(d) = detail.filter(|d| !d.trim().is_empty()) {
-                message = format!("{message}: {}", sanitize(&d));
-            }
-            let field_errors = field_errors
-                .unwrap_or_default()
-                .into_iter()
-                .map(|f| FieldError::new(sanitize(&f.field), sanitize(&f.err_code), sanitize(&f.message)))
-                .collect();
-            Error::from_status(code, message, field_errors, retry_after)
-        }
-        _ => {
-            let shown = if bytes.is_empty() {
-                "an empty body".to_owned()
-            } else {
-                "a body that is not a Wayfinder error".to_owned()
-            };
-            Error::from_status(
-                code,
-                format!("{reason}; the server sent {shown}"),
-                Vec::new(),
-                retry_after,
-            )
-        }
-    }
+    let field_errors = body
+        .field_errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| FieldError::new(clean(&f.field), clean(&f.err_code), clean(&f.message)))
+        .collect();
+    Some((message, field_errors))
 }
 
 /// Keeps server-provided text printable and short.

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -270,63 +271,21 @@ impl Client {
                 names::check_name("name", &t.name),
             ]
         }))?;
-        let mut report = BatchReport::default();
-        let total = tokens.len();
-        let notify = |done: usize, item: &TokenRef, outcome: Outcome| {
-            if let Some(p) = &progress {
-                p(&Progress {
-                    done,
-                    total,
-                    item: item.clone(),
-                    outcome,
-                });
-            }
+        let notify = Notifier {
+            progress,
+            total: tokens.len(),
         };
-        if options.dry_run {
+        let mut report = if options.dry_run {
             for (i, t) in tokens.iter().enumerate() {
-                notify(i + 1, t, Outcome::WouldRotate);
+                notify.send(i + 1, t, Outcome::WouldRotate);
             }
-            report.would_rotate = tokens.to_vec();
-            return Ok(report);
-        }
-        // One task drives them all, `concurrency` at a time: no task per
-        // token, and a cancel stops the next one from starting.
-        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if let Some(cancel) = cancel {
-            let flag = Arc::clone(&cancelled);
-            tokio::spawn(async move {
-                cancel.notified().await;
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            });
-        }
-        // Owned items and a cloned client keep the stream `Send` for any caller.
-        let mut outcomes = futures::stream::iter(tokens.to_vec())
-            .map(|target| {
-                let (client, cancelled) = (self.clone(), Arc::clone(&cancelled));
-                async move {
-                    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-                        return (target, None);
-                    }
-                    let outcome = client.rotate_one(&target).await;
-                    (target, Some(outcome))
-                }
-            })
-            .buffer_unordered(concurrency);
-        let mut done = 0;
-        while let Some((target, outcome)) = outcomes.next().await {
-            done += 1;
-            match outcome {
-                None => report.not_started.push(target),
-                Some(Ok(issued)) => {
-                    notify(done, &target, Outcome::Rotated);
-                    report.rotated.push(issued);
-                }
-                Some(Err(failure)) => {
-                    notify(done, &target, Outcome::Failed);
-                    report.failed.push(failure);
-                }
+            BatchReport {
+                would_rotate: tokens.to_vec(),
+                ..BatchReport::default()
             }
-        }
+        } else {
+            self.rotate_all(tokens, concurrency, &notify, cancel).await
+        };
         report
             .rotated
             .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
@@ -337,6 +296,55 @@ impl Client {
             .not_started
             .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
         Ok(report)
+    }
+
+    /// Drives every rotation from one stream, `concurrency` at a time (no
+    /// task per token); once `cancel` fires, the next ones are not started.
+    async fn rotate_all(
+        &self,
+        tokens: &[TokenRef],
+        concurrency: usize,
+        notify: &Notifier,
+        cancel: Option<Arc<tokio::sync::Notify>>,
+    ) -> BatchReport {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        if let Some(cancel) = cancel {
+            let flag = Arc::clone(&cancelled);
+            tokio::spawn(async move {
+                cancel.notified().await;
+                flag.store(true, Ordering::SeqCst);
+            });
+        }
+        // Owned items and a cloned client keep the stream `Send` for any caller.
+        let mut outcomes = futures::stream::iter(tokens.to_vec())
+            .map(|target| {
+                let (client, cancelled) = (self.clone(), Arc::clone(&cancelled));
+                async move {
+                    if cancelled.load(Ordering::SeqCst) {
+                        return (target, None);
+                    }
+                    let outcome = client.rotate_one(&target).await;
+                    (target, Some(outcome))
+                }
+            })
+            .buffer_unordered(concurrency);
+        let mut report = BatchReport::default();
+        let mut done = 0;
+        while let Some((target, outcome)) = outcomes.next().await {
+            done += 1;
+            match outcome {
+                None => report.not_started.push(target),
+                Some(Ok(issued)) => {
+                    notify.send(done, &target, Outcome::Rotated);
+                    report.rotated.push(issued);
+                }
+                Some(Err(failure)) => {
+                    notify.send(done, &target, Outcome::Failed);
+                    report.failed.push(failure);
+                }
+            }
+        }
+        report
     }
 
     /// One reset, and on failure the truth about the old secret: the
@@ -365,6 +373,25 @@ impl Client {
                 };
                 Err(fail(error, old_secret_valid))
             }
+        }
+    }
+}
+
+/// Tells the progress callback, if there is one.
+struct Notifier {
+    progress: Option<ProgressFn>,
+    total: usize,
+}
+
+impl Notifier {
+    fn send(&self, done: usize, item: &TokenRef, outcome: Outcome) {
+        if let Some(p) = &self.progress {
+            p(&Progress {
+                done,
+                total: self.total,
+                item: item.clone(),
+                outcome,
+            });
         }
     }
 }

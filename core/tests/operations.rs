@@ -1,5 +1,5 @@
 //! Every operation against the emulator, for workspace and platform tokens.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 mod common;
 

@@ -3,7 +3,7 @@
 //! another origin never carry the Authorization header; exposed config files
 //! draw a warning. This file installs a process-wide logger, so it is its
 //! own test binary.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 mod common;
 

@@ -428,65 +428,32 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
     }
     let name = obj.metadata.name.unwrap_or_default();
     errors.extend(validate::label("metadata.name", &name, validate::NAME_MAX));
-    let expected_ns = (target.kind == Kind::Workspace).then(|| format!("ws-{}", target.workspace));
-    match (
-        obj.metadata.namespace.as_deref().filter(|n| !n.is_empty()),
-        &expected_ns,
-    ) {
-        (Some(ns), Some(expected)) if ns != expected => errors.push(FieldError::new(
-            "metadata.namespace",
-            "invalidValue",
-            format!(
-                "metadata.namespace must be {expected:?} for workspace {:?}",
-                target.workspace
-            ),
-        )),
-        (Some(_), None) => errors.push(FieldError::new(
-            "metadata.namespace",
-            "invalidValue",
-            "platform access tokens have no namespace",
-        )),
-        _ => {}
-    }
+    errors.extend(check_namespace(target, obj.metadata.namespace.as_deref()));
     if let Some(d) = &obj.spec.description {
         errors.extend(validate::description("spec.description", d));
     }
-    let expiry = match obj.spec.expiry.as_deref().filter(|e| !e.is_empty()) {
-        None => None,
-        Some(raw) => match raw.parse::<Timestamp>() {
-            Ok(t) if t > Timestamp::now() => Some(t),
-            Ok(_) => {
-                errors.push(FieldError::new(
-                    "spec.expiry",
-                    "invalidValue",
-                    "spec.expiry must be in the future",
-                ));
-                None
-            }
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "spec.expiry",
-                    "invalidValue",
-                    "spec.expiry must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
-                ));
-                None
-            }
-        },
-    };
-    let resource_version = match obj.metadata.resource_version.as_deref().filter(|v| !v.is_empty()) {
-        None => None,
-        Some(raw) => match raw.parse::<i64>() {
-            Ok(v) => Some(v),
-            Err(_) => {
-                errors.push(FieldError::new(
-                    "metadata.resourceVersion",
-                    "invalidValue",
-                    "metadata.resourceVersion must be a number",
-                ));
-                None
-            }
-        },
-    };
+    let expiry = obj
+        .spec
+        .expiry
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .and_then(|raw| check_expiry(raw).map_err(|e| errors.push(e)).ok());
+    let resource_version = obj
+        .metadata
+        .resource_version
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .and_then(|raw| {
+            raw.parse::<i64>()
+                .map_err(|_| {
+                    errors.push(FieldError::new(
+                        "metadata.resourceVersion",
+                        "invalidValue",
+                        "metadata.resourceVersion must be a number",
+                    ))
+                })
+                .ok()
+        });
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -496,6 +463,44 @@ fn check_object(s: &AppState, target: &Target, obj: ObjectIn) -> ApiResult<Check
         expiry,
         resource_version,
     })
+}
+
+/// A workspace token's namespace is its workspace's; a platform token has none.
+fn check_namespace(target: &Target, namespace: Option<&str>) -> Option<FieldError> {
+    let expected = (target.kind == Kind::Workspace).then(|| format!("ws-{}", target.workspace));
+    match (namespace.filter(|n| !n.is_empty()), &expected) {
+        (Some(ns), Some(expected)) if ns != expected => Some(FieldError::new(
+            "metadata.namespace",
+            "invalidValue",
+            format!(
+                "metadata.namespace must be {expected:?} for workspace {:?}",
+                target.workspace
+            ),
+        )),
+        (Some(_), None) => Some(FieldError::new(
+            "metadata.namespace",
+            "invalidValue",
+            "platform access tokens have no namespace",
+        )),
+        _ => None,
+    }
+}
+
+/// An expiry: an RFC 3339 time in the future.
+fn check_expiry(raw: &str) -> Result<Timestamp, FieldError> {
+    match raw.parse::<Timestamp>() {
+        Ok(t) if t > Timestamp::now() => Ok(t),
+        Ok(_) => Err(FieldError::new(
+            "spec.expiry",
+            "invalidValue",
+            "spec.expiry must be in the future",
+        )),
+        Err(_) => Err(FieldError::new(
+            "spec.expiry",
+            "invalidValue",
+            "spec.expiry must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
+        )),
+    }
 }
 
 async fn create(

@@ -145,7 +145,39 @@ impl EmulatorBuilder {
     }
 
     /// Binds, opens the store and starts serving on the current tokio runtime.
-    pub async fn start(self) -> std::io::Result<Emulator> {
+    pub async fn start(mut self) -> std::io::Result<Emulator> {
+        let tls = self.tls.take().map(|mode| tls::TlsSetup::new(&mode)).transpose()?;
+        let log_requests = self.log_requests;
+        let listen = self.listen;
+        let state = Arc::new(self.state()?);
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let server = server::Server {
+            router: api::router(Arc::clone(&state)),
+            state: Arc::clone(&state),
+            log_requests,
+            tls: tls.as_ref().map(|t| t.acceptor.clone()),
+        };
+        let task = tokio::spawn(server.run(listener, stopped));
+        let host = match addr {
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+            SocketAddr::V4(a) => a.ip().to_string(),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        Ok(Emulator {
+            url: format!("{scheme}://{host}:{}", addr.port()),
+            ca_certificate: tls.and_then(|t| t.trust_pem),
+            addr,
+            admin_token: state.admin_token.clone(),
+            state,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// Checks the settings, opens the store and builds what the handlers share.
+    fn state(self) -> std::io::Result<api::AppState> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
         match self.api_group_version.split_once('/') {
             Some((g, v)) if !g.is_empty() && !v.is_empty() && !v.contains('/') => {}
@@ -168,7 +200,11 @@ impl EmulatorBuilder {
         {
             return Err(invalid(e.message));
         }
-        let catalog = catalog::Catalog::new(workspaces, &self.known_roles);
+        let admin_token = match self.admin_token {
+            Some(t) if t.trim().is_empty() => return Err(invalid("the admin token must not be empty".into())),
+            Some(t) => t,
+            None => format!("wfadmin-{}", hex(&random_bytes(20))),
+        };
         let store = store::Store::open(self.data.as_deref())
             .map_err(|e| std::io::Error::other(format!("cannot open the emulator's data: {e}")))?;
         let key = store
@@ -177,47 +213,17 @@ impl EmulatorBuilder {
         let instance = store
             .meta_or_insert("instance_id", || uuid::Uuid::new_v4().to_string().into_bytes())
             .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let admin_token = match self.admin_token {
-            Some(t) if t.trim().is_empty() => return Err(invalid("the admin token must not be empty".into())),
-            Some(t) => t,
-            None => format!("wfadmin-{}", hex(&random_bytes(20))),
-        };
-        let state = Arc::new(api::AppState {
+        Ok(api::AppState {
             store,
             signer: auth::Signer::new(&key),
-            admin_token: admin_token.clone(),
+            admin_token,
             users: self.users,
             api_version: self.api_group_version,
             instance_id: String::from_utf8_lossy(&instance).into_owned(),
             user_token_ttl: self.user_token_ttl,
             faults: faults::Faults::default(),
             stats: Arc::default(),
-            catalog,
-        });
-        let tls = self.tls.as_ref().map(tls::TlsSetup::new).transpose()?;
-        let listener = TcpListener::bind(self.listen).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = watch::channel(false);
-        let server = server::Server {
-            router: api::router(Arc::clone(&state)),
-            state: Arc::clone(&state),
-            log_requests: self.log_requests,
-            tls: tls.as_ref().map(|t| t.acceptor.clone()),
-        };
-        let task = tokio::spawn(server.run(listener, stopped));
-        let host = match addr {
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-            SocketAddr::V4(a) => a.ip().to_string(),
-        };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        Ok(Emulator {
-            url: format!("{scheme}://{host}:{}", addr.port()),
-            ca_certificate: tls.and_then(|t| t.trust_pem),
-            addr,
-            admin_token,
-            state,
-            stop,
-            task: Some(task),
+            catalog: catalog::Catalog::new(workspaces, &self.known_roles),
         })
     }
 }

@@ -1,6 +1,6 @@
 //! `wayfinder-emulator --tls`: an HTTPS listener whose CA is written where
 //! `--tls-ca-out` says, for any client to trust.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::too_many_lines)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{Global, Output, Printed, usage};
+use super::{Global, LateError, Output, Printed, usage};
 use crate::client::Client;
 use crate::error::{Error, Front};
 use crate::fleet::{BatchReport, InventoryEntry, InventoryQuery, ProgressFn, RotateOptions};
@@ -149,24 +149,7 @@ fn inventory_table(entries: &[InventoryEntry], headers: bool) -> String {
 
 /// `rotate workspaceaccesstokens …`: the batch rotation.
 pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global) -> Result<Printed, Error> {
-    let jsonl = match (g.output, &args.output_dir, args.dry_run) {
-        (Some(Output::Jsonl), None, _) => true,
-        (None, Some(_), _) | (None, None, true) => false,
-        (None, None, false) => return Err(usage("say where the new secrets go: --output-dir DIR or -o jsonl")),
-        _ => {
-            return Err(usage(
-                "rotate writes the secrets with --output-dir DIR or -o jsonl (not both)",
-            ));
-        }
-    };
-    if let Some(dir) = &args.output_dir
-        && std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir())
-    {
-        return Err(usage(format!(
-            "--output-dir {} exists and is not a folder",
-            dir.display()
-        )));
-    }
+    let jsonl = secrets_go_to(args, g.output)?;
     let query = query(&args.filters, g.workspace.as_deref(), &args.names)?;
     let targets: Vec<_> = client
         .inventory(&query)
@@ -189,36 +172,63 @@ pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global) -> Re
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let mut stdout = if jsonl {
-        report.to_jsonl(Front::Cli)?
-    } else {
-        String::new()
-    };
-    let late_error = match (&args.output_dir, args.dry_run) {
-        (Some(dir), false) => match report.write_env_dir(dir) {
-            Ok(files) => {
-                for f in files {
-                    stdout.push_str(&format!("{}\n", f.display()));
-                }
-                None
-            }
-            // Never lose the secrets: print them instead.
-            Err(e) => {
-                stdout.push_str(&report.to_jsonl(Front::Cli)?);
-                Some((
-                    e,
-                    "The tokens were rotated; their secrets are printed above as JSON lines: store them now",
-                ))
-            }
-        },
-        _ => None,
-    };
+    let (stdout, late_error) = deliver(&report, args, jsonl)?;
     Ok(Printed {
         stdout,
         stderr: summary(&report, g.show_headers),
         failed: !report.failed.is_empty(),
         late_error,
     })
+}
+
+/// Whether the secrets go to stdout as JSON lines (else to `--output-dir`,
+/// or nowhere for a dry run); checked before any request.
+fn secrets_go_to(args: &RotateArgs, output: Option<Output>) -> Result<bool, Error> {
+    let jsonl = match (output, &args.output_dir, args.dry_run) {
+        (Some(Output::Jsonl), None, _) => true,
+        (None, Some(_), _) | (None, None, true) => false,
+        (None, None, false) => return Err(usage("say where the new secrets go: --output-dir DIR or -o jsonl")),
+        _ => {
+            return Err(usage(
+                "rotate writes the secrets with --output-dir DIR or -o jsonl (not both)",
+            ));
+        }
+    };
+    if let Some(dir) = &args.output_dir
+        && std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir())
+    {
+        return Err(usage(format!(
+            "--output-dir {} exists and is not a folder",
+            dir.display()
+        )));
+    }
+    Ok(jsonl)
+}
+
+/// Hands the new secrets over; if the folder cannot take them, prints them
+/// rather than lose them.
+fn deliver(report: &BatchReport, args: &RotateArgs, jsonl: bool) -> Result<(String, Option<LateError>), Error> {
+    let mut stdout = if jsonl {
+        report.to_jsonl(Front::Cli)?
+    } else {
+        String::new()
+    };
+    let Some(dir) = args.output_dir.as_ref().filter(|_| !args.dry_run) else {
+        return Ok((stdout, None));
+    };
+    match report.write_env_dir(dir) {
+        Ok(files) => {
+            for f in files {
+                stdout.push_str(&format!("{}\n", f.display()));
+            }
+            Ok((stdout, None))
+        }
+        Err(e) => {
+            stdout.push_str(&report.to_jsonl(Front::Cli)?);
+            let note = "The tokens were rotated; their secrets are printed above as JSON lines: store them now";
+            Ok((stdout, Some((e, note))))
+        }
+    }
 }
 
 /// A bar on stderr when it is a terminal; nothing otherwise.
@@ -235,56 +245,16 @@ fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
 
 /// The summary table: every token and how it ended, never a secret.
 fn summary(report: &BatchReport, headers: bool) -> String {
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for issued in &report.rotated {
-        let workspace = issued.workspace.clone().unwrap_or_default();
-        rows.push(vec![
-            workspace,
-            issued.name.clone(),
-            "rotated".into(),
-            "replaced".into(),
-            String::new(),
-        ]);
-    }
-    for f in &report.failed {
-        let old = match f.old_secret_valid {
-            Some(true) => "still valid",
-            Some(false) => "dead",
-            None => "unknown",
-        };
-        rows.push(vec![
-            f.target.workspace.clone(),
-            f.target.name.clone(),
-            format!("failed: {}", f.error.code()),
-            old.to_owned(),
-            f.recovery(Front::Cli),
-        ]);
-    }
-    for (status, items) in [
-        ("would rotate", &report.would_rotate),
-        ("not started", &report.not_started),
-    ] {
-        for t in items {
-            rows.push(vec![
-                t.workspace.clone(),
-                t.name.clone(),
-                status.to_owned(),
-                String::new(),
-                String::new(),
-            ]);
-        }
-    }
     let header = ["WORKSPACE", "NAME", "STATUS", "OLD SECRET", "RECOVER WITH"];
-    let mut out = render::rows_table(&header, rows, headers);
+    let mut out = render::rows_table(&header, summary_rows(report), headers);
+    let dry = match report.would_rotate.len() {
+        0 => String::new(),
+        n => format!(", {n} would rotate (dry run)"),
+    };
     out.push_str(&format!(
-        "{} rotated, {} failed{}\n",
+        "{} rotated, {} failed{dry}\n",
         report.rotated.len(),
-        report.failed.len(),
-        if report.would_rotate.is_empty() {
-            String::new()
-        } else {
-            format!(", {} would rotate (dry run)", report.would_rotate.len())
-        }
+        report.failed.len()
     ));
     for f in &report.failed {
         let line = format!(
@@ -297,4 +267,45 @@ fn summary(report: &BatchReport, headers: bool) -> String {
         out.push('\n');
     }
     out
+}
+
+fn summary_rows(report: &BatchReport) -> Vec<Vec<String>> {
+    let row = |workspace: &str, name: &str, status: String, old: &str, recover: String| {
+        vec![workspace.to_owned(), name.to_owned(), status, old.to_owned(), recover]
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for issued in &report.rotated {
+        let workspace = issued.workspace.as_deref().unwrap_or_default();
+        rows.push(row(
+            workspace,
+            &issued.name,
+            "rotated".into(),
+            "replaced",
+            String::new(),
+        ));
+    }
+    for f in &report.failed {
+        let old = match f.old_secret_valid {
+            Some(true) => "still valid",
+            Some(false) => "dead",
+            None => "unknown",
+        };
+        let status = format!("failed: {}", f.error.code());
+        rows.push(row(
+            &f.target.workspace,
+            &f.target.name,
+            status,
+            old,
+            f.recovery(Front::Cli),
+        ));
+    }
+    for (status, items) in [
+        ("would rotate", &report.would_rotate),
+        ("not started", &report.not_started),
+    ] {
+        for t in items {
+            rows.push(row(&t.workspace, &t.name, status.to_owned(), "", String::new()));
+        }
+    }
+    rows
 }

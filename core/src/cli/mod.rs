@@ -667,8 +667,6 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
     let g = &cli.global;
     let template = output_template(g)?;
     let template = template.as_ref();
-    let client = || client(g);
-    let ws = g.workspace.as_deref();
     let stdout = match &cli.command {
         Command::Create { kind } => {
             return match kind {
@@ -676,107 +674,114 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
                 CreateKind::Platformaccesstoken(args) => create(g, args, true, template).await,
             };
         }
-        Command::Get { kind } => {
-            let client = client()?;
-            let token = match kind {
-                NamedKind::Workspaceaccesstoken { name } => client.get_workspace_access_token(name, ws).await?,
-                NamedKind::Platformaccesstoken { name } => client.get_platform_access_token(name).await?,
-            };
-            render_resources(std::slice::from_ref(&token), false, g, template)
-        }
-        Command::List { kind } => {
-            let client = client()?;
-            let tokens = match kind {
-                ListKind::Workspaceaccesstokens(args) if args.is_fleet() => {
-                    return fleet::list(&client, args, g, template).await.map(Printed::from);
-                }
-                ListKind::Workspaceaccesstokens(_) => client.list_workspace_access_tokens(ws).await?,
-                ListKind::Platformaccesstokens => client.list_platform_access_tokens().await?,
-            };
-            render_resources(&tokens, true, g, template)
-        }
-        Command::Delete { kind } => {
-            let client = client()?;
-            let (token, label) = match kind {
-                NamedKind::Workspaceaccesstoken { name } => (
-                    client.delete_workspace_access_token(name, ws).await?,
-                    "workspaceaccesstoken",
-                ),
-                NamedKind::Platformaccesstoken { name } => {
-                    (client.delete_platform_access_token(name).await?, "platformaccesstoken")
-                }
-            };
-            match (g.output, template) {
-                (None | Some(Output::Table) | Some(Output::Env), None) => {
-                    Ok(format!("{label} {:?} deleted\n", token.name()))
-                }
-                _ => render_resources(std::slice::from_ref(&token), false, g, template),
-            }
-        }
-        Command::Assign { kind } => {
-            let client = client()?;
-            let (target, roles) = match kind {
-                AssignKind::Accessrole {
-                    target,
-                    role,
-                    cluster,
-                    namespace,
-                } => {
-                    let (c, n) = (cluster.as_deref(), namespace.as_deref());
-                    match (&target.workspace_access_token, &target.platform_access_token) {
-                        (Some(t), _) => (t, client.assign_access_role(t, role, c, n, ws).await?),
-                        (_, Some(t)) => (t, client.assign_platform_access_role(t, role, c, n).await?),
-                        _ => {
-                            return Err(usage(
-                                "name the token with --workspace-access-token or --platform-access-token",
-                            ));
-                        }
-                    }
-                }
-                AssignKind::Wayfinderrole { target, role } => {
-                    match (&target.workspace_access_token, &target.platform_access_token) {
-                        (Some(t), _) => (t, client.assign_wayfinder_role(t, role, ws).await?),
-                        (_, Some(t)) => (t, client.assign_platform_wayfinder_role(t, role).await?),
-                        _ => {
-                            return Err(usage(
-                                "name the token with --workspace-access-token or --platform-access-token",
-                            ));
-                        }
-                    }
-                }
-            };
-            match template {
-                Some(t) => t.render(&roles, None),
-                None => render_roles(target, &roles, g.output),
-            }
-        }
         Command::Rotate { kind } => {
             let fleet::RotateKind::Workspaceaccesstokens(args) = kind;
-            return fleet::rotate(&client()?, args, g).await;
+            return fleet::rotate(&client(g)?, args, g).await;
         }
-        Command::Whoami => {
-            let me = client()?.whoami().await?;
-            if let Some(t) = template {
-                return Ok(t.render(&me, None)?.into());
-            }
-            match g.output {
-                Some(Output::Json) => render::to_json(&me),
-                Some(Output::Yaml) => render::to_yaml(&me),
-                _ => Ok(render::printable(&format!(
-                    "{} ({}, {}) workspaces: {}",
-                    me.username,
-                    me.subject_kind,
-                    me.auth_method,
-                    if me.workspaces.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        me.workspaces.join(", ")
-                    }
-                )) + "\n"),
-            }
-        }
+        Command::Get { kind } => get(g, kind, template).await,
+        Command::List { kind } => list(g, kind, template).await,
+        Command::Delete { kind } => delete(g, kind, template).await,
+        Command::Assign { kind } => assign(g, kind, template).await,
+        Command::Whoami => whoami(g, template).await,
     }?;
     Ok(stdout.into())
+}
+
+async fn get(g: &Global, kind: &NamedKind, template: Option<&GoTemplate>) -> Result<String, Error> {
+    let client = client(g)?;
+    let token = match kind {
+        NamedKind::Workspaceaccesstoken { name } => {
+            client.get_workspace_access_token(name, g.workspace.as_deref()).await?
+        }
+        NamedKind::Platformaccesstoken { name } => client.get_platform_access_token(name).await?,
+    };
+    render_resources(std::slice::from_ref(&token), false, g, template)
+}
+
+async fn list(g: &Global, kind: &ListKind, template: Option<&GoTemplate>) -> Result<String, Error> {
+    let client = client(g)?;
+    let tokens = match kind {
+        ListKind::Workspaceaccesstokens(args) if args.is_fleet() => {
+            return fleet::list(&client, args, g, template).await;
+        }
+        ListKind::Workspaceaccesstokens(_) => client.list_workspace_access_tokens(g.workspace.as_deref()).await?,
+        ListKind::Platformaccesstokens => client.list_platform_access_tokens().await?,
+    };
+    render_resources(&tokens, true, g, template)
+}
+
+async fn delete(g: &Global, kind: &NamedKind, template: Option<&GoTemplate>) -> Result<String, Error> {
+    let client = client(g)?;
+    let (token, label) = match kind {
+        NamedKind::Workspaceaccesstoken { name } => (
+            client
+                .delete_workspace_access_token(name, g.workspace.as_deref())
+                .await?,
+            "workspaceaccesstoken",
+        ),
+        NamedKind::Platformaccesstoken { name } => {
+            (client.delete_platform_access_token(name).await?, "platformaccesstoken")
+        }
+    };
+    match (g.output, template) {
+        (None | Some(Output::Table) | Some(Output::Env), None) => Ok(format!("{label} {:?} deleted\n", token.name())),
+        _ => render_resources(std::slice::from_ref(&token), false, g, template),
+    }
+}
+
+async fn assign(g: &Global, kind: &AssignKind, template: Option<&GoTemplate>) -> Result<String, Error> {
+    let client = client(g)?;
+    let ws = g.workspace.as_deref();
+    let unnamed = || usage("name the token with --workspace-access-token or --platform-access-token");
+    let (target, roles) = match kind {
+        AssignKind::Accessrole {
+            target,
+            role,
+            cluster,
+            namespace,
+        } => {
+            let (c, n) = (cluster.as_deref(), namespace.as_deref());
+            match (&target.workspace_access_token, &target.platform_access_token) {
+                (Some(t), _) => (t, client.assign_access_role(t, role, c, n, ws).await?),
+                (_, Some(t)) => (t, client.assign_platform_access_role(t, role, c, n).await?),
+                _ => return Err(unnamed()),
+            }
+        }
+        AssignKind::Wayfinderrole { target, role } => {
+            match (&target.workspace_access_token, &target.platform_access_token) {
+                (Some(t), _) => (t, client.assign_wayfinder_role(t, role, ws).await?),
+                (_, Some(t)) => (t, client.assign_platform_wayfinder_role(t, role).await?),
+                _ => return Err(unnamed()),
+            }
+        }
+    };
+    match template {
+        Some(t) => t.render(&roles, None),
+        None => render_roles(target, &roles, g.output),
+    }
+}
+
+async fn whoami(g: &Global, template: Option<&GoTemplate>) -> Result<String, Error> {
+    let me = client(g)?.whoami().await?;
+    if let Some(t) = template {
+        return t.render(&me, None);
+    }
+    match g.output {
+        Some(Output::Json) => render::to_json(&me),
+        Some(Output::Yaml) => render::to_yaml(&me),
+        _ => {
+            let workspaces = if me.workspaces.is_empty() {
+                "-".to_owned()
+            } else {
+                me.workspaces.join(", ")
+            };
+            let line = format!(
+                "{} ({}, {}) workspaces: {workspaces}",
+                me.username, me.subject_kind, me.auth_method
+            );
+            Ok(render::printable(&line) + "\n")
+        }
+    }
 }
 
 fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<String, Error> {
