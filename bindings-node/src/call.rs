@@ -102,7 +102,7 @@ fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
         }
         Failure::Core(e) => details(&e.in_names_of(Front::Node)),
         Failure::Panicked => (
-            "internal error in wayfinder-tokens (a bug; please report it)".to_owned(),
+            wayfinder_tokens::error::PANIC_MESSAGE.to_owned(),
             ErrorDetails {
                 code: "INTERNAL".to_owned(),
                 status: None,

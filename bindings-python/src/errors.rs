@@ -189,7 +189,7 @@ pub fn panicked(py: Python<'_>) -> PyErr {
     raise(
         py,
         None,
-        "internal error in wayfinder_tokens (a bug; please report it)",
+        wayfinder_tokens::error::PANIC_MESSAGE,
         None,
         &[],
     )

@@ -27,7 +27,8 @@ pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
 /// How long a writer waits for another process's lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+/// A `null` in a file or an answer read as the type's default.
+pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,

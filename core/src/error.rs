@@ -342,6 +342,10 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
     out
 }
 
+/// What a binding reports when the library panicked (a bug). The payload is
+/// never shown: it could hold anything.
+pub const PANIC_MESSAGE: &str = "internal error in wayfinder-tokens (a bug; please report it)";
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

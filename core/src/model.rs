@@ -152,14 +152,10 @@ pub struct WhoAmI {
     pub auth_method: String,
     #[serde(default)]
     pub username: String,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    #[serde(default, deserialize_with = "crate::config::null_default")]
     pub workspaces: Vec<String>,
     #[serde(default)]
     pub subject_kind: String,
-}
-
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

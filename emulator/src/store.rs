@@ -231,14 +231,7 @@ impl Store {
     }
 
     pub fn get(&self, kind: Kind, workspace: &str, name: &str) -> StoreResult<Option<TokenRow>> {
-        let conn = self.conn();
-        Ok(conn
-            .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE kind = ?1 AND workspace = ?2 AND name = ?3"),
-                params![kind.as_str(), workspace, name],
-                read_row,
-            )
-            .optional()?)
+        find_in(&self.conn(), kind, workspace, name)
     }
 
     pub fn get_by_uid(&self, uid: &str) -> StoreResult<Option<TokenRow>> {
