@@ -186,13 +186,7 @@ pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
 /// A panic inside the library, surfaced as `WayfinderError`. The payload is
 /// not shown: it could hold anything.
 pub fn panicked(py: Python<'_>) -> PyErr {
-    raise(
-        py,
-        None,
-        wayfinder_tokens::error::PANIC_MESSAGE,
-        None,
-        &[],
-    )
+    raise(py, None, wayfinder_tokens::error::PANIC_MESSAGE, None, &[])
 }
 
 /// Raises a `ValidationError` for one argument.

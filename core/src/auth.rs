@@ -23,17 +23,22 @@ pub const EXPIRY_SKEW: Duration = Duration::from_secs(30);
 /// The claims the client reads.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Claims {
+    /// The subject: who the token speaks for.
     #[serde(default)]
     pub sub: Option<String>,
+    /// The issuer.
     #[serde(default)]
     pub iss: Option<String>,
     /// Seconds since the epoch; may be fractional, absent means never.
     #[serde(default)]
     pub exp: Option<f64>,
+    /// Issued at, in seconds since the epoch.
     #[serde(default)]
     pub iat: Option<f64>,
+    /// The token's unique id.
     #[serde(default)]
     pub jti: Option<String>,
+    /// What the token may be used for (`wayfinder:auth:exchange`, …).
     #[serde(default)]
     pub scopes: Vec<String>,
     /// The access token's generation (each issue bumps it), when the server says.
@@ -42,6 +47,7 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// Whether the token carries `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
@@ -51,6 +57,7 @@ impl Claims {
         self.exp.is_some_and(|exp| exp - EXPIRY_SKEW.as_secs_f64() <= now)
     }
 
+    /// Whether the token has expired, 30 s early for clock skew (never, without `exp`).
     pub fn is_expired(&self) -> bool {
         self.is_expired_at(unix_now())
     }

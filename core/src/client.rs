@@ -45,17 +45,22 @@ pub enum Replay {
 /// One API call as data: built by pure functions, sent by [`Client::send`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiRequest {
+    /// The HTTP method.
     pub method: Method,
     /// Absolute path on the server, e.g. `/resources/…/workspaceaccesstokens`.
     pub path: String,
+    /// Query parameters.
     pub query: Vec<(&'static str, String)>,
+    /// The JSON body, if any.
     pub body: Option<Value>,
+    /// Whether a lost answer may be retried.
     pub replay: Replay,
     /// Send the client's bearer token.
     pub authenticated: bool,
 }
 
 impl ApiRequest {
+    /// A request for `path` (below the server's endpoint).
     pub fn new(method: Method, path: impl Into<String>) -> ApiRequest {
         let replay = if method == Method::GET {
             Replay::Safe
@@ -72,16 +77,19 @@ impl ApiRequest {
         }
     }
 
+    /// Adds a query parameter.
     pub fn query(mut self, key: &'static str, value: impl Into<String>) -> ApiRequest {
         self.query.push((key, value.into()));
         self
     }
 
+    /// Sets the JSON body.
     pub fn body(mut self, body: Value) -> ApiRequest {
         self.body = Some(body);
         self
     }
 
+    /// Sets whether the request may be retried when its answer is lost.
     pub fn replay(mut self, replay: Replay) -> ApiRequest {
         self.replay = replay;
         self
@@ -154,6 +162,7 @@ impl Client {
         Client::new(&ClientOptions::default())
     }
 
+    /// A client for settings already resolved from options, environment and file.
     pub fn from_settings(settings: Settings) -> Result<Client> {
         let mut builder = reqwest::Client::builder()
             .user_agent(format!("wayfinder-tokens/{VERSION}"))
@@ -201,6 +210,7 @@ impl Client {
         self.inner.settings.workspace.as_deref()
     }
 
+    /// The settings this client was built from.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
     }

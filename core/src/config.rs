@@ -22,7 +22,9 @@ use crate::secret::Secret;
 pub const ENV_CONFIG: &str = "WAYFINDER_CONFIG";
 /// With [`ENV_TOKEN`], replaces the config file.
 pub const ENV_SERVER: &str = "WAYFINDER_SERVER";
+/// The environment variable holding the token (with `WAYFINDER_SERVER`).
 pub const ENV_TOKEN: &str = "WAYFINDER_TOKEN";
+/// The environment variable naming the default workspace.
 pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
 /// How long a writer waits for another process's lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +41,7 @@ where
 /// The whole file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Config {
+    /// The profile used when none is named.
     #[serde(rename = "current-profile", default, skip_serializing_if = "Option::is_none")]
     pub current_profile: Option<String>,
     #[serde(
@@ -46,21 +49,26 @@ pub struct Config {
         deserialize_with = "null_default",
         skip_serializing_if = "IndexMap::is_empty"
     )]
+    /// Profiles: a server, a user and a workspace each.
     pub profiles: IndexMap<String, Profile>,
     #[serde(
         default,
         deserialize_with = "null_default",
         skip_serializing_if = "IndexMap::is_empty"
     )]
+    /// Servers: an endpoint, a pinned CA and the `/apiinfo` cache.
     pub servers: IndexMap<String, Server>,
     #[serde(
         default,
         deserialize_with = "null_default",
         skip_serializing_if = "IndexMap::is_empty"
     )]
+    /// Users: a static token or an identity.
     pub users: IndexMap<String, User>,
+    /// The file format's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Keys this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -68,12 +76,16 @@ pub struct Config {
 /// `profiles.<name>`: which server and user, and the default workspace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
+    /// The name of the profile's server entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// The name of the profile's user entry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The profile's default workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<String>,
+    /// Keys this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -86,12 +98,16 @@ pub struct Profile {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "ServerOnDisk")]
 pub struct Server {
+    /// The server's URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// A PEM certificate (bundle) trusted for this server; a server certificate identical to one here is accepted.
     #[serde(rename = "caCertificate", default, skip_serializing_if = "Option::is_none")]
     pub ca_certificate: Option<String>,
+    /// The cached `/apiinfo` answer.
     #[serde(rename = "apiinfo", default, skip_serializing_if = "Option::is_none")]
     pub api_info: Option<ApiInfo>,
+    /// Keys this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -126,8 +142,10 @@ impl From<ServerOnDisk> for Server {
 /// vendor's lower-case keys; the server's camelCase keys are read too.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiInfo {
+    /// Where the non-resource calls live (`/api/v2`).
     #[serde(rename = "nonresourceapi", alias = "nonResourceAPI")]
     pub non_resource_api: String,
+    /// Where the resources live (`/resources`).
     #[serde(rename = "resourceapi", alias = "resourceAPI")]
     pub resource_api: String,
     #[serde(
@@ -136,6 +154,7 @@ pub struct ApiInfo {
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    /// Where the Kubernetes proxy lives, if the server has one.
     pub kube_proxy_api: Option<String>,
 }
 
@@ -186,10 +205,13 @@ fn is_plain_absolute_path(path: &str) -> bool {
 /// `users.<name>`: a static token, or an identity.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct User {
+    /// A static token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<Secret>,
+    /// An identity: an access or refresh token and its cached API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<Identity>,
+    /// Keys this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -198,10 +220,13 @@ pub struct User {
 /// exchange) and an optional cached API token.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
+    /// The cached short-lived API token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<Secret>,
+    /// The long-lived token: an access token (exchanged) or a user's refresh token.
     #[serde(rename = "refresh-token", default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
+    /// Keys this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Mapping,
 }
@@ -209,13 +234,21 @@ pub struct Identity {
 /// One profile with its server and user looked up.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedProfile {
+    /// The profile's name.
     pub profile: String,
+    /// The name of its server entry.
     pub server_name: String,
+    /// The server's URL.
     pub endpoint: String,
+    /// The name of its user entry.
     pub user_name: String,
+    /// The user entry.
     pub user: User,
+    /// The default workspace.
     pub workspace: Option<String>,
+    /// The pinned CA, if any.
     pub ca_certificate: Option<String>,
+    /// The cached `/apiinfo` answer, if any.
     pub api_info: Option<ApiInfo>,
 }
 
@@ -249,6 +282,7 @@ impl Config {
         Ok(config)
     }
 
+    /// The file's YAML.
     pub fn to_yaml(&self) -> Result<String> {
         yaml_serde::to_string(self).map_err(|e| Error::config(format!("cannot serialise the config: {e}")))
     }
@@ -474,6 +508,7 @@ pub struct ConfigLock {
 }
 
 impl ConfigLock {
+    /// Takes the lock of `config_path`'s sidecar `.lock` file, waiting up to `timeout`.
     pub fn acquire(config_path: &Path, timeout: Duration) -> Result<ConfigLock> {
         let dir = parent_of(config_path);
         create_private_dir(&dir)?;

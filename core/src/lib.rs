@@ -16,6 +16,9 @@
 //! The Python and Node packages are thin bindings over this crate; every
 //! decision about tokens, configs and HTTP is made here.
 
+// Every public item is documented (checked by the compiler).
+#![deny(missing_docs)]
+
 pub mod auth;
 pub mod cli;
 pub mod client;

@@ -11,55 +11,75 @@ use crate::secret::Secret;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessToken {
+    /// `accesstokens.appvia.io/v2beta1` by default.
     #[serde(default)]
     pub api_version: String,
+    /// `WorkspaceAccessToken` or `PlatformAccessToken`.
     #[serde(default)]
     pub kind: String,
+    /// Name, namespace, times and version.
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// Description and expiry.
     #[serde(default)]
     pub spec: AccessTokenSpec,
+    /// Generation and when the secret was last issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<AccessTokenStatus>,
+    /// Fields this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// An object's metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
+    /// The token's name.
     #[serde(default)]
     pub name: String,
+    /// `ws-WORKSPACE` for workspace tokens; none for platform tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// When it was created (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<String>,
+    /// Changes on every write; a stale one makes an update fail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
+    /// The object's unique id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    /// Fields this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// What the token is.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccessTokenSpec {
+    /// Its description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// RFC 3339; absent: the token does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry: Option<String>,
+    /// Fields this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+/// What happened to the token.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessTokenStatus {
+    /// How many secrets it has been issued; each reset adds one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// When its current secret was issued (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_issued: Option<String>,
+    /// Fields this library does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -68,6 +88,7 @@ pub struct AccessTokenStatus {
 const WORKSPACE_NAMESPACE_PREFIX: &str = "ws-";
 
 impl AccessToken {
+    /// The token's name.
     pub fn name(&self) -> &str {
         &self.metadata.name
     }
@@ -80,14 +101,17 @@ impl AccessToken {
             .map(|ns| ns.strip_prefix(WORKSPACE_NAMESPACE_PREFIX).unwrap_or(ns))
     }
 
+    /// Its description, if any.
     pub fn description(&self) -> Option<&str> {
         self.spec.description.as_deref()
     }
 
+    /// When it expires (RFC 3339), if it does.
     pub fn expiry(&self) -> Option<&str> {
         self.spec.expiry.as_deref()
     }
 
+    /// When it was created (RFC 3339).
     pub fn created(&self) -> Option<&str> {
         self.metadata.creation_timestamp.as_deref()
     }
@@ -97,6 +121,7 @@ impl AccessToken {
         self.status.as_ref().and_then(|s| s.generation).unwrap_or(0)
     }
 
+    /// When its current secret was issued (RFC 3339).
     pub fn last_issued(&self) -> Option<&str> {
         self.status.as_ref().and_then(|s| s.last_issued.as_deref())
     }
@@ -105,10 +130,13 @@ impl AccessToken {
 /// A token just created or reset, with its secret (none for a dry run).
 #[derive(Clone, Debug, PartialEq)]
 pub struct IssuedToken {
+    /// The token's name.
     pub name: String,
     /// `None` for platform tokens.
     pub workspace: Option<String>,
+    /// The server's URL.
     pub server: String,
+    /// Its description, if any.
     pub description: Option<String>,
     /// The secret; shown only once. `None` for a dry run.
     pub token: Option<Secret>,
@@ -119,6 +147,7 @@ pub struct IssuedToken {
 }
 
 impl IssuedToken {
+    /// Whether this came from a dry run (no secret was issued).
     pub fn is_dry_run(&self) -> bool {
         self.token.is_none()
     }
@@ -127,9 +156,12 @@ impl IssuedToken {
 /// A cluster access role granted to a token.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRole {
+    /// The role, e.g. `namespace.admin`.
     pub role: String,
+    /// The cluster it applies in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The namespace it applies in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }
@@ -138,8 +170,10 @@ pub struct AccessRole {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Roles {
+    /// Roles in the workspace's clusters.
     #[serde(default)]
     pub access_roles: Vec<AccessRole>,
+    /// Roles in Wayfinder itself.
     #[serde(default)]
     pub wayfinder_roles: Vec<String>,
 }
@@ -148,12 +182,16 @@ pub struct Roles {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WhoAmI {
+    /// How the caller authenticated.
     #[serde(default)]
     pub auth_method: String,
+    /// Who the caller is.
     #[serde(default)]
     pub username: String,
+    /// The workspaces the caller belongs to.
     #[serde(default, deserialize_with = "crate::config::null_default")]
     pub workspaces: Vec<String>,
+    /// What kind of subject the caller is (`User`, `WorkspaceAccessToken`, …).
     #[serde(default)]
     pub subject_kind: String,
 }

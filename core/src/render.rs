@@ -133,6 +133,7 @@ pub fn config(issued: &IssuedToken) -> Result<Config> {
     Ok(config)
 }
 
+/// [`config`] as YAML.
 pub fn config_yaml(issued: &IssuedToken) -> Result<String> {
     config(issued)?.to_yaml()
 }
@@ -167,6 +168,7 @@ impl std::fmt::Debug for Summary<'_> {
     }
 }
 
+/// The fields `json`, `yaml` and `template` show (see [`Summary`]).
 pub fn summary(issued: &IssuedToken) -> Summary<'_> {
     Summary {
         name: &issued.name,
@@ -195,6 +197,7 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
         .map_err(|e| Error::config(format!("cannot render JSON: {e}")))
 }
 
+/// YAML of any serialisable value.
 pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     yaml_serde::to_string(value).map_err(|e| Error::config(format!("cannot render YAML: {e}")))
 }

@@ -9,10 +9,12 @@ use std::sync::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// A secret: zeroed when dropped, never shown by `Debug` or `Display`; [`Secret::expose`] reads it.
 #[derive(Clone)]
 pub struct Secret(SecretString);
 
 impl Secret {
+    /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(SecretString::from(value.into()))
     }

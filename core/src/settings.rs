@@ -55,9 +55,13 @@ pub enum Origin {
     Environment,
     /// From a profile in a config file.
     File {
+        /// The config file.
         path: PathBuf,
+        /// The profile used.
         profile: String,
+        /// The profile's server entry.
         server_name: String,
+        /// The profile's user entry.
         user_name: String,
     },
 }
@@ -65,18 +69,27 @@ pub enum Origin {
 /// The resolved settings of a client.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// The server's URL.
     pub endpoint: Url,
+    /// What the client authenticates with.
     pub credential: Credential,
     /// A cached API token from the config (`identity.token`), used until it expires.
     pub cached_token: Option<Secret>,
+    /// The default workspace of workspace operations.
     pub workspace: Option<String>,
+    /// A pinned CA for the server.
     pub ca_certificate: Option<String>,
+    /// A known `/apiinfo` answer (no discovery needed).
     pub api_info: Option<ApiInfo>,
+    /// The group/version of the access-token kinds.
     pub api_group_version: String,
+    /// Per-request timeout.
     pub timeout: Duration,
+    /// Retries after the first attempt.
     pub max_retries: u32,
     /// The longest total wait between the attempts of one call.
     pub max_total_backoff: Duration,
+    /// Where the settings came from (and so where refreshed tokens may be written).
     pub origin: Origin,
 }
 

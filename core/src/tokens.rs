@@ -15,7 +15,9 @@ use crate::secret::Secret;
 /// Which collection a token lives in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
+    /// Workspace access tokens of this workspace.
     Workspace(String),
+    /// Platform access tokens.
     Platform,
 }
 
@@ -45,6 +47,7 @@ impl Scope {
 /// Optional arguments of a create.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CreateOptions {
+    /// A description.
     pub description: Option<String>,
     /// The token stops working this long after creation.
     pub expires_in: Option<Duration>,
@@ -63,6 +66,7 @@ pub mod requests {
     use crate::client::{ApiRequest, Replay};
     use crate::config::ApiInfo;
 
+    /// The collection URL path of `scope`'s tokens.
     pub fn collection(info: &ApiInfo, group_version: &str, scope: &Scope) -> String {
         let base = format!("{}/{group_version}", info.resource_api.trim_end_matches('/'));
         match scope {
@@ -71,6 +75,7 @@ pub mod requests {
         }
     }
 
+    /// The object a create sends.
     pub fn object(
         group_version: &str,
         scope: &Scope,
@@ -92,6 +97,7 @@ pub mod requests {
         json!({"apiVersion": group_version, "kind": scope.kind(), "metadata": metadata, "spec": spec})
     }
 
+    /// Creates `object` (validating only, with `dry_run`).
     pub fn create(collection: &str, object: Value, dry_run: bool) -> ApiRequest {
         let request = ApiRequest::new(Method::POST, collection).body(object);
         if dry_run {
@@ -102,14 +108,17 @@ pub mod requests {
         }
     }
 
+    /// Reads one object.
     pub fn get(collection: &str, name: &str) -> ApiRequest {
         ApiRequest::new(Method::GET, format!("{collection}/{name}"))
     }
 
+    /// Lists the collection.
     pub fn list(collection: &str) -> ApiRequest {
         ApiRequest::new(Method::GET, collection)
     }
 
+    /// Deletes one object.
     pub fn delete(collection: &str, name: &str) -> ApiRequest {
         ApiRequest::new(Method::DELETE, format!("{collection}/{name}"))
     }
@@ -120,6 +129,7 @@ pub mod requests {
         ApiRequest::new(Method::POST, format!("{collection}/{name}/token")).replay(Replay::Safe)
     }
 
+    /// Grants a role in clusters.
     pub fn assign_access_role(
         collection: &str,
         name: &str,
@@ -140,16 +150,19 @@ pub mod requests {
             .replay(Replay::Safe)
     }
 
+    /// Grants a Wayfinder role.
     pub fn assign_wayfinder_role(collection: &str, name: &str, role: &str) -> ApiRequest {
         ApiRequest::new(Method::POST, format!("{collection}/{name}/wayfinderroles"))
             .body(json!({"role": role}))
             .replay(Replay::Safe)
     }
 
+    /// Lists a token's roles.
     pub fn roles(collection: &str, name: &str) -> ApiRequest {
         ApiRequest::new(Method::GET, format!("{collection}/{name}/roles"))
     }
 
+    /// Who the caller is.
     pub fn whoami(info: &ApiInfo) -> ApiRequest {
         ApiRequest::new(Method::GET, format!("{}/whoami", info.non_resource_api))
     }
@@ -372,11 +385,13 @@ impl Client {
         self.reset(scope, name).await
     }
 
+    /// Reads a workspace access token (never its secret).
     pub async fn get_workspace_access_token(&self, name: &str, workspace: Option<&str>) -> Result<AccessToken> {
         let scope = self.workspace_scope(workspace)?;
         self.get(scope, name).await
     }
 
+    /// Lists a workspace's access tokens.
     pub async fn list_workspace_access_tokens(&self, workspace: Option<&str>) -> Result<Vec<AccessToken>> {
         let scope = self.workspace_scope(workspace)?;
         self.list(scope).await
@@ -419,22 +434,27 @@ impl Client {
         self.create(Scope::Platform, name, options).await
     }
 
+    /// Issues a new secret for a platform access token; every earlier one stops working.
     pub async fn reset_platform_access_token(&self, name: &str) -> Result<IssuedToken> {
         self.reset(Scope::Platform, name).await
     }
 
+    /// Reads a platform access token.
     pub async fn get_platform_access_token(&self, name: &str) -> Result<AccessToken> {
         self.get(Scope::Platform, name).await
     }
 
+    /// Lists the platform access tokens.
     pub async fn list_platform_access_tokens(&self) -> Result<Vec<AccessToken>> {
         self.list(Scope::Platform).await
     }
 
+    /// Deletes a platform access token; its secrets stop working at once.
     pub async fn delete_platform_access_token(&self, name: &str) -> Result<AccessToken> {
         self.delete(Scope::Platform, name).await
     }
 
+    /// Grants a platform access token a role in clusters.
     pub async fn assign_platform_access_role(
         &self,
         token: &str,
@@ -446,10 +466,12 @@ impl Client {
             .await
     }
 
+    /// Grants a platform access token a Wayfinder role.
     pub async fn assign_platform_wayfinder_role(&self, token: &str, role: &str) -> Result<Roles> {
         self.assign_wayfinder_role_in(Scope::Platform, token, role).await
     }
 
+    /// Lists a platform access token's roles.
     pub async fn get_platform_access_token_roles(&self, token: &str) -> Result<Roles> {
         self.roles_in(Scope::Platform, token).await
     }

@@ -22,8 +22,11 @@ mod fleet;
 /// What a CLI run printed and how it ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CliOutput {
+    /// The process exit code: 0 done, 1 an API error, 2 bad usage or input.
     pub code: i32,
+    /// What goes to standard output.
     pub stdout: String,
+    /// What goes to standard error.
     pub stderr: String,
 }
 
