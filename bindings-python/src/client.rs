@@ -167,6 +167,9 @@ macro_rules! client_class {
                 Ok(Self { inner })
             }
 
+            /// From `WAYFINDER_SERVER` + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config
+            /// file (`config_path` or `$WAYFINDER_CONFIG` or `~/.wayfinder/config`) and its `profile`.
+            /// Raises `ConfigError` when neither gives a server and a token.
             #[classmethod]
             #[pyo3(signature = (profile=None, config_path=None))]
             fn from_env(_cls: &Bound<'_, PyType>, py: Python<'_>, profile: Option<String>, config_path: Option<PathBuf>) -> PyResult<Self> {
@@ -174,16 +177,23 @@ macro_rules! client_class {
                 Ok(Self { inner })
             }
 
+            /// The server's URL.
             #[getter]
             fn server(&self, py: Python<'_>) -> PyResult<String> {
                 Ok(self.inner.client(py)?.server())
             }
 
+            /// The default workspace of workspace operations, or None.
             #[getter]
             fn workspace(&self, py: Python<'_>) -> PyResult<Option<String>> {
                 Ok(self.inner.client(py)?.workspace().map(str::to_owned))
             }
 
+            /// Creates a workspace access token and issues its secret (`IssuedToken.token`, shown once).
+            /// `expires_in`: seconds, a `timedelta` or text such as "90d"; `reset_token=True` issues a new
+            /// secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
+            /// Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
+            /// Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`
             #[pyo3(signature = (name, *, workspace=None, description=None, expires_in=None, reset_token=false, dry_run=false))]
             #[allow(clippy::too_many_arguments)]
             fn create_workspace_access_token(
@@ -203,30 +213,38 @@ macro_rules! client_class {
                 })
             }
 
+            /// Issues a new secret for an existing workspace access token; every earlier one stops working
+            /// and its roles are kept. Raises `NotFoundError` if it does not exist.
+            /// Example: `wf.reset_workspace_access_token("ci-deploy").token`
             #[pyo3(signature = (name, *, workspace=None))]
             fn reset_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "reset_workspace_access_token", async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await.map(IssuedToken) })
             }
 
+            /// Reads a workspace access token (never its secret). Raises `NotFoundError`.
             #[pyo3(signature = (name, *, workspace=None))]
             fn get_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "get_workspace_access_token", async move { client.get_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
             }
 
+            /// Lists a workspace's access tokens (never their secrets).
             #[pyo3(signature = (*, workspace=None))]
             fn list_workspace_access_tokens(&self, py: Python<'_>, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "list_workspace_access_tokens", async move { client.list_workspace_access_tokens(workspace.as_deref()).await.map(tokens) })
             }
 
+            /// Deletes a workspace access token; its secrets stop working at once. Raises `NotFoundError`.
             #[pyo3(signature = (name, *, workspace=None))]
             fn delete_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "delete_workspace_access_token", async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await.map(AccessToken) })
             }
 
+            /// Grants a workspace access token a role in the workspace's clusters (`cluster` for cluster
+            /// roles, `cluster` and `namespace` for namespace roles); returns all its roles.
             #[pyo3(signature = (token, role, *, cluster=None, namespace=None, workspace=None))]
             #[allow(clippy::too_many_arguments)]
             fn assign_access_role(
@@ -247,18 +265,21 @@ macro_rules! client_class {
                 })
             }
 
+            /// Grants a workspace access token a Wayfinder role (e.g. workspace.accesstokenmanager); returns all its roles.
             #[pyo3(signature = (token, role, *, workspace=None))]
             fn assign_wayfinder_role(&self, py: Python<'_>, token: String, role: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "assign_wayfinder_role", async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await.map(Roles) })
             }
 
+            /// The roles of a workspace access token.
             #[pyo3(signature = (token, *, workspace=None))]
             fn get_workspace_access_token_roles(&self, py: Python<'_>, token: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "get_workspace_access_token_roles", async move { client.get_workspace_access_token_roles(&token, workspace.as_deref()).await.map(Roles) })
             }
 
+            /// Creates a platform access token and issues its secret (see `create_workspace_access_token`).
             #[pyo3(signature = (name, *, description=None, expires_in=None, reset_token=false, dry_run=false))]
             fn create_platform_access_token(
                 &self,
@@ -274,26 +295,31 @@ macro_rules! client_class {
                 $finish(py, "create_platform_access_token", async move { client.create_platform_access_token(&name, &options).await.map(IssuedToken) })
             }
 
+            /// Issues a new secret for a platform access token; every earlier one stops working.
             fn reset_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "reset_platform_access_token", async move { client.reset_platform_access_token(&name).await.map(IssuedToken) })
             }
 
+            /// Reads a platform access token (never its secret). Raises `NotFoundError`.
             fn get_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "get_platform_access_token", async move { client.get_platform_access_token(&name).await.map(AccessToken) })
             }
 
+            /// Lists the platform access tokens (never their secrets).
             fn list_platform_access_tokens(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "list_platform_access_tokens", async move { client.list_platform_access_tokens().await.map(tokens) })
             }
 
+            /// Deletes a platform access token; its secrets stop working at once.
             fn delete_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "delete_platform_access_token", async move { client.delete_platform_access_token(&name).await.map(AccessToken) })
             }
 
+            /// Grants a platform access token a role in clusters; returns all its roles.
             #[pyo3(signature = (token, role, *, cluster=None, namespace=None))]
             fn assign_platform_access_role(
                 &self,
@@ -312,11 +338,13 @@ macro_rules! client_class {
                 })
             }
 
+            /// Grants a platform access token a Wayfinder role; returns all its roles.
             fn assign_platform_wayfinder_role(&self, py: Python<'_>, token: String, role: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "assign_platform_wayfinder_role", async move { client.assign_platform_wayfinder_role(&token, &role).await.map(Roles) })
             }
 
+            /// The roles of a platform access token.
             fn get_platform_access_token_roles(&self, py: Python<'_>, token: String) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "get_platform_access_token_roles", async move { client.get_platform_access_token_roles(&token).await.map(Roles) })
@@ -383,6 +411,7 @@ macro_rules! client_class {
                 })
             }
 
+            /// Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`.
             fn whoami(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;
                 $finish(py, "whoami", async move { client.whoami().await.map(WhoAmI) })

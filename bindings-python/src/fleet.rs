@@ -22,14 +22,17 @@ pub struct InventoryEntry(pub CoreEntry);
 
 #[pymethods]
 impl InventoryEntry {
+    /// The token's workspace.
     #[getter]
     fn workspace(&self) -> &str {
         &self.0.workspace
     }
+    /// The token's name.
     #[getter]
     fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its description, or None.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
@@ -49,6 +52,7 @@ impl InventoryEntry {
     fn expires_in_seconds(&self) -> Option<i64> {
         self.0.expires_in_seconds
     }
+    /// How many secrets it has been issued.
     #[getter]
     fn generation(&self) -> i64 {
         self.0.generation
@@ -166,8 +170,10 @@ impl Inventory {
 /// and the exact call that recovers it.
 #[pyclass(frozen, module = "wayfinder_tokens")]
 pub struct RotationFailure {
+    /// The token's workspace.
     #[pyo3(get)]
     workspace: String,
+    /// The token's name.
     #[pyo3(get)]
     name: String,
     /// The error, as the exception it would have raised.
@@ -250,6 +256,7 @@ impl BatchReport {
     fn rotated(&self) -> Vec<IssuedToken> {
         self.report.rotated.iter().cloned().map(IssuedToken).collect()
     }
+    /// The tokens that did not rotate: `RotationFailure`s.
     #[getter]
     fn failed(&self, py: Python<'_>) -> Vec<Py<RotationFailure>> {
         self.failed.iter().map(|f| f.clone_ref(py)).collect()

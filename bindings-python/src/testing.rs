@@ -139,6 +139,7 @@ impl Emulator {
             .map_err(|message| invalid(py, "fault", message))
     }
 
+    /// Removes every injected fault.
     fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
         self.with_running(py, CoreEmulator::clear_faults)
     }
@@ -152,6 +153,7 @@ impl Emulator {
         Ok(dict)
     }
 
+    /// Forgets the requests counted so far.
     fn reset_stats(&self, py: Python<'_>) -> PyResult<()> {
         self.with_running(py, CoreEmulator::reset_stats)
     }

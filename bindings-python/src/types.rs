@@ -102,38 +102,47 @@ impl AccessToken {
             .map_err(|e| crate::errors::invalid(py, "data", format!("not an access token object: {e}")))
     }
 
+    /// The token's name.
     #[getter]
     fn name(&self) -> &str {
         self.0.name()
     }
+    /// Its workspace (None for platform tokens).
     #[getter]
     fn workspace(&self) -> Option<&str> {
         self.0.workspace()
     }
+    /// `WorkspaceAccessToken` or `PlatformAccessToken`.
     #[getter]
     fn kind(&self) -> &str {
         &self.0.kind
     }
+    /// Its description, or None.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.0.description()
     }
+    /// When it expires (RFC 3339), or None.
     #[getter]
     fn expiry(&self) -> Option<&str> {
         self.0.expiry()
     }
+    /// When it was created (RFC 3339).
     #[getter]
     fn created(&self) -> Option<&str> {
         self.0.created()
     }
+    /// How many secrets it has been issued.
     #[getter]
     fn generation(&self) -> i64 {
         self.0.generation()
     }
+    /// When its current secret was issued (RFC 3339), or None.
     #[getter]
     fn last_issued(&self) -> Option<&str> {
         self.0.last_issued()
     }
+    /// The object's unique id.
     #[getter]
     fn uid(&self) -> Option<&str> {
         self.0.metadata.uid.as_deref()
@@ -197,18 +206,22 @@ impl IssuedToken {
             resource: Default::default(),
         })
     }
+    /// The token's name.
     #[getter]
     fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its workspace (None for platform tokens).
     #[getter]
     fn workspace(&self) -> Option<&str> {
         self.0.workspace.as_deref()
     }
+    /// The server's URL.
     #[getter]
     fn server(&self) -> &str {
         &self.0.server
     }
+    /// Its description, or None.
     #[getter]
     fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
@@ -218,43 +231,56 @@ impl IssuedToken {
     fn token(&self) -> Option<&str> {
         self.0.token.as_ref().map(Secret::expose)
     }
+    /// When the secret expires (Unix seconds), or None.
     #[getter]
     fn expires(&self) -> Option<i64> {
         self.0.expires
     }
+    /// True for a dry run: nothing was created and there is no secret.
     #[getter]
     fn dry_run(&self) -> bool {
         self.0.is_dry_run()
     }
+    /// The object as the server returned it.
     #[getter]
     fn resource(&self) -> AccessToken {
         AccessToken(self.0.resource.clone())
     }
+    /// The variables with comments, for reading and pasting into a CI's secrets.
     fn to_env(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::env)
     }
+    /// `KEY=value` lines (single-quoted where needed), for `> token.env`.
     fn to_export(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::export)
     }
+    /// `export KEY='value'` lines, for `eval`.
     fn to_shell(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::shell)
     }
+    /// A wf config file holding the token, as YAML.
     fn to_config_yaml(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::config_yaml)
     }
+    /// A wf config file holding the token, as a dict.
     fn to_config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let config = render::config(&self.0).map_err(|e| to_py(py, e))?;
         to_dict(py, &config)
     }
+    /// The token as JSON (with its secret: the caller asked for it).
     fn to_json(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::json)
     }
+    /// The token as YAML (with its secret).
     fn to_yaml(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::yaml)
     }
+    /// `::add-mask::` and the variables, in GitHub Actions' formats.
     fn to_github_actions(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::github_actions)
     }
+    /// Masks the secret in the job log and appends the variables to `$GITHUB_ENV` (or `env_file`).
+    /// Raises `ConfigError` when `$GITHUB_ENV` is unset or stdout is that file. Returns the file.
     #[pyo3(signature = (env_file=None))]
     fn export_to_github_actions(&self, py: Python<'_>, env_file: Option<PathBuf>) -> PyResult<PathBuf> {
         py.detach(|| github::export(&self.0, env_file.as_deref()))
@@ -270,10 +296,13 @@ impl IssuedToken {
         }
         json_to_py(py, &json)
     }
+    /// Writes a standalone wf config holding just this token (atomic, mode 0600).
     fn write_config(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| config::write_config(&self.0, &path))
             .map_err(|e| to_py(py, e))
     }
+    /// Merges this token as a profile into a config file (the user's own by default) under its lock,
+    /// keeping every other profile and key. Returns the file's `Path`.
     #[pyo3(signature = (config_path=None, profile=None, make_current=false))]
     fn save_profile(
         &self,
@@ -323,18 +352,22 @@ pub struct AccessRole(pub wayfinder_tokens::AccessRole);
 
 #[pymethods]
 impl AccessRole {
+    /// The role, e.g. namespace.admin.
     #[getter]
     fn role(&self) -> &str {
         &self.0.role
     }
+    /// The cluster it applies in, or None.
     #[getter]
     fn cluster(&self) -> Option<&str> {
         self.0.cluster.as_deref()
     }
+    /// The namespace it applies in, or None.
     #[getter]
     fn namespace(&self) -> Option<&str> {
         self.0.namespace.as_deref()
     }
+    /// The object as a dict, in the API's shape.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_dict(py, &self.0)
     }
@@ -355,14 +388,17 @@ pub struct Roles(pub wayfinder_tokens::Roles);
 
 #[pymethods]
 impl Roles {
+    /// Roles in the workspace's clusters.
     #[getter]
     fn access_roles(&self) -> Vec<AccessRole> {
         self.0.access_roles.iter().cloned().map(AccessRole).collect()
     }
+    /// Roles in Wayfinder itself.
     #[getter]
     fn wayfinder_roles(&self) -> Vec<String> {
         self.0.wayfinder_roles.clone()
     }
+    /// The object as a dict, in the API's shape.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_dict(py, &self.0)
     }
@@ -383,22 +419,27 @@ pub struct WhoAmI(pub wayfinder_tokens::WhoAmI);
 
 #[pymethods]
 impl WhoAmI {
+    /// How the caller authenticated.
     #[getter]
     fn auth_method(&self) -> &str {
         &self.0.auth_method
     }
+    /// Who the caller is.
     #[getter]
     fn username(&self) -> &str {
         &self.0.username
     }
+    /// The workspaces the caller belongs to.
     #[getter]
     fn workspaces(&self) -> Vec<String> {
         self.0.workspaces.clone()
     }
+    /// The kind of caller: User, WorkspaceAccessToken…
     #[getter]
     fn subject_kind(&self) -> &str {
         &self.0.subject_kind
     }
+    /// The object as a dict, in the API's shape.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_dict(py, &self.0)
     }

@@ -22,3 +22,21 @@ def test_typed_package() -> None:
     assert (package / "py.typed").exists()
     assert (package / "_native.pyi").exists()
     assert set(wft.__all__) <= set(dir(wft))
+
+
+def test_every_public_class_method_and_property_has_a_docstring() -> None:
+    """`help(wft.Client)` explains every call: nothing public is undocumented at runtime."""
+    import inspect
+
+    from wayfinder_tokens import testing
+
+    missing = []
+    owners = [(name, getattr(wft, name)) for name in wft.__all__] + [("testing.Emulator", testing.Emulator)]
+    for name, obj in owners:
+        if not (obj.__doc__ or "").strip():
+            missing.append(name)
+        if inspect.isclass(obj) and not issubclass(obj, BaseException) and name != "FieldError":
+            for attr, value in vars(obj).items():
+                if not attr.startswith("_") and not (getattr(value, "__doc__", "") or "").strip():
+                    missing.append(f"{name}.{attr}")
+    assert missing == []
