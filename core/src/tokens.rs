@@ -65,6 +65,7 @@ pub mod requests {
     use super::Scope;
     use crate::client::{ApiRequest, Replay};
     use crate::config::ApiInfo;
+    use crate::model::{AccessToken, AccessTokenSpec, ObjectMeta};
 
     /// The collection URL path of `scope`'s tokens.
     pub fn collection(info: &ApiInfo, group_version: &str, scope: &Scope) -> String {
@@ -83,18 +84,23 @@ pub mod requests {
         description: Option<&str>,
         expiry: Option<&str>,
     ) -> Value {
-        let mut metadata = json!({"name": name});
-        if let Scope::Workspace(ws) = scope {
-            metadata["namespace"] = json!(format!("ws-{ws}"));
-        }
-        let mut spec = json!({});
-        if let Some(d) = description {
-            spec["description"] = json!(d);
-        }
-        if let Some(e) = expiry {
-            spec["expiry"] = json!(e);
-        }
-        json!({"apiVersion": group_version, "kind": scope.kind(), "metadata": metadata, "spec": spec})
+        let object = AccessToken {
+            api_version: group_version.to_owned(),
+            kind: scope.kind().to_owned(),
+            metadata: ObjectMeta {
+                name: name.to_owned(),
+                namespace: scope.workspace().map(|ws| format!("ws-{ws}")),
+                ..ObjectMeta::default()
+            },
+            spec: AccessTokenSpec {
+                description: description.map(str::to_owned),
+                expiry: expiry.map(str::to_owned),
+                ..AccessTokenSpec::default()
+            },
+            ..AccessToken::default()
+        };
+        // The model serialises to a JSON object; nothing in it can fail.
+        serde_json::to_value(object).unwrap_or_default()
     }
 
     /// Creates `object` (validating only, with `dry_run`).
