@@ -265,7 +265,7 @@ macro_rules! client_class {
                 })
             }
 
-            /// Grants a workspace access token a Wayfinder role (e.g. workspace.accesstokenmanager); returns all its roles.
+            /// Grants a workspace access token a Wayfinder role (e.g. workspace.accesstokenmanager); returns its roles.
             #[pyo3(signature = (token, role, *, workspace=None))]
             fn assign_wayfinder_role(&self, py: Python<'_>, token: String, role: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;

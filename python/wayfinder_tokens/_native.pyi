@@ -58,6 +58,8 @@ class FieldError(NamedTuple):
     """A sentence naming the field and the rule."""
 
 class WayfinderError(Exception):
+    """Base class of every error raised by wayfinder_tokens."""
+
     status: int | None
     """The HTTP status of the answer behind the error, if there was one."""
     code: str | None
@@ -66,45 +68,80 @@ class WayfinderError(Exception):
     field_errors: list[FieldError]
     """The fields that failed; filled for ValidationError."""
 
-class ConfigError(WayfinderError): ...
-class ValidationError(WayfinderError): ...
-class AuthenticationError(WayfinderError): ...
-class PermissionDeniedError(WayfinderError): ...
-class NotFoundError(WayfinderError): ...
-class AlreadyExistsError(WayfinderError): ...
-class RateLimitedError(WayfinderError): ...
-class ServerError(WayfinderError): ...
-class TransportError(WayfinderError): ...
-class TimeoutError(WayfinderError, builtins.TimeoutError): ...
+class ConfigError(WayfinderError):
+    """The config file or the client's settings are unusable."""
+
+class ValidationError(WayfinderError):
+    """Bad input, caught before any request, or a server's 400. `field_errors` lists
+    FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...)."""
+
+class AuthenticationError(WayfinderError):
+    """401: missing, malformed, expired, reset or deleted credentials."""
+
+class PermissionDeniedError(WayfinderError):
+    """403: authenticated but not allowed."""
+
+class NotFoundError(WayfinderError):
+    """404: no such access token."""
+
+class AlreadyExistsError(WayfinderError):
+    """409: an access token of that name exists."""
+
+class RateLimitedError(WayfinderError):
+    """429 after the retries ran out."""
+
+class ServerError(WayfinderError):
+    """Any other error answer: 5xx, an unexpected status, an undecodable body."""
+
+class TransportError(WayfinderError):
+    """The request could not be sent or its answer not read."""
+
+class TimeoutError(WayfinderError, builtins.TimeoutError):
+    """A deadline passed. Also a builtin TimeoutError."""
 
 @final
 class AccessToken:
+    """An access token object as the server returned it. Never holds a secret."""
+
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> AccessToken: ...
+    def from_dict(data: dict[str, Any]) -> AccessToken:
+        """Reads an object in the API's shape (as `to_dict` returns it)."""
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The token's name."""
     @property
-    def workspace(self) -> str | None: ...
+    def workspace(self) -> str | None:
+        """Its workspace (None for platform tokens)."""
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> str:
+        """`WorkspaceAccessToken` or `PlatformAccessToken`."""
     @property
-    def description(self) -> str | None: ...
+    def description(self) -> str | None:
+        """Its description, or None."""
     @property
-    def expiry(self) -> str | None: ...
+    def expiry(self) -> str | None:
+        """When it expires (RFC 3339), or None."""
     @property
-    def created(self) -> str | None: ...
+    def created(self) -> str | None:
+        """When it was created (RFC 3339)."""
     @property
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """How many secrets it has been issued."""
     @property
-    def last_issued(self) -> str | None: ...
+    def last_issued(self) -> str | None:
+        """When its current secret was issued (RFC 3339), or None."""
     @property
-    def uid(self) -> str | None: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def uid(self) -> str | None:
+        """The object's unique id."""
+    def to_dict(self) -> dict[str, Any]:
+        """The whole object, as the API returned it."""
     def _repr_html_(self) -> str: ...
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class IssuedToken:
+    """A token just created or reset. `token` is the secret (None for a dry run)."""
+
     def __new__(
         cls,
         name: str,
@@ -115,30 +152,45 @@ class IssuedToken:
         description: str | None = None,
     ) -> Self: ...
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The token's name."""
     @property
-    def workspace(self) -> str | None: ...
+    def workspace(self) -> str | None:
+        """Its workspace (None for platform tokens)."""
     @property
-    def server(self) -> str: ...
+    def server(self) -> str:
+        """The server's URL."""
     @property
-    def description(self) -> str | None: ...
+    def description(self) -> str | None:
+        """Its description, or None."""
     @property
-    def token(self) -> str | None: ...
+    def token(self) -> str | None:
+        """The secret. Shown only once by the server: store it now."""
     @property
-    def expires(self) -> int | None: ...
+    def expires(self) -> int | None:
+        """When the secret expires (Unix seconds), or None."""
     @property
-    def dry_run(self) -> bool: ...
+    def dry_run(self) -> bool:
+        """True for a dry run: nothing was created and there is no secret."""
     @property
-    def resource(self) -> AccessToken: ...
-    def to_env(self) -> str: ...
-    def to_export(self) -> str: ...
+    def resource(self) -> AccessToken:
+        """The object as the server returned it."""
+    def to_env(self) -> str:
+        """The variables with comments, for reading and pasting into a CI's secrets."""
+    def to_export(self) -> str:
+        """`KEY=value` lines (single-quoted where needed), for `> token.env`."""
     def to_shell(self) -> str:
         """``export KEY='value'`` lines, for ``eval "$(...)"`` in a shell."""
-    def to_config(self) -> dict[str, Any]: ...
-    def to_config_yaml(self) -> str: ...
-    def to_json(self) -> str: ...
-    def to_yaml(self) -> str: ...
-    def to_github_actions(self) -> str: ...
+    def to_config(self) -> dict[str, Any]:
+        """A wf config file holding the token, as a dict."""
+    def to_config_yaml(self) -> str:
+        """A wf config file holding the token, as YAML."""
+    def to_json(self) -> str:
+        """The token as JSON (with its secret: the caller asked for it)."""
+    def to_yaml(self) -> str:
+        """The token as YAML (with its secret)."""
+    def to_github_actions(self) -> str:
+        """`::add-mask::` and the variables, in GitHub Actions' formats."""
     def export_to_github_actions(self, env_file: _Path | None = None) -> Path:
         """Print ``::add-mask::`` for the token on stdout and append the variables
         to the ``$GITHUB_ENV`` file (or ``env_file``), as ``@actions/core`` does.
@@ -148,43 +200,64 @@ class IssuedToken:
         """
     def to_dict(self, *, include_secret: bool = False) -> dict[str, Any]:
         """The fields of ``to_json`` as a dict, without the secret unless ``include_secret=True``."""
-    def write_config(self, path: _Path) -> None: ...
+    def write_config(self, path: _Path) -> None:
+        """Writes a standalone wf config holding just this token (atomic, mode 0600)."""
     def save_profile(
         self, config_path: _Path | None = None, profile: str | None = None, make_current: bool = False
-    ) -> Path: ...
+    ) -> Path:
+        """Merges this token as a profile into a config file (the user's own by default) under its lock,
+        keeping every other profile and key. Returns the file's `Path`."""
     def _repr_html_(self) -> str: ...
 
 @final
 class AccessRole:
+    """A cluster access role granted to a token."""
+
     @property
-    def role(self) -> str: ...
+    def role(self) -> str:
+        """The role, e.g. namespace.admin."""
     @property
-    def cluster(self) -> str | None: ...
+    def cluster(self) -> str | None:
+        """The cluster it applies in, or None."""
     @property
-    def namespace(self) -> str | None: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def namespace(self) -> str | None:
+        """The namespace it applies in, or None."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object as a dict, in the API's shape."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class Roles:
+    """Everything granted to a token."""
+
     @property
-    def access_roles(self) -> list[AccessRole]: ...
+    def access_roles(self) -> list[AccessRole]:
+        """Roles in the workspace's clusters."""
     @property
-    def wayfinder_roles(self) -> list[str]: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def wayfinder_roles(self) -> list[str]:
+        """Roles in Wayfinder itself."""
+    def to_dict(self) -> dict[str, Any]:
+        """The object as a dict, in the API's shape."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class WhoAmI:
+    """Who a client is authenticated as."""
+
     @property
-    def auth_method(self) -> str: ...
+    def auth_method(self) -> str:
+        """How the caller authenticated."""
     @property
-    def username(self) -> str: ...
+    def username(self) -> str:
+        """Who the caller is."""
     @property
-    def workspaces(self) -> list[str]: ...
+    def workspaces(self) -> list[str]:
+        """The workspaces the caller belongs to."""
     @property
-    def subject_kind(self) -> str: ...
-    def to_dict(self) -> dict[str, Any]: ...
+    def subject_kind(self) -> str:
+        """The kind of caller: User, WorkspaceAccessToken…"""
+    def to_dict(self) -> dict[str, Any]:
+        """The object as a dict, in the API's shape."""
     def __eq__(self, value: object, /) -> bool: ...
 
 @final
@@ -192,11 +265,14 @@ class InventoryEntry:
     """One access token of an inventory: what ``get`` shows, plus its age, expiry and generation."""
 
     @property
-    def workspace(self) -> str: ...
+    def workspace(self) -> str:
+        """The token's workspace."""
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The token's name."""
     @property
-    def description(self) -> str | None: ...
+    def description(self) -> str | None:
+        """Its description, or None."""
     @property
     def age_seconds(self) -> int:
         """Seconds since its current secret was issued."""
@@ -207,7 +283,8 @@ class InventoryEntry:
     def expires_in_seconds(self) -> int | None:
         """Seconds until it expires (negative: expired), or None."""
     @property
-    def generation(self) -> int: ...
+    def generation(self) -> int:
+        """How many secrets it has been issued."""
     @property
     def object(self) -> AccessToken:
         """The object as the server returned it."""
@@ -230,9 +307,11 @@ class RotationFailure:
     """A token that did not rotate: why, whether its old secret still works, and how to recover."""
 
     @property
-    def workspace(self) -> str: ...
+    def workspace(self) -> str:
+        """The token's workspace."""
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The token's name."""
     @property
     def error(self) -> WayfinderError:
         """The error, as the exception it would have raised."""
@@ -251,7 +330,8 @@ class BatchReport:
     def rotated(self) -> list[IssuedToken]:
         """The tokens that got a new secret, with it."""
     @property
-    def failed(self) -> list[RotationFailure]: ...
+    def failed(self) -> list[RotationFailure]:
+        """The tokens that did not rotate: `RotationFailure`s."""
     @property
     def would_rotate(self) -> list[tuple[str, str]]:
         """Dry run: ``(workspace, name)`` of each token that would rotate."""
@@ -271,6 +351,8 @@ _Progress: TypeAlias = Callable[[int, int, tuple[str, str]], object] | bool | No
 
 @final
 class AsyncClient:
+    """An async client: every method returns a coroutine. Use `async with`."""
+
     def __new__(
         cls,
         *,
@@ -286,11 +368,16 @@ class AsyncClient:
         api_group_version: str | None = None,
     ) -> Self: ...
     @classmethod
-    def from_env(cls, profile: str | None = None, config_path: _Path | None = None) -> AsyncClient: ...
+    def from_env(cls, profile: str | None = None, config_path: _Path | None = None) -> AsyncClient:
+        """From `WAYFINDER_SERVER` + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config
+        file (`config_path` or `$WAYFINDER_CONFIG` or `~/.wayfinder/config`) and its `profile`.
+        Raises `ConfigError` when neither gives a server and a token."""
     @property
-    def server(self) -> str: ...
+    def server(self) -> str:
+        """The server's URL."""
     @property
-    def workspace(self) -> str | None: ...
+    def workspace(self) -> str | None:
+        """The default workspace of workspace operations, or None."""
     def create_workspace_access_token(
         self,
         name: str,
@@ -300,19 +387,28 @@ class AsyncClient:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
-    ) -> Coroutine[Any, Any, IssuedToken]: ...
+    ) -> Coroutine[Any, Any, IssuedToken]:
+        """Creates a workspace access token and issues its secret (`IssuedToken.token`, shown once).
+        `expires_in`: seconds, a `timedelta` or text such as "90d"; `reset_token=True` issues a new
+        secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
+        Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
+        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`"""
     def reset_workspace_access_token(
         self, name: str, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, IssuedToken]: ...
+    ) -> Coroutine[Any, Any, IssuedToken]:
+        """Issues a new secret for an existing workspace access token; every earlier one stops working
+        and its roles are kept. Raises `NotFoundError` if it does not exist.
+        Example: `wf.reset_workspace_access_token("ci-deploy").token`"""
     def get_workspace_access_token(
         self, name: str, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, AccessToken]: ...
-    def list_workspace_access_tokens(
-        self, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, list[AccessToken]]: ...
+    ) -> Coroutine[Any, Any, AccessToken]:
+        """Reads a workspace access token (never its secret). Raises `NotFoundError`."""
+    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> Coroutine[Any, Any, list[AccessToken]]:
+        """Lists a workspace's access tokens (never their secrets)."""
     def delete_workspace_access_token(
         self, name: str, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, AccessToken]: ...
+    ) -> Coroutine[Any, Any, AccessToken]:
+        """Deletes a workspace access token; its secrets stop working at once. Raises `NotFoundError`."""
     def assign_access_role(
         self,
         token: str,
@@ -321,13 +417,17 @@ class AsyncClient:
         cluster: str | None = None,
         namespace: str | None = None,
         workspace: str | None = None,
-    ) -> Coroutine[Any, Any, Roles]: ...
+    ) -> Coroutine[Any, Any, Roles]:
+        """Grants a workspace access token a role in the workspace's clusters (`cluster` for cluster
+        roles, `cluster` and `namespace` for namespace roles); returns all its roles."""
     def assign_wayfinder_role(
         self, token: str, role: str, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, Roles]: ...
+    ) -> Coroutine[Any, Any, Roles]:
+        """Grants a workspace access token a Wayfinder role (e.g. workspace.accesstokenmanager); returns its roles."""
     def get_workspace_access_token_roles(
         self, token: str, *, workspace: str | None = None
-    ) -> Coroutine[Any, Any, Roles]: ...
+    ) -> Coroutine[Any, Any, Roles]:
+        """The roles of a workspace access token."""
     def create_platform_access_token(
         self,
         name: str,
@@ -336,16 +436,24 @@ class AsyncClient:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
-    ) -> Coroutine[Any, Any, IssuedToken]: ...
-    def reset_platform_access_token(self, name: str) -> Coroutine[Any, Any, IssuedToken]: ...
-    def get_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]: ...
-    def list_platform_access_tokens(self) -> Coroutine[Any, Any, list[AccessToken]]: ...
-    def delete_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]: ...
+    ) -> Coroutine[Any, Any, IssuedToken]:
+        """Creates a platform access token and issues its secret (see `create_workspace_access_token`)."""
+    def reset_platform_access_token(self, name: str) -> Coroutine[Any, Any, IssuedToken]:
+        """Issues a new secret for a platform access token; every earlier one stops working."""
+    def get_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]:
+        """Reads a platform access token (never its secret). Raises `NotFoundError`."""
+    def list_platform_access_tokens(self) -> Coroutine[Any, Any, list[AccessToken]]:
+        """Lists the platform access tokens (never their secrets)."""
+    def delete_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]:
+        """Deletes a platform access token; its secrets stop working at once."""
     def assign_platform_access_role(
         self, token: str, role: str, *, cluster: str | None = None, namespace: str | None = None
-    ) -> Coroutine[Any, Any, Roles]: ...
-    def assign_platform_wayfinder_role(self, token: str, role: str) -> Coroutine[Any, Any, Roles]: ...
-    def get_platform_access_token_roles(self, token: str) -> Coroutine[Any, Any, Roles]: ...
+    ) -> Coroutine[Any, Any, Roles]:
+        """Grants a platform access token a role in clusters; returns all its roles."""
+    def assign_platform_wayfinder_role(self, token: str, role: str) -> Coroutine[Any, Any, Roles]:
+        """Grants a platform access token a Wayfinder role; returns all its roles."""
+    def get_platform_access_token_roles(self, token: str) -> Coroutine[Any, Any, Roles]:
+        """The roles of a platform access token."""
     def list_workspaces(self) -> Coroutine[Any, Any, list[str]]:
         """The workspaces the credentials can see, sorted."""
     def inventory(
@@ -368,8 +476,10 @@ class AsyncClient:
 
         Example: ``report = await wf.rotate_workspace_access_tokens(await wf.inventory(older_than="90d"))``
         """
-    def whoami(self) -> Coroutine[Any, Any, WhoAmI]: ...
-    def aclose(self) -> Awaitable[None]: ...
+    def whoami(self) -> Coroutine[Any, Any, WhoAmI]:
+        """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
+    def aclose(self) -> Awaitable[None]:
+        """Closes the client; later calls raise."""
     def __aenter__(self) -> Awaitable[AsyncClient]: ...
     def __aexit__(
         self,
@@ -380,6 +490,8 @@ class AsyncClient:
 
 @final
 class Client:
+    """A blocking client with the same methods as AsyncClient. Use `with`."""
+
     def __new__(
         cls,
         *,
@@ -395,11 +507,16 @@ class Client:
         api_group_version: str | None = None,
     ) -> Self: ...
     @classmethod
-    def from_env(cls, profile: str | None = None, config_path: _Path | None = None) -> Client: ...
+    def from_env(cls, profile: str | None = None, config_path: _Path | None = None) -> Client:
+        """From `WAYFINDER_SERVER` + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config
+        file (`config_path` or `$WAYFINDER_CONFIG` or `~/.wayfinder/config`) and its `profile`.
+        Raises `ConfigError` when neither gives a server and a token."""
     @property
-    def server(self) -> str: ...
+    def server(self) -> str:
+        """The server's URL."""
     @property
-    def workspace(self) -> str | None: ...
+    def workspace(self) -> str | None:
+        """The default workspace of workspace operations, or None."""
     def create_workspace_access_token(
         self,
         name: str,
@@ -409,11 +526,22 @@ class Client:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
-    ) -> IssuedToken: ...
-    def reset_workspace_access_token(self, name: str, *, workspace: str | None = None) -> IssuedToken: ...
-    def get_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken: ...
-    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> list[AccessToken]: ...
-    def delete_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken: ...
+    ) -> IssuedToken:
+        """Creates a workspace access token and issues its secret (`IssuedToken.token`, shown once).
+        `expires_in`: seconds, a `timedelta` or text such as "90d"; `reset_token=True` issues a new
+        secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
+        Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
+        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`"""
+    def reset_workspace_access_token(self, name: str, *, workspace: str | None = None) -> IssuedToken:
+        """Issues a new secret for an existing workspace access token; every earlier one stops working
+        and its roles are kept. Raises `NotFoundError` if it does not exist.
+        Example: `wf.reset_workspace_access_token("ci-deploy").token`"""
+    def get_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken:
+        """Reads a workspace access token (never its secret). Raises `NotFoundError`."""
+    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> list[AccessToken]:
+        """Lists a workspace's access tokens (never their secrets)."""
+    def delete_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken:
+        """Deletes a workspace access token; its secrets stop working at once. Raises `NotFoundError`."""
     def assign_access_role(
         self,
         token: str,
@@ -422,9 +550,13 @@ class Client:
         cluster: str | None = None,
         namespace: str | None = None,
         workspace: str | None = None,
-    ) -> Roles: ...
-    def assign_wayfinder_role(self, token: str, role: str, *, workspace: str | None = None) -> Roles: ...
-    def get_workspace_access_token_roles(self, token: str, *, workspace: str | None = None) -> Roles: ...
+    ) -> Roles:
+        """Grants a workspace access token a role in the workspace's clusters (`cluster` for cluster
+        roles, `cluster` and `namespace` for namespace roles); returns all its roles."""
+    def assign_wayfinder_role(self, token: str, role: str, *, workspace: str | None = None) -> Roles:
+        """Grants a workspace access token a Wayfinder role (e.g. workspace.accesstokenmanager); returns its roles."""
+    def get_workspace_access_token_roles(self, token: str, *, workspace: str | None = None) -> Roles:
+        """The roles of a workspace access token."""
     def create_platform_access_token(
         self,
         name: str,
@@ -433,16 +565,24 @@ class Client:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
-    ) -> IssuedToken: ...
-    def reset_platform_access_token(self, name: str) -> IssuedToken: ...
-    def get_platform_access_token(self, name: str) -> AccessToken: ...
-    def list_platform_access_tokens(self) -> list[AccessToken]: ...
-    def delete_platform_access_token(self, name: str) -> AccessToken: ...
+    ) -> IssuedToken:
+        """Creates a platform access token and issues its secret (see `create_workspace_access_token`)."""
+    def reset_platform_access_token(self, name: str) -> IssuedToken:
+        """Issues a new secret for a platform access token; every earlier one stops working."""
+    def get_platform_access_token(self, name: str) -> AccessToken:
+        """Reads a platform access token (never its secret). Raises `NotFoundError`."""
+    def list_platform_access_tokens(self) -> list[AccessToken]:
+        """Lists the platform access tokens (never their secrets)."""
+    def delete_platform_access_token(self, name: str) -> AccessToken:
+        """Deletes a platform access token; its secrets stop working at once."""
     def assign_platform_access_role(
         self, token: str, role: str, *, cluster: str | None = None, namespace: str | None = None
-    ) -> Roles: ...
-    def assign_platform_wayfinder_role(self, token: str, role: str) -> Roles: ...
-    def get_platform_access_token_roles(self, token: str) -> Roles: ...
+    ) -> Roles:
+        """Grants a platform access token a role in clusters; returns all its roles."""
+    def assign_platform_wayfinder_role(self, token: str, role: str) -> Roles:
+        """Grants a platform access token a Wayfinder role; returns all its roles."""
+    def get_platform_access_token_roles(self, token: str) -> Roles:
+        """The roles of a platform access token."""
     def list_workspaces(self) -> list[str]:
         """The workspaces the credentials can see, sorted."""
     def inventory(
@@ -459,8 +599,10 @@ class Client:
         self, tokens: _Tokens, *, concurrency: int | None = None, progress: _Progress = None, dry_run: bool = False
     ) -> BatchReport:
         """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises)."""
-    def whoami(self) -> WhoAmI: ...
-    def close(self) -> None: ...
+    def whoami(self) -> WhoAmI:
+        """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
+    def close(self) -> None:
+        """Closes the client; later calls raise."""
     def __enter__(self) -> Client: ...
     def __exit__(
         self,
@@ -471,6 +613,9 @@ class Client:
 
 @final
 class Emulator:
+    """A running emulator of the Wayfinder API on loopback. A context manager
+    (sync and async); `stop()` ends it."""
+
     def __new__(
         cls,
         admin_token: str | None = None,
@@ -482,9 +627,11 @@ class Emulator:
         known_roles: list[str] | None = None,
     ) -> Self: ...
     @property
-    def url(self) -> str: ...
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:41234`."""
     @property
-    def admin_token(self) -> str: ...
+    def admin_token(self) -> str:
+        """The admin's static token."""
     def inject_fault(
         self,
         path_prefix: str,
@@ -498,11 +645,16 @@ class Emulator:
         malformed_body: bool = False,
         body_bytes: int | None = None,
         body: str | None = None,
-    ) -> None: ...
-    def clear_faults(self) -> None: ...
-    def stats(self) -> dict[str, Any]: ...
-    def reset_stats(self) -> None: ...
-    def stop(self) -> None: ...
+    ) -> None:
+        """Makes the next `times` requests under `path_prefix` misbehave."""
+    def clear_faults(self) -> None:
+        """Removes every injected fault."""
+    def stats(self) -> dict[str, Any]:
+        """`{"requests": {"METHOD /path": count}, "total": n}`."""
+    def reset_stats(self) -> None:
+        """Forgets the requests counted so far."""
+    def stop(self) -> None:
+        """Stops the server (idempotent)."""
     def __enter__(self) -> Emulator: ...
     def __exit__(
         self,
@@ -518,9 +670,16 @@ class Emulator:
         tb: TracebackType | None,
     ) -> Awaitable[None]: ...
 
-def render_table(tokens: list[AccessToken], headers: bool = True) -> str: ...
-def run_cli(argv: list[str]) -> tuple[int, str, str]: ...
-def cli_log_level(argv: list[str]) -> int: ...
+def render_table(tokens: list[AccessToken], headers: bool = True) -> str:
+    """NAME, WORKSPACE, DESCRIPTION, CREATED columns, as the CLI prints them."""
+
+def run_cli(argv: list[str]) -> tuple[int, str, str]:
+    """Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout,
+    stderr). Ctrl-C raises `KeyboardInterrupt` and cancels the request."""
+
+def cli_log_level(argv: list[str]) -> int:
+    """The Python logging level the CLI flags ask for."""
+
 def _reset_log_cache() -> None: ...
 def run_emulator(argv: list[str]) -> int:
     """Runs the emulator command with ``argv`` until Ctrl-C or SIGTERM; returns the exit code."""
