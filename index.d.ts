@@ -33,10 +33,15 @@ export type ErrorCode =
  * }
  */
 export declare class WayfinderError extends Error {
+  /** An error of this package's kind (for tests and wrappers; the package builds its own). */
   constructor(message: string, details?: Partial<ErrorDetails>)
+  /** The stable code: what kind of failure. */
   code: ErrorCode
+  /** The HTTP status of the answer behind it, or `null`. */
   status: number | null
+  /** The fields that failed, each with its rule's `code` (`VALIDATION`). */
   fieldErrors: FieldError[]
+  /** What to do next, in this package's names (also at the end of `message`), or `null`. */
   hint: string | null
 }
 
@@ -91,9 +96,14 @@ export declare class BatchReport {
 
 /** A client for one Wayfinder server. */
 export declare class Client {
+  /**
+   * A client from explicit options; anything left out comes from the environment or the wf config file.
+   * Throws a `WayfinderError` (`CONFIG` or `VALIDATION`) when they do not give a usable server and token.
+   */
   constructor(options?: ClientOptions | undefined | null)
   /** `WAYFINDER_SERVER` + `WAYFINDER_TOKEN`, else the config file. */
   static fromEnv(options?: FromEnvOptions | undefined | null): Client
+  /** The server's URL. */
   get server(): string
   /** The default workspace of workspace operations. */
   get workspace(): string | null
@@ -105,7 +115,9 @@ export declare class Client {
   createWorkspaceAccessToken(name: string, options?: CreateOptions | undefined | null): Promise<IssuedToken>
   /** Issues a new secret; every earlier one stops working. Roles are kept. */
   resetWorkspaceAccessToken(name: string, options?: WorkspaceOptions | undefined | null): Promise<IssuedToken>
+  /** Reads a workspace access token (never its secret). Rejects with `NOT_FOUND` if it does not exist. */
   getWorkspaceAccessToken(name: string, options?: WorkspaceOptions | undefined | null): Promise<AccessToken>
+  /** Lists a workspace's access tokens (never their secrets). */
   listWorkspaceAccessTokens(options?: WorkspaceOptions | undefined | null): Promise<Array<AccessToken>>
   /** Deletes the token; its secrets stop working at once. */
   deleteWorkspaceAccessToken(name: string, options?: WorkspaceOptions | undefined | null): Promise<AccessToken>
@@ -113,15 +125,23 @@ export declare class Client {
   assignAccessRole(token: string, role: string, options?: AccessRoleOptions | undefined | null): Promise<Roles>
   /** Grants a role in Wayfinder itself; resolves to every role the token holds. */
   assignWayfinderRole(token: string, role: string, options?: WorkspaceOptions | undefined | null): Promise<Roles>
+  /** The roles of a workspace access token. */
   getWorkspaceAccessTokenRoles(token: string, options?: WorkspaceOptions | undefined | null): Promise<Roles>
   /** Creates a platform access token and issues its secret. */
   createPlatformAccessToken(name: string, options?: CreateOptions | undefined | null): Promise<IssuedToken>
+  /** Issues a new secret for a platform access token; every earlier one stops working, its roles are kept. */
   resetPlatformAccessToken(name: string, options?: CallOptions | undefined | null): Promise<IssuedToken>
+  /** Reads a platform access token (never its secret). */
   getPlatformAccessToken(name: string, options?: CallOptions | undefined | null): Promise<AccessToken>
+  /** Lists the platform access tokens (never their secrets). */
   listPlatformAccessTokens(options?: CallOptions | undefined | null): Promise<Array<AccessToken>>
+  /** Deletes a platform access token; its secrets stop working at once. */
   deletePlatformAccessToken(name: string, options?: CallOptions | undefined | null): Promise<AccessToken>
+  /** Grants a platform access token a role in clusters; resolves to all its roles. */
   assignPlatformAccessRole(token: string, role: string, options?: AccessRoleOptions | undefined | null): Promise<Roles>
+  /** Grants a platform access token a Wayfinder role; resolves to all its roles. */
   assignPlatformWayfinderRole(token: string, role: string, options?: CallOptions | undefined | null): Promise<Roles>
+  /** The roles of a platform access token. */
   getPlatformAccessTokenRoles(token: string, options?: CallOptions | undefined | null): Promise<Roles>
   /** Who this client is authenticated as. */
   whoami(options?: CallOptions | undefined | null): Promise<WhoAmI>
@@ -164,10 +184,13 @@ export declare class Emulator {
   get url(): string
   /** The admin's static token. */
   get adminToken(): string
+  /** Makes the next `times` requests under `pathPrefix` misbehave (status, delay, dropped connection, lost answer, odd body). */
   injectFault(fault: FaultOptions): void
+  /** Removes every injected fault. */
   clearFaults(): void
   /** Requests served so far, by `"METHOD /path"`. */
   stats(): EmulatorStats
+  /** Forgets the requests counted so far. */
   resetStats(): void
   /** Stops the server (idempotent). */
   stop(): Promise<undefined>
@@ -175,16 +198,21 @@ export declare class Emulator {
 
 /** A token just created or reset. `token` is the secret (absent for a dry run). */
 export declare class IssuedToken {
+  /** A token from its parts (e.g. one read from your secret store), to render or save it. */
   constructor(fields: IssuedTokenFields)
+  /** The token's name. */
   get name(): string
   /** The workspace; absent for platform tokens. */
   get workspace(): string | null
+  /** The server's URL. */
   get server(): string
+  /** Its description, or `null`. */
   get description(): string | null
   /** The secret; absent for a dry run. It cannot be retrieved again: store it now. */
   get token(): string | null
   /** Unix seconds when the secret stops working, if it expires. */
   get expires(): number | null
+  /** `true` for a dry run: nothing was created and there is no secret. */
   get dryRun(): boolean
   /** The object as the server returned it. */
   get resource(): AccessToken

@@ -33,10 +33,15 @@ export type ErrorCode =
  * }
  */
 export declare class WayfinderError extends Error {
+  /** An error of this package's kind (for tests and wrappers; the package builds its own). */
   constructor(message: string, details?: Partial<ErrorDetails>)
+  /** The stable code: what kind of failure. */
   code: ErrorCode
+  /** The HTTP status of the answer behind it, or `null`. */
   status: number | null
+  /** The fields that failed, each with its rule's `code` (`VALIDATION`). */
   fieldErrors: FieldError[]
+  /** What to do next, in this package's names (also at the end of `message`), or `null`. */
   hint: string | null
 }
 

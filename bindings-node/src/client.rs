@@ -109,6 +109,8 @@ pub struct Client {
 
 #[napi]
 impl Client {
+    /// A client from explicit options; anything left out comes from the environment or the wf config file.
+    /// Throws a `WayfinderError` (`CONFIG` or `VALIDATION`) when they do not give a usable server and token.
     #[napi(constructor)]
     pub fn new(env: &Env, options: Option<ClientOptions>) -> Result<Self> {
         let o = options.unwrap_or(ClientOptions {
@@ -166,6 +168,7 @@ impl Client {
         })
     }
 
+    /// The server's URL.
     #[napi(getter)]
     pub fn server(&self) -> String {
         self.inner.server()
@@ -221,6 +224,7 @@ impl Client {
         )
     }
 
+    /// Reads a workspace access token (never its secret). Rejects with `NOT_FOUND` if it does not exist.
     #[napi]
     pub fn get_workspace_access_token<'env>(
         &self,
@@ -238,6 +242,7 @@ impl Client {
         )
     }
 
+    /// Lists a workspace's access tokens (never their secrets).
     #[napi]
     pub fn list_workspace_access_tokens<'env>(
         &self,
@@ -322,6 +327,7 @@ impl Client {
         )
     }
 
+    /// The roles of a workspace access token.
     #[napi]
     pub fn get_workspace_access_token_roles<'env>(
         &self,
@@ -362,6 +368,7 @@ impl Client {
         )
     }
 
+    /// Issues a new secret for a platform access token; every earlier one stops working, its roles are kept.
     #[napi]
     pub fn reset_platform_access_token<'env>(
         &self,
@@ -378,6 +385,7 @@ impl Client {
         )
     }
 
+    /// Reads a platform access token (never its secret).
     #[napi]
     pub fn get_platform_access_token<'env>(
         &self,
@@ -394,6 +402,7 @@ impl Client {
         )
     }
 
+    /// Lists the platform access tokens (never their secrets).
     #[napi]
     pub fn list_platform_access_tokens<'env>(
         &self,
@@ -409,6 +418,7 @@ impl Client {
         )
     }
 
+    /// Deletes a platform access token; its secrets stop working at once.
     #[napi]
     pub fn delete_platform_access_token<'env>(
         &self,
@@ -425,6 +435,7 @@ impl Client {
         )
     }
 
+    /// Grants a platform access token a role in clusters; resolves to all its roles.
     #[napi]
     pub fn assign_platform_access_role<'env>(
         &self,
@@ -447,6 +458,7 @@ impl Client {
         )
     }
 
+    /// Grants a platform access token a Wayfinder role; resolves to all its roles.
     #[napi]
     pub fn assign_platform_wayfinder_role<'env>(
         &self,
@@ -464,6 +476,7 @@ impl Client {
         )
     }
 
+    /// The roles of a platform access token.
     #[napi]
     pub fn get_platform_access_token_roles<'env>(
         &self,

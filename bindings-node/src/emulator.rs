@@ -182,6 +182,7 @@ impl Emulator {
         self.admin_token.clone()
     }
 
+    /// Makes the next `times` requests under `pathPrefix` misbehave (status, delay, dropped connection, lost answer, odd body).
     #[napi]
     pub fn inject_fault(&self, env: &Env, fault: FaultOptions) -> Result<()> {
         let fault = Fault {
@@ -202,6 +203,7 @@ impl Emulator {
         sync(env, result)
     }
 
+    /// Removes every injected fault.
     #[napi]
     pub fn clear_faults(&self, env: &Env) -> Result<()> {
         sync(env, self.with_running(CoreEmulator::clear_faults))
@@ -217,6 +219,7 @@ impl Emulator {
         })
     }
 
+    /// Forgets the requests counted so far.
     #[napi]
     pub fn reset_stats(&self, env: &Env) -> Result<()> {
         sync(env, self.with_running(CoreEmulator::reset_stats))

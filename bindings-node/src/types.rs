@@ -144,6 +144,7 @@ pub struct IssuedToken {
 
 #[napi]
 impl IssuedToken {
+    /// A token from its parts (e.g. one read from your secret store), to render or save it.
     #[napi(constructor)]
     pub fn new(fields: IssuedTokenFields) -> Self {
         IssuedToken {
@@ -159,6 +160,7 @@ impl IssuedToken {
         }
     }
 
+    /// The token's name.
     #[napi(getter)]
     pub fn name(&self) -> String {
         self.inner.name.clone()
@@ -170,11 +172,13 @@ impl IssuedToken {
         self.inner.workspace.clone()
     }
 
+    /// The server's URL.
     #[napi(getter)]
     pub fn server(&self) -> String {
         self.inner.server.clone()
     }
 
+    /// Its description, or `null`.
     #[napi(getter)]
     pub fn description(&self) -> Option<String> {
         self.inner.description.clone()
@@ -192,6 +196,7 @@ impl IssuedToken {
         self.inner.expires
     }
 
+    /// `true` for a dry run: nothing was created and there is no secret.
     #[napi(getter)]
     pub fn dry_run(&self) -> bool {
         self.inner.is_dry_run()
