@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use wayfinder_tokens::fleet::{InventoryQuery, RotateOptions as CoreRotate, TokenRef};
+use wayfinder_tokens::fleet::{InventoryQuery, MAX_CONCURRENCY, RotateOptions as CoreRotate, TokenRef};
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate, names};
 
@@ -565,7 +565,7 @@ impl Client {
         // Bad options reject the Promise, as every other failure does.
         let concurrency = options
             .concurrency
-            .map(|n| names::whole_number("concurrency", n, 1, 256).map(|n| n as usize))
+            .map(|n| names::whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
             .transpose();
         let dry_run = options.dry_run.unwrap_or(false);
         let progress = options
@@ -659,7 +659,7 @@ fn inventory_query(o: &mut InventoryOptions<'_>) -> wayfinder_tokens::Result<Inv
         names: o.names.take().unwrap_or_default(),
         concurrency: o
             .concurrency
-            .map(|n| names::whole_number("concurrency", n, 1, 256).map(|n| n as usize))
+            .map(|n| names::whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
             .transpose()?,
     })
 }

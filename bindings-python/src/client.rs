@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyType;
+use wayfinder_tokens::fleet::MAX_CONCURRENCY;
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
 
@@ -376,7 +377,7 @@ macro_rules! client_class {
                     expiring_within: duration_arg(py, "expiring_within", expiring_within.as_ref())?,
                     older_than: duration_arg(py, "older_than", older_than.as_ref())?,
                     names: names.unwrap_or_default(),
-                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), 256)?.map(|n| n as usize),
+                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                 };
                 let client = self.inner.client(py)?;
                 $finish(py, "inventory", async move { client.inventory(&query).await.map(crate::fleet::Inventory) })
@@ -397,7 +398,7 @@ macro_rules! client_class {
             ) -> PyResult<Py<PyAny>> {
                 let targets = crate::fleet::targets(&tokens)?;
                 let options = wayfinder_tokens::fleet::RotateOptions {
-                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), 256)?.map(|n| n as usize),
+                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                     dry_run,
                 };
                 let sink = std::sync::Arc::new(crate::fleet::ProgressSink::new(py, progress.as_ref(), targets.len())?);

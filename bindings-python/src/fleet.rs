@@ -216,7 +216,7 @@ impl BatchReport {
             .failed
             .iter()
             .map(|f| {
-                let error = to_py(py, clone_error(&f.error)).into_value(py).into_any();
+                let error = to_py(py, f.error.without_source()).into_value(py).into_any();
                 Py::new(
                     py,
                     RotationFailure {
@@ -230,18 +230,6 @@ impl BatchReport {
             })
             .collect::<PyResult<_>>()?;
         Ok(BatchReport { report, failed })
-    }
-}
-
-/// The same error again (core errors hold sources that cannot be cloned).
-fn clone_error(e: &wayfinder_tokens::Error) -> wayfinder_tokens::Error {
-    match e {
-        wayfinder_tokens::Error::Api(api) => wayfinder_tokens::Error::Api(api.clone()),
-        other => wayfinder_tokens::Error::Transport {
-            message: other.describe(Front::Python),
-            source: None,
-            hint: None,
-        },
     }
 }
 

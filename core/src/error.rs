@@ -469,6 +469,29 @@ impl Error {
         }
     }
 
+    /// The same error without its underlying cause (which cannot be
+    /// copied): same kind, message, status, field errors and hint. For
+    /// errors that are reported (a batch's failures) as well as kept.
+    pub fn without_source(&self) -> Error {
+        match self {
+            Error::Config { message, .. } => Error::config(message.clone()),
+            Error::Validation { message, field_errors } => Error::Validation {
+                message: message.clone(),
+                field_errors: field_errors.clone(),
+            },
+            Error::Api(api) => Error::Api(api.clone()),
+            Error::Transport { message, hint, .. } => Error::Transport {
+                message: message.clone(),
+                source: None,
+                hint: hint.clone(),
+            },
+            Error::Timeout { message, hint } => Error::Timeout {
+                message: message.clone(),
+                hint: hint.clone(),
+            },
+        }
+    }
+
     /// The message and the hint, in `front`'s names.
     pub fn describe(&self, front: Front) -> String {
         with_hint(self.message(), self.hint(), front)
@@ -599,6 +622,28 @@ mod tests {
         assert_eq!(python.message(), "expires_in: bad");
         assert_eq!(option_name("allow_insecure_http", Front::Node), "allowInsecureHttp");
         assert_eq!(option_name("timeout", Front::Node), "timeoutMs");
+    }
+
+    #[test]
+    fn a_copy_without_the_source_keeps_everything_else() {
+        let timeout = Error::Timeout {
+            message: "slow".into(),
+            hint: Some(Hint::LogInAgain),
+        };
+        let copy = timeout.without_source();
+        assert_eq!(
+            (copy.kind(), copy.describe(Front::Cli)),
+            (ErrorKind::Timeout, timeout.describe(Front::Cli))
+        );
+        let transport = Error::Transport {
+            message: "reset".into(),
+            source: Some("io".into()),
+            hint: None,
+        };
+        assert!(std::error::Error::source(&transport.without_source()).is_none());
+        assert_eq!(transport.without_source().kind(), ErrorKind::Transport);
+        let invalid = Error::invalid("name", "pattern", "bad");
+        assert_eq!(invalid.without_source().field_errors(), invalid.field_errors());
     }
 
     #[test]
