@@ -356,11 +356,12 @@ impl Client {
             old_secret_valid,
         };
         let scope = Scope::Workspace(target.workspace.clone());
-        // Nothing was reset if the object cannot even be read.
-        let before = self
-            .get_scoped(&scope, &target.name)
-            .await
-            .map_err(|e| fail(e, Some(true)))?;
+        // Nothing was reset if the object cannot even be read; a token that
+        // does not exist (any more) has no secret that works.
+        let before = self.get_scoped(&scope, &target.name).await.map_err(|e| {
+            let gone = e.kind() == ErrorKind::NotFound;
+            fail(e, Some(!gone))
+        })?;
         let generation = before.status.as_ref().and_then(|s| s.generation).unwrap_or(0);
         match self.issue_scoped(&scope, before).await {
             Ok(issued) => Ok(issued),

@@ -381,6 +381,18 @@ async fn filters_dry_runs_env_files_and_bad_options() {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Validation);
     }
+    // A token that does not exist fails with no valid old secret, and nothing else is touched.
+    let missing = vec![TokenRef {
+        workspace: "fleet00".into(),
+        name: "never-made".into(),
+    }];
+    let report = client
+        .rotate_workspace_access_tokens(&missing, &RotateOptions::default(), None, None)
+        .await
+        .unwrap();
+    assert_eq!(report.failed[0].old_secret_valid, Some(false));
+    assert_eq!(report.failed[0].error.kind(), ErrorKind::NotFound);
+    emu.reset_stats();
     let bad_name = vec![TokenRef {
         workspace: "fleet00".into(),
         name: "Bad_Name".into(),
