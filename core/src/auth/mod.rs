@@ -8,6 +8,9 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+mod session;
+pub(crate) use session::Session;
+
 /// The long-lived access token scope: must be exchanged before use.
 pub const SCOPE_EXCHANGE: &str = "wayfinder:auth:exchange";
 /// The short-lived API token an exchange returns.

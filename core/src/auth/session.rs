@@ -1,0 +1,133 @@
+//! The API token a client sends: the static token as it is, or one got by
+//! exchanging an access token or refreshing a user's login, cached until it
+//! nears expiry and renewed once when the server refuses it.
+
+use reqwest::Method;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::{Claims, Credential, read_claims};
+use crate::client::decode::{issued_token, server_error};
+use crate::client::{ApiRequest, Client, Replay};
+use crate::config::{self, DEFAULT_LOCK_TIMEOUT};
+use crate::error::{ErrorKind, Hint, Result};
+use crate::secret::Secret;
+use crate::settings::{Origin, Settings};
+
+/// TTL asked for on exchange (the server caps it at 1h).
+const EXCHANGE_TTL: &str = "30m0s";
+
+/// The cached API token of one client; the lock makes concurrent callers
+/// share one exchange or refresh.
+#[derive(Debug)]
+pub(crate) struct Session {
+    api_token: Mutex<Option<Secret>>,
+}
+
+impl Session {
+    /// Starts with the token cached in the config file, unless it is expiring.
+    pub(crate) fn new(settings: &Settings) -> Session {
+        Session {
+            api_token: Mutex::new(settings.cached_token.clone().filter(|t| !is_expiring(t))),
+        }
+    }
+
+    /// The bearer token for API calls: the static token, or a cached API
+    /// token renewed by exchange or refresh when it nears expiry.
+    pub(crate) async fn bearer(&self, client: &Client) -> Result<Secret> {
+        let credential = &client.settings().credential;
+        if let Credential::Static(token) = credential {
+            return Ok(token.clone());
+        }
+        let mut cached = self.api_token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| !is_expiring(t)) {
+            return Ok(token.clone());
+        }
+        let fresh = match credential {
+            Credential::Exchange(access_token) => exchange(client, access_token).await?,
+            Credential::Refresh(refresh_token) => refresh(client, refresh_token).await?,
+            Credential::Static(token) => token.clone(),
+        };
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets `stale` if it is still the cached API token.
+    pub(crate) async fn forget(&self, stale: &Secret) {
+        let mut cached = self.api_token.lock().await;
+        if cached.as_ref() == Some(stale) {
+            *cached = None;
+        }
+    }
+}
+
+fn is_expiring(token: &Secret) -> bool {
+    read_claims(token.expose()).as_ref().is_some_and(Claims::is_expired)
+}
+
+/// Exchanges a long-lived access token for a short-lived API token.
+async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
+    let info = client.api_info().await?;
+    let request = ApiRequest::new(Method::POST, format!("{}/exchange", info.non_resource_api))
+        .query("ttl", EXCHANGE_TTL)
+        .replay(Replay::Safe);
+    let answer = client
+        .send_with_retries(&request, Some(access_token))
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Unauthenticated => e.with_hint(Hint::CredentialRevoked),
+            _ => e,
+        })?;
+    log::debug!("exchanged the access token for an API token");
+    let token = issued_token(answer)?;
+    client.remember_secret(&token);
+    Ok(token)
+}
+
+/// Renews a user's API token with their refresh token, and writes both
+/// back to the config file they came from.
+async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
+    #[derive(Deserialize)]
+    struct Issued {
+        token: Option<Secret>,
+        #[serde(rename = "refresh-token")]
+        refresh_token: Option<Secret>,
+    }
+    let info = client.api_info().await?;
+    let request = ApiRequest::new(Method::POST, format!("{}/login/token", info.non_resource_api))
+        .body(serde_json::json!({"refresh-token": refresh_token.expose()}))
+        .replay(Replay::Safe);
+    let answer = client
+        .send_with_retries(&request, Some(refresh_token))
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::Unauthenticated => e.with_hint(Hint::LogInAgain),
+            _ => e,
+        })?;
+    let issued: Issued = client.decode(answer, "refresh answer")?;
+    let token = issued
+        .token
+        .ok_or_else(|| server_error(Some(200), "the refresh answer has no token".to_owned()))?;
+    client.remember_secret(&token);
+    if let Some(refresh) = &issued.refresh_token {
+        client.remember_secret(refresh);
+    }
+    log::debug!("refreshed the user's API token");
+    if let Origin::File { path, user_name, .. } = &client.settings().origin {
+        let (path, user_name, token, refresh) = (path.clone(), user_name.clone(), token.clone(), issued.refresh_token);
+        client
+            .write_back(move || {
+                config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+                    if let Some(identity) = c.users.get_mut(&user_name).and_then(|u| u.identity.as_mut()) {
+                        identity.token = Some(token);
+                        if let Some(r) = refresh {
+                            identity.refresh_token = Some(r);
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+    }
+    Ok(token)
+}

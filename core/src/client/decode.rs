@@ -1,0 +1,246 @@
+//! Decoding answers: a success body into JSON, an error answer into a
+//! typed [`Error`] with every secret the client knows cut out of the
+//! server's text (docs/protocol.md section 5).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, FieldError, Result};
+use crate::secret::{Redactor, Secret};
+
+/// Largest success body read.
+pub(super) const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Largest error body read; the rest is discarded.
+pub(super) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A success answer's JSON (`null` for an empty body).
+pub(super) fn json_body(status: u16, bytes: &[u8]) -> Result<Value> {
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|_| {
+        server_error(
+            Some(status),
+            format!("the server answered {status} with a body that is not valid JSON"),
+        )
+    })
+}
+
+/// The `token` of an answer that issues one (exchange, reset).
+pub(crate) fn issued_token(answer: Value) -> Result<Secret> {
+    #[derive(Deserialize)]
+    struct Issued {
+        token: Option<Secret>,
+    }
+    serde_json::from_value::<Issued>(answer)
+        .ok()
+        .and_then(|i| i.token)
+        .filter(|t| !t.expose().is_empty())
+        .ok_or_else(|| server_error(Some(200), "the server's answer has no token".to_owned()))
+}
+
+/// An answer the client cannot use, with the status it came with.
+pub(crate) fn server_error(status: Option<u16>, message: String) -> Error {
+    Error::bad_answer(status, message)
+}
+
+/// Reads a body, refusing one larger than `cap`.
+pub(super) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(server_error(
+                        Some(response.status().as_u16()),
+                        format!(
+                            "the server answered {} with a body larger than {} KiB",
+                            response.status().as_u16(),
+                            cap / 1024
+                        ),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => {
+                return Err(Error::Timeout {
+                    message: format!("timed out reading the answer ({e})"),
+                    hint: None,
+                });
+            }
+            Err(e) => {
+                return Err(Error::Transport {
+                    message: format!("the connection failed while reading the answer ({e})"),
+                    source: Some(Box::new(e)),
+                    hint: None,
+                });
+            }
+        }
+    }
+}
+
+/// Decodes an error answer (docs/protocol.md section 5) into a typed error. A
+/// body that is not of that shape still gives a clear error with the status.
+pub fn decode_error(
+    status: StatusCode,
+    body: Result<Vec<u8>>,
+    location: Option<&str>,
+    retry_after: Option<Duration>,
+) -> Error {
+    decode_error_redacted(status, body, location, retry_after, &Redactor::default())
+}
+
+/// [`decode_error`], cutting every secret `redactor` knows out of the
+/// server's text before it is cleaned and shortened (so no prefix of a
+/// secret survives the cut).
+pub(super) fn decode_error_redacted(
+    status: StatusCode,
+    body: Result<Vec<u8>>,
+    location: Option<&str>,
+    retry_after: Option<Duration>,
+    redactor: &Redactor,
+) -> Error {
+    let code = status.as_u16();
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    if status.is_redirection() {
+        let to = location
+            .map(|l| format!(" to {}", sanitize(&redactor.redact(l))))
+            .unwrap_or_default();
+        return server_error(
+            Some(code),
+            format!("the server redirected{to}, to another origin; not following it with credentials (HTTP {code})"),
+        );
+    }
+    let bytes = match body {
+        Ok(b) => b,
+        Err(e) => return Error::from_status(code, format!("{reason}; {e}"), Vec::new(), retry_after),
+    };
+    match error_body(&bytes, redactor) {
+        Some((message, field_errors)) => Error::from_status(code, message, field_errors, retry_after),
+        None => {
+            let shown = if bytes.is_empty() {
+                "an empty body"
+            } else {
+                "a body that is not a Wayfinder error"
+            };
+            Error::from_status(
+                code,
+                format!("{reason}; the server sent {shown}"),
+                Vec::new(),
+                retry_after,
+            )
+        }
+    }
+}
+
+/// The message and field errors of a Wayfinder error body, every secret
+/// `redactor` knows cut out before the text is cleaned and shortened.
+fn error_body(bytes: &[u8], redactor: &Redactor) -> Option<(String, Vec<FieldError>)> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ApiFieldError {
+        #[serde(default)]
+        field: String,
+        #[serde(default)]
+        err_code: String,
+        #[serde(default)]
+        message: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ApiErrorBody {
+        message: Option<String>,
+        #[serde(default)]
+        detail: Option<String>,
+        #[serde(default)]
+        field_errors: Option<Vec<ApiFieldError>>,
+    }
+    let clean = |text: &str| sanitize(&redactor.redact(text));
+    let body: ApiErrorBody = serde_json::from_slice(bytes).ok()?;
+    let mut message = clean(&body.message?);
+    if let Some(d) = body.detail.filter(|d| !d.trim().is_empty()) {
+        message = format!("{message}: {}", clean(&d));
+    }
+    let field_errors = body
+        .field_errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| FieldError::new(clean(&f.field), clean(&f.err_code), clean(&f.message)))
+        .collect();
+    Some((message, field_errors))
+}
+
+/// Keeps server-provided text printable and short.
+fn sanitize(text: &str) -> String {
+    let cleaned = crate::render::printable(text);
+    match cleaned.char_indices().nth(500) {
+        Some((at, _)) => format!("{}…", &cleaned[..at]),
+        None => cleaned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn decodes_error_bodies() {
+        let body = br#"{"code":400,"message":"bad","fieldErrors":[{"field":"metadata.name","errCode":"invalidValue","message":"m"}]}"#;
+        let e = decode_error(StatusCode::BAD_REQUEST, Ok(body.to_vec()), None, None);
+        assert_eq!(e.code(), "VALIDATION");
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(e.field_errors()[0].field, "metadata.name");
+        assert_eq!(e.field_errors()[0].code, "invalidValue");
+
+        let e = decode_error(
+            StatusCode::NOT_FOUND,
+            Ok(br#"{"code":404,"message":"x not found"}"#.to_vec()),
+            None,
+            None,
+        );
+        assert_eq!(e.code(), "NOT_FOUND");
+        assert!(e.to_string().contains("x not found"));
+
+        for junk in [
+            &b"<html>oops</html>"[..],
+            b"",
+            b"{\"code\": 5",
+            b"[1]",
+            b"{\"message\": 7}",
+        ] {
+            let e = decode_error(StatusCode::BAD_GATEWAY, Ok(junk.to_vec()), None, None);
+            assert_eq!(e.code(), "SERVER");
+            assert_eq!(e.status(), Some(502));
+            assert!(e.to_string().contains("502"), "{e}");
+        }
+        let e = decode_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Ok(b"{}".to_vec()),
+            None,
+            Some(Duration::from_secs(3)),
+        );
+        assert_eq!(e.kind(), ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        let e = decode_error(
+            StatusCode::FOUND,
+            Ok(Vec::new()),
+            Some("https://evil.example.com/"),
+            None,
+        );
+        assert!(e.to_string().contains("redirected"));
+    }
+
+    #[test]
+    fn server_text_is_sanitised() {
+        let long = "x".repeat(2000);
+        let body = format!(r#"{{"message":"a\nb{long}"}}"#);
+        let e = decode_error(StatusCode::CONFLICT, Ok(body.into_bytes()), None, None);
+        assert!(!e.to_string().contains('\n'));
+        assert!(e.to_string().len() < 700);
+    }
+}

@@ -1,0 +1,326 @@
+//! Sending: one request, its retries within the call's budget, and what a
+//! failed attempt means for the next one. Nothing here knows which
+//! credential is in use or what the answer means.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{StatusCode, header};
+use serde_json::Value;
+use url::Url;
+
+use super::decode::{self, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
+use super::{ApiRequest, Client, Replay, VERSION};
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Secret;
+
+/// Longest wait honoured from a `Retry-After` header.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// An attempt's failure, with what the retry loop needs to know.
+struct Failure {
+    error: Error,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Failure {
+        Failure {
+            error,
+            retryable: false,
+            retry_after: None,
+        }
+    }
+}
+
+impl Client {
+    /// Sends with retries and the given bearer token. Every wait, planned
+    /// backoff or `Retry-After`, counts against the call's total budget.
+    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Value> {
+        self.check_same_process()?;
+        let settings = &self.inner.settings;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(5))
+            .with_factor(2.0)
+            .with_jitter()
+            .with_max_times(settings.max_retries as usize);
+        let budget = std::sync::Mutex::new(RetryBudget::new(settings.max_total_backoff));
+        let attempts = AtomicU32::new(0);
+        let result = (|| {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            self.attempt(request, bearer, attempt)
+        })
+        .retry(backoff)
+        .when(|f: &Failure| f.retryable)
+        .adjust(|f: &Failure, planned: Option<Duration>| {
+            let mut budget = budget.lock().unwrap_or_else(|e| e.into_inner());
+            budget.next_wait(planned, f.retry_after)
+        })
+        .notify(|f: &Failure, wait: Duration| {
+            log::info!(
+                "{} {} failed on attempt {}: {}; retrying in {:.2}s",
+                request.method,
+                request.path,
+                attempts.load(Ordering::Relaxed),
+                f.error,
+                wait.as_secs_f64()
+            );
+        })
+        .await;
+        let attempts = attempts.into_inner();
+        result.map_err(|f| {
+            if attempts > 1 {
+                log::info!("{} {} gave up after {attempts} attempts", request.method, request.path);
+                f.error.after_attempts(attempts)
+            } else {
+                f.error
+            }
+        })
+    }
+
+    /// Refuses at once to send from a forked child: the parent's connections
+    /// and their runtime are not there, so the call would hang.
+    fn check_same_process(&self) -> Result<()> {
+        if std::process::id() == self.inner.pid {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "this client was created in process {} and cannot be used after fork(); \
+             create clients after forking, in each worker process",
+            self.inner.pid
+        )))
+    }
+
+    /// The URL of a request: the configured endpoint with the request's path
+    /// appended to its path. Built this way, no path can change the origin.
+    fn url(&self, request: &ApiRequest) -> Result<Url> {
+        let endpoint = &self.inner.settings.endpoint;
+        if !request.path.starts_with('/') {
+            return Err(Error::invalid(
+                "path",
+                "pattern",
+                format!("request path {:?} must be absolute", request.path),
+            ));
+        }
+        let mut url = endpoint.clone();
+        url.set_path(&format!("{}{}", endpoint.path().trim_end_matches('/'), request.path));
+        url.set_query(None);
+        if !request.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        if url.origin() != endpoint.origin() {
+            return Err(Error::invalid(
+                "path",
+                "pattern",
+                format!("request path {:?} leaves the configured server", request.path),
+            ));
+        }
+        Ok(url)
+    }
+
+    async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Value, Failure> {
+        let builder = self.prepare(request, bearer).map_err(Failure::fatal)?;
+        let response = match builder.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = transport_failure(e, request.replay);
+                log::debug!(
+                    "{} {} -> {} (attempt {attempt})",
+                    request.method,
+                    request.path,
+                    failure.error
+                );
+                return Err(failure);
+            }
+        };
+        let status = response.status();
+        log::debug!(
+            "{} {} -> {} (attempt {attempt})",
+            request.method,
+            request.path,
+            status.as_u16()
+        );
+        if status.is_success() {
+            return success_body(response, request.replay).await;
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(86_400.0)));
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_capped(response, MAX_ERROR_BODY).await;
+        let error = decode_error_redacted(status, body, location.as_deref(), retry_after, &self.inner.redactor);
+        Err(Failure {
+            retryable: matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE),
+            error,
+            retry_after,
+        })
+    }
+
+    /// The request as sent: headers, body, and the bearer token only for the
+    /// configured server's own origin.
+    fn prepare(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<reqwest::RequestBuilder> {
+        let url = self.url(request)?;
+        let same_origin = url.origin() == self.inner.settings.endpoint.origin();
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header("X-Client-Version", VERSION);
+        if let Some(token) = bearer.filter(|_| same_origin) {
+            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                Error::invalid(
+                    "token",
+                    "invalidValue",
+                    "token contains characters not allowed in an HTTP header",
+                )
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
+        }
+        Ok(builder)
+    }
+}
+
+/// A success answer's JSON (`null` for an empty body).
+async fn success_body(response: reqwest::Response, replay: Replay) -> Result<Value, Failure> {
+    let status = response.status().as_u16();
+    let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
+        retryable: replay == Replay::Safe && e.kind() == ErrorKind::Transport,
+        error: e,
+        retry_after: None,
+    })?;
+    decode::json_body(status, &bytes).map_err(Failure::fatal)
+}
+
+/// The waits of one call's retries: each is the planned backoff, or the
+/// server's `Retry-After` (capped) when it sent one, and all of them together
+/// stay within the budget; a wait that would overrun it ends the retries.
+#[derive(Debug)]
+struct RetryBudget {
+    remaining: Duration,
+}
+
+impl RetryBudget {
+    fn new(total: Duration) -> RetryBudget {
+        RetryBudget { remaining: total }
+    }
+
+    /// The wait before the next attempt, or `None` to stop retrying.
+    fn next_wait(&mut self, planned: Option<Duration>, retry_after: Option<Duration>) -> Option<Duration> {
+        let planned = planned?;
+        let wait = retry_after.map_or(planned, |ra| ra.min(MAX_RETRY_AFTER));
+        self.remaining = self.remaining.checked_sub(wait)?;
+        Some(wait)
+    }
+}
+
+/// Follows redirects only within the same origin (scheme, host, port), so
+/// the Authorization header never reaches another server.
+pub(super) fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.as_ref() == Some(&attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
+    // reqwest's messages name the URL, which holds no secret; the message
+    // keeps the chain's text, `source()` the error itself.
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    let mut refused_certificate = false;
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        refused_certificate |= is_certificate_refusal(s);
+        source = s.source();
+    }
+    if refused_certificate {
+        // No retry: the same certificate would be refused again, and no
+        // request (nor its token) left this process.
+        return Failure::fatal(Error::Transport {
+            message: format!("the server's TLS certificate is not trusted, so nothing was sent ({detail})"),
+            source: Some(Box::new(e)),
+            hint: None,
+        });
+    }
+    if e.is_timeout() {
+        return Failure::fatal(Error::Timeout {
+            message: format!("the request timed out ({detail})"),
+            hint: None,
+        });
+    }
+    let connect = e.is_connect();
+    let error = Error::Transport {
+        message: if connect {
+            format!("could not connect to the server ({detail})")
+        } else {
+            format!("the connection failed before an answer arrived ({detail})")
+        },
+        source: Some(Box::new(e)),
+        hint: None,
+    };
+    Failure {
+        // A refused connection never reached the server; anything else may have.
+        retryable: connect || replay == Replay::Safe,
+        error,
+        retry_after: None,
+    }
+}
+
+/// Whether `e` is rustls refusing the server's certificate. An I/O error
+/// wrapping another is looked into: its `source()` skips the wrapped error.
+fn is_certificate_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return io.get_ref().is_some_and(|inner| is_certificate_refusal(inner));
+    }
+    matches!(
+        e.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_waits_count_against_the_budget() {
+        let mut budget = RetryBudget::new(Duration::from_secs(60));
+        let planned = Some(Duration::from_millis(100));
+        let after = Some(Duration::from_secs(25));
+        assert_eq!(budget.next_wait(planned, after), Some(Duration::from_secs(25)));
+        assert_eq!(budget.next_wait(planned, after), Some(Duration::from_secs(25)));
+        assert_eq!(budget.next_wait(planned, after), None, "75 s would overrun 60 s");
+        let mut budget = RetryBudget::new(Duration::from_secs(60));
+        assert_eq!(
+            budget.next_wait(planned, Some(Duration::from_secs(3600))),
+            Some(MAX_RETRY_AFTER),
+            "Retry-After is capped"
+        );
+        assert_eq!(budget.next_wait(None, after), None, "no retries left");
+    }
+}
