@@ -116,12 +116,23 @@ bench: install ## Benchmarks side by side with httpx, fetch and raw reqwest (rel
 $(TOOLS)/bin/cargo-fuzz:
 	cargo install cargo-fuzz --locked --quiet --root $(TOOLS)
 
-fuzz: $(TOOLS)/bin/cargo-fuzz ## Fuzz each target for FUZZ_SECONDS (600) on nightly; grows fuzz/corpus
+# The grown corpus lives outside git: restored from FUZZ_CACHE when there is
+# one, else started from the committed seeds and regressions; saved back after.
+FUZZ_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/wayfinder-tokens/fuzz-corpus
+CARGO_FUZZ := CARGO_TARGET_DIR=$(CURDIR)/fuzz/target PATH="$(TOOLS)/bin:$$PATH" cargo +nightly fuzz
+
+fuzz: $(TOOLS)/bin/cargo-fuzz ## Fuzz each target for FUZZ_SECONDS (600) on nightly; corpus cached in FUZZ_CACHE
 	for target in $(FUZZ_TARGETS); do \
-	  echo "==> fuzzing $$target for $(FUZZ_SECONDS)s"; \
-	  CARGO_TARGET_DIR=$(CURDIR)/fuzz/target PATH="$(TOOLS)/bin:$$PATH" \
-	    cargo +nightly fuzz run $$target fuzz/corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1; \
-	  CARGO_TARGET_DIR=$(CURDIR)/fuzz/target PATH="$(TOOLS)/bin:$$PATH" cargo +nightly fuzz cmin $$target fuzz/corpus/$$target; \
+	  corpus=fuzz/corpus/$$target; mkdir -p $$corpus; \
+	  if [ -z "$$(ls -A $$corpus)" ] && [ -d "$(FUZZ_CACHE)/$$target" ]; then \
+	    echo "==> $$target: corpus restored from $(FUZZ_CACHE)"; cp -R "$(FUZZ_CACHE)/$$target/." $$corpus/; \
+	  fi; \
+	  cp fuzz/seeds/$$target/* fuzz/regressions/$$target/* $$corpus/ 2>/dev/null || true; \
+	  echo "==> fuzzing $$target for $(FUZZ_SECONDS)s ($$(ls $$corpus | wc -l) inputs)"; \
+	  $(CARGO_FUZZ) run $$target $$corpus -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    || { echo "A crash is in fuzz/artifacts/$$target/: fix it, then add the input to fuzz/regressions/$$target/"; exit 1; }; \
+	  $(CARGO_FUZZ) cmin $$target $$corpus; \
+	  mkdir -p "$(FUZZ_CACHE)/$$target"; cp -R $$corpus/. "$(FUZZ_CACHE)/$$target/"; \
 	done
 
 clean: ## Remove build output and installed tools
