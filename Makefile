@@ -20,7 +20,7 @@ ACTIONLINT_VERSION := 1.7.12
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := config_parse jwt_claims error_decode render_roundtrip
 PY_SOURCES := python tests/python tests/notebook tests/readme tests/matrix examples benchmarks
-JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs index.mjs bin/*.js package.json
+JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
         test-matrix test-notebook test-readme test-bench demo vectors bench fuzz clean
@@ -79,7 +79,7 @@ test-python: build-python ## The pytest suite, mypy --strict and stubtest
 	$(PY) -m mypy.stubtest wayfinder_tokens
 
 test-node: build-node ## The node:test suite, the TypeScript check, and the committed loader/types
-	git diff --exit-code -- index.js index.d.ts || \
+	git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts || \
 	  { echo "index.js or index.d.ts changed when rebuilt: commit the regenerated files"; exit 1; }
 	npm test
 	npx --no-install tsc -p tests/node/tsconfig.json
@@ -137,5 +137,5 @@ fuzz: $(TOOLS)/bin/cargo-fuzz ## Fuzz each target for FUZZ_SECONDS (600) on nigh
 
 clean: ## Remove build output and installed tools
 	cargo clean
-	rm -rf $(VENV) node_modules $(TOOLS) *.node dist .pytest_cache .mypy_cache
+	rm -rf $(VENV) node_modules $(TOOLS) bindings-node/*.node dist .pytest_cache .mypy_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -53,7 +53,9 @@ export declare function isWayfinderError(value: unknown): value is WayfinderErro
 
 /** A token a batch rotation could not rotate. */
 export interface RotationFailure {
+  /** The workspace the token is in. */
   workspace: string
+  /** The token's name. */
   name: string
   /** Why. */
   error: WayfinderError

@@ -40,9 +40,13 @@ pub struct FieldError {
 /// What the `WayfinderError` constructor is given besides the message.
 #[napi(object, object_from_js = false)]
 pub struct ErrorDetails {
+    /// The stable code: what kind of failure.
     pub code: String,
+    /// The HTTP status of the answer behind it.
     pub status: Option<u32>,
+    /// The fields that failed, each with its rule's `code`.
     pub field_errors: Vec<FieldError>,
+    /// What to do next, in this package's names.
     pub hint: Option<String>,
 }
 

@@ -15,12 +15,15 @@ use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
 /// + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config file.
 #[napi(object, object_to_js = false)]
 pub struct ClientOptions {
+    /// The Wayfinder API server URL (else `WAYFINDER_SERVER` or the profile).
     pub server: Option<String>,
     /// A static token, an access token (exchanged) or a refresh token.
     pub token: Option<String>,
     /// The default workspace of workspace operations.
     pub workspace: Option<String>,
+    /// The config profile to use (default: its `currentProfile`).
     pub profile: Option<String>,
+    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`).
     pub config_path: Option<String>,
     /// Per-request timeout in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
@@ -34,16 +37,21 @@ pub struct ClientOptions {
     pub api_group_version: Option<String>,
 }
 
+/// Options for `Client.fromEnv`.
 #[napi(object, object_to_js = false)]
 pub struct FromEnvOptions {
+    /// The config profile to use (default: its `currentProfile`).
     pub profile: Option<String>,
+    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`).
     pub config_path: Option<String>,
 }
 
 /// Options of a create.
 #[napi(object, object_to_js = false)]
 pub struct CreateOptions<'a> {
+    /// The workspace (default: the client's).
     pub workspace: Option<String>,
+    /// What the token is for.
     pub description: Option<String>,
     /// Lifetime: seconds, or a string such as `"90d"` or `"12h"`.
     pub expires_in: Option<Either<f64, String>>,
@@ -51,6 +59,7 @@ pub struct CreateOptions<'a> {
     pub reset_token: Option<bool>,
     /// Validate and show the object; create nothing and issue no secret.
     pub dry_run: Option<bool>,
+    /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
 }
@@ -58,7 +67,9 @@ pub struct CreateOptions<'a> {
 /// Options of workspace operations.
 #[napi(object, object_to_js = false)]
 pub struct WorkspaceOptions<'a> {
+    /// The workspace (default: the client's).
     pub workspace: Option<String>,
+    /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
 }
@@ -66,6 +77,7 @@ pub struct WorkspaceOptions<'a> {
 /// Options of platform operations.
 #[napi(object, object_to_js = false)]
 pub struct CallOptions<'a> {
+    /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
 }
@@ -73,9 +85,13 @@ pub struct CallOptions<'a> {
 /// Options of an access-role grant.
 #[napi(object, object_to_js = false)]
 pub struct AccessRoleOptions<'a> {
+    /// The cluster a cluster or namespace role applies to.
     pub cluster: Option<String>,
+    /// The namespace a namespace role applies to (needs `cluster`).
     pub namespace: Option<String>,
+    /// The token's workspace (default: the client's).
     pub workspace: Option<String>,
+    /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
 }
@@ -623,6 +639,7 @@ pub struct InventoryOptions<'a> {
     pub names: Option<Vec<String>>,
     /// Lists in flight (default 16, at most 256).
     pub concurrency: Option<f64>,
+    /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
 }

@@ -11,6 +11,7 @@ use wayfinder_tokens::Error as CoreError;
 use crate::call::{Failure, js_error, spawn, sync};
 use crate::types::EmulatorStats;
 
+/// Options for `Emulator.start`.
 #[napi(object, object_to_js = false)]
 pub struct EmulatorOptions {
     /// The admin's static token (generated if not given).
@@ -19,6 +20,7 @@ pub struct EmulatorOptions {
     pub users: Option<Vec<String>>,
     /// Keep state in this SQLite file, so a restart keeps every token.
     pub data: Option<String>,
+    /// The group/version the access-token kinds are served under.
     pub api_group_version: Option<String>,
     /// Workspaces that exist besides those the users name (with none at all, only `dev`).
     pub workspaces: Option<Vec<String>>,
@@ -30,15 +32,23 @@ pub struct EmulatorOptions {
 /// Makes the next `times` requests whose path starts with `pathPrefix` misbehave.
 #[napi(object, object_to_js = false)]
 pub struct FaultOptions {
+    /// The fault applies to requests whose path starts with this.
     pub path_prefix: String,
+    /// Answer with this HTTP status instead.
     pub status: Option<u16>,
+    /// How many matching requests the fault applies to (default: 1).
     pub times: Option<u32>,
+    /// Send `Retry-After` with this many seconds.
     pub retry_after_s: Option<u32>,
+    /// Wait this long before answering.
     pub delay_ms: Option<u32>,
+    /// Close the connection without an answer.
     pub drop_connection: Option<bool>,
     /// Handle the request, then drop the connection unanswered (the answer is lost).
     pub drop_answer: Option<bool>,
+    /// Answer with a body that is not valid JSON.
     pub malformed_body: Option<bool>,
+    /// Answer with a body of this many bytes.
     pub body_bytes: Option<u32>,
     /// Answer with exactly this body.
     pub body: Option<String>,
@@ -67,6 +77,7 @@ fn launch(env: &Env, builder: EmulatorBuilder, trust_out: Option<PathBuf>) -> Re
 pub struct EmulatorUsage {
     /// 0 for `--help` and `--version` (printed on stdout), 2 for bad flags (stderr).
     pub code: i32,
+    /// The help or error text to print.
     pub text: String,
 }
 

@@ -16,8 +16,11 @@ use crate::types::{AccessToken, IssuedToken};
 /// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
 #[napi(object, object_from_js = false)]
 pub struct InventoryEntry {
+    /// The workspace the token is in.
     pub workspace: String,
+    /// The token's name.
     pub name: String,
+    /// What the token is for.
     pub description: Option<String>,
     /// Seconds since its current secret was issued.
     pub age_seconds: i64,
@@ -25,6 +28,7 @@ pub struct InventoryEntry {
     pub expiry: Option<String>,
     /// Seconds until it expires (negative: expired), if it does.
     pub expires_in_seconds: Option<i64>,
+    /// The object's generation: it grows each time the secret is reset.
     pub generation: i64,
     /// The object as the server returned it.
     pub object: AccessToken,
@@ -53,16 +57,22 @@ pub fn entries(list: Vec<CoreEntry>) -> Vec<InventoryEntry> {
 /// A workspace access token to rotate (an `InventoryEntry` is one too).
 #[napi(object)]
 pub struct TokenTarget {
+    /// The workspace the token is in.
     pub workspace: String,
+    /// The token's name.
     pub name: String,
 }
 
 /// Called after each token of a batch.
 #[napi(object)]
 pub struct ProgressEvent {
+    /// Tokens finished so far (rotated or failed).
     pub done: u32,
+    /// Tokens in the batch.
     pub total: u32,
+    /// The workspace of the token just finished.
     pub workspace: String,
+    /// The name of the token just finished.
     pub name: String,
     /// `rotated`, `failed` or `wouldRotate`.
     pub outcome: String,

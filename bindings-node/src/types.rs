@@ -12,18 +12,23 @@ use crate::call::{spawn_blocking, sync};
 /// An access token object as the server returned it. Never holds a secret.
 #[napi(object, object_from_js = false)]
 pub struct AccessToken {
+    /// The token's name, unique in its workspace.
     pub name: String,
     /// The workspace; absent for platform tokens.
     pub workspace: Option<String>,
     /// `WorkspaceAccessToken` or `PlatformAccessToken`.
     pub kind: String,
+    /// What the token is for.
     pub description: Option<String>,
     /// RFC 3339 time after which the token stops working; absent: never.
     pub expiry: Option<String>,
+    /// When the token was created (RFC 3339).
     pub created: Option<String>,
     /// How many secrets have been issued (each reset adds one).
     pub generation: i64,
+    /// When a secret was last issued for it (RFC 3339).
     pub last_issued: Option<String>,
+    /// The server's unique id of the object.
     pub uid: Option<String>,
     /// The whole object, as the API returned it.
     #[napi(ts_type = "Record<string, unknown>")]
@@ -54,15 +59,20 @@ pub fn access_tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToke
 /// A cluster access role granted to a token.
 #[napi(object, object_from_js = false)]
 pub struct AccessRole {
+    /// The role granted, e.g. `cluster.admin`.
     pub role: String,
+    /// The cluster the role applies to, if it is scoped to one.
     pub cluster: Option<String>,
+    /// The namespace the role applies to, if it is scoped to one.
     pub namespace: Option<String>,
 }
 
 /// Everything granted to a token.
 #[napi(object, object_from_js = false)]
 pub struct Roles {
+    /// Roles on clusters and namespaces.
     pub access_roles: Vec<AccessRole>,
+    /// Wayfinder roles (e.g. `workspace.admin`).
     pub wayfinder_roles: Vec<String>,
 }
 
@@ -86,9 +96,13 @@ impl From<wayfinder_tokens::Roles> for Roles {
 /// Who a client is authenticated as.
 #[napi(object, object_from_js = false)]
 pub struct WhoAmI {
+    /// How the caller authenticated.
     pub auth_method: String,
+    /// Who the server says the caller is.
     pub username: String,
+    /// The workspaces the caller belongs to.
     pub workspaces: Vec<String>,
+    /// The kind of subject: a user or an access token.
     pub subject_kind: String,
 }
 
@@ -106,20 +120,30 @@ impl From<wayfinder_tokens::WhoAmI> for WhoAmI {
 /// Fields to build an `IssuedToken` by hand (to render a token you already hold).
 #[napi(object, object_to_js = false)]
 pub struct IssuedTokenFields {
+    /// The token's name.
     pub name: String,
+    /// The server that issued it.
     pub server: String,
+    /// The secret (absent for a dry run).
     pub token: Option<String>,
+    /// The workspace, for a workspace token.
     pub workspace: Option<String>,
+    /// What the token is for.
     pub description: Option<String>,
 }
 
 /// What `JSON.stringify` and `util.inspect` show: everything but the secret.
 #[napi(object, object_from_js = false)]
 pub struct IssuedTokenView {
+    /// The token's name.
     pub name: String,
+    /// The workspace, for a workspace token.
     pub workspace: Option<String>,
+    /// The server that issued it.
     pub server: String,
+    /// What the token is for.
     pub description: Option<String>,
+    /// Whether this is a dry run: nothing was created and there is no secret.
     pub dry_run: bool,
     /// `"<redacted>"` when there is a secret; reach it through `.token`.
     pub token: Option<String>,
@@ -314,15 +338,20 @@ impl IssuedToken {
 /// `{ requests: { "METHOD /path": count }, total }`.
 #[napi(object, object_from_js = false)]
 pub struct EmulatorStats {
+    /// Requests answered, by `METHOD path`.
     pub requests: HashMap<String, i64>,
+    /// All requests answered.
     pub total: i64,
 }
 
 /// What a CLI run printed and how it ended.
 #[napi(object, object_from_js = false)]
 pub struct CliOutput {
+    /// The exit code (0 success, 1 failure, 2 bad usage).
     pub code: i32,
+    /// What the command printed on standard output.
     pub stdout: String,
+    /// What the command printed on standard error (no secret).
     pub stderr: String,
 }
 

@@ -50,7 +50,9 @@ fn regressions_and_seeds_replay() {
         println!("{target}: {regressions} regressions, {seeds} seeds replayed");
     }
     assert!(
-        fuzz_dir().join("regressions/config_parse/complex-mapping-key").is_file(),
+        fuzz_dir()
+            .join("regressions/config_parse/complex-mapping-key")
+            .is_file(),
         "the YAML complex-key crash stays a regression input"
     );
 }

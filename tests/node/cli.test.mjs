@@ -6,13 +6,13 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
 
-import { ADMIN, ROOT, setup } from './support.mjs'
+import { ADMIN, BIN, setup } from './support.mjs'
 
 const run = promisify(execFile)
 
 async function wf(args, env) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin', 'wayfinder-tokens.js'), ...args], { env })
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env })
     return { code: 0, stdout, stderr }
   } catch (e) {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr }

@@ -23,3 +23,14 @@ test('the package version equals the workspace version', () => {
   assert.equal(pkg.version, workspace[1])
   assert.equal(VERSION, workspace[1])
 })
+
+test('every declaration, field and method in index.d.ts carries JSDoc', () => {
+  const lines = readFileSync(join(ROOT, 'bindings-node', 'index.d.ts'), 'utf8').split('\n')
+  const declaration =
+    /^(export (declare )?(class|interface|function|const|type) |(readonly |static |get |set )?[A-Za-z_]\w*\??[(:<])/
+  const undocumented = lines
+    .map((line, i) => ({ line: line.trim(), before: (lines[i - 1] ?? '').trim() }))
+    .filter(({ line, before }) => declaration.test(line) && !before.endsWith('*/'))
+    .map(({ line }) => line)
+  assert.deepEqual(undocumented, [])
+})

@@ -12,7 +12,7 @@ import { inspect } from 'node:util'
 
 import { Client, Emulator, IssuedToken, WayfinderError, isWayfinderError } from 'wayfinder-tokens'
 
-import { ADMIN, COLLECTION, ROOT, setup } from './support.mjs'
+import { ADMIN, BIN, COLLECTION, setup } from './support.mjs'
 
 test('a shared AbortSignal keeps no listener once its calls settle', async (t) => {
   const { client, emulator } = await setup(t)
@@ -129,7 +129,7 @@ test('out-of-range numbers are VALIDATION errors naming the option', () => {
 
 /** Runs `npx wayfinder-tokens emulator ARGS` and resolves with its first stdout line. */
 function startEmulatorCommand(args) {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'wayfinder-tokens.js'), 'emulator', ...args], {
+  const child = spawn(process.execPath, [BIN, 'emulator', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { Client, Emulator } from 'wayfinder-tokens'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+// The npx command, found the way npm finds it: from the package's `bin`.
+export const BIN = join(ROOT, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).bin['wayfinder-tokens'])
 export const ADMIN = 'admin-canary-9c1a'
 /** The workspaces the suites use (an emulator has only those it is given). */
 export const WORKSPACES = [

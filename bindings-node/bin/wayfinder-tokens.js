@@ -3,7 +3,7 @@
 // exit codes; `npx wayfinder-tokens emulator …` runs the emulator command.
 'use strict'
 
-const { runCli, Emulator } = require('..')
+const { runCli, Emulator } = require('../index.js')
 
 async function emulator(args) {
   const usage = Emulator.usage(args)

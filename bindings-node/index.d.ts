@@ -53,7 +53,9 @@ export declare function isWayfinderError(value: unknown): value is WayfinderErro
 
 /** A token a batch rotation could not rotate. */
 export interface RotationFailure {
+  /** The workspace the token is in. */
   workspace: string
+  /** The token's name. */
   name: string
   /** Why. */
   error: WayfinderError
@@ -258,33 +260,45 @@ export declare class IssuedToken {
 
 /** A cluster access role granted to a token. */
 export interface AccessRole {
+  /** The role granted, e.g. `cluster.admin`. */
   role: string
+  /** The cluster the role applies to, if it is scoped to one. */
   cluster?: string
+  /** The namespace the role applies to, if it is scoped to one. */
   namespace?: string
 }
 
 /** Options of an access-role grant. */
 export interface AccessRoleOptions {
+  /** The cluster a cluster or namespace role applies to. */
   cluster?: string
+  /** The namespace a namespace role applies to (needs `cluster`). */
   namespace?: string
+  /** The token's workspace (default: the client's). */
   workspace?: string
+  /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 
 /** An access token object as the server returned it. Never holds a secret. */
 export interface AccessToken {
+  /** The token's name, unique in its workspace. */
   name: string
   /** The workspace; absent for platform tokens. */
   workspace?: string
   /** `WorkspaceAccessToken` or `PlatformAccessToken`. */
   kind: string
+  /** What the token is for. */
   description?: string
   /** RFC 3339 time after which the token stops working; absent: never. */
   expiry?: string
+  /** When the token was created (RFC 3339). */
   created?: string
   /** How many secrets have been issued (each reset adds one). */
   generation: number
+  /** When a secret was last issued for it (RFC 3339). */
   lastIssued?: string
+  /** The server's unique id of the object. */
   uid?: string
   /** The whole object, as the API returned it. */
   object: Record<string, unknown>
@@ -292,6 +306,7 @@ export interface AccessToken {
 
 /** Options of platform operations. */
 export interface CallOptions {
+  /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 
@@ -300,12 +315,15 @@ export interface CallOptions {
  * + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config file.
  */
 export interface ClientOptions {
+  /** The Wayfinder API server URL (else `WAYFINDER_SERVER` or the profile). */
   server?: string
   /** A static token, an access token (exchanged) or a refresh token. */
   token?: string
   /** The default workspace of workspace operations. */
   workspace?: string
+  /** The config profile to use (default: its `currentProfile`). */
   profile?: string
+  /** The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`). */
   configPath?: string
   /** Per-request timeout in milliseconds (default 30000). */
   timeoutMs?: number
@@ -321,14 +339,19 @@ export interface ClientOptions {
 
 /** What a CLI run printed and how it ended. */
 export interface CliOutput {
+  /** The exit code (0 success, 1 failure, 2 bad usage). */
   code: number
+  /** What the command printed on standard output. */
   stdout: string
+  /** What the command printed on standard error (no secret). */
   stderr: string
 }
 
 /** Options of a create. */
 export interface CreateOptions {
+  /** The workspace (default: the client's). */
   workspace?: string
+  /** What the token is for. */
   description?: string
   /** Lifetime: seconds, or a string such as `"90d"` or `"12h"`. */
   expiresIn?: number | string
@@ -336,9 +359,11 @@ export interface CreateOptions {
   resetToken?: boolean
   /** Validate and show the object; create nothing and issue no secret. */
   dryRun?: boolean
+  /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 
+/** Options for `Emulator.start`. */
 export interface EmulatorOptions {
   /** The admin's static token (generated if not given). */
   adminToken?: string
@@ -346,6 +371,7 @@ export interface EmulatorOptions {
   users?: Array<string>
   /** Keep state in this SQLite file, so a restart keeps every token. */
   data?: string
+  /** The group/version the access-token kinds are served under. */
   apiGroupVersion?: string
   /** Workspaces that exist besides those the users name (with none at all, only `dev`). */
   workspaces?: Array<string>
@@ -358,7 +384,9 @@ export interface EmulatorOptions {
 
 /** `{ requests: { "METHOD /path": count }, total }`. */
 export interface EmulatorStats {
+  /** Requests answered, by `METHOD path`. */
   requests: Record<string, number>
+  /** All requests answered. */
   total: number
 }
 
@@ -366,28 +394,41 @@ export interface EmulatorStats {
 export interface EmulatorUsage {
   /** 0 for `--help` and `--version` (printed on stdout), 2 for bad flags (stderr). */
   code: number
+  /** The help or error text to print. */
   text: string
 }
 
 /** What the `WayfinderError` constructor is given besides the message. */
 export interface ErrorDetails {
+  /** The stable code: what kind of failure. */
   code: string
+  /** The HTTP status of the answer behind it. */
   status?: number
+  /** The fields that failed, each with its rule's `code`. */
   fieldErrors: Array<FieldError>
+  /** What to do next, in this package's names. */
   hint?: string
 }
 
 /** Makes the next `times` requests whose path starts with `pathPrefix` misbehave. */
 export interface FaultOptions {
+  /** The fault applies to requests whose path starts with this. */
   pathPrefix: string
+  /** Answer with this HTTP status instead. */
   status?: number
+  /** How many matching requests the fault applies to (default: 1). */
   times?: number
+  /** Send `Retry-After` with this many seconds. */
   retryAfterS?: number
+  /** Wait this long before answering. */
   delayMs?: number
+  /** Close the connection without an answer. */
   dropConnection?: boolean
   /** Handle the request, then drop the connection unanswered (the answer is lost). */
   dropAnswer?: boolean
+  /** Answer with a body that is not valid JSON. */
   malformedBody?: boolean
+  /** Answer with a body of this many bytes. */
   bodyBytes?: number
   /** Answer with exactly this body. */
   body?: string
@@ -403,15 +444,21 @@ export interface FieldError {
   message: string
 }
 
+/** Options for `Client.fromEnv`. */
 export interface FromEnvOptions {
+  /** The config profile to use (default: its `currentProfile`). */
   profile?: string
+  /** The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`). */
   configPath?: string
 }
 
 /** One access token of an inventory: what `get` shows, plus its age, expiry and generation. */
 export interface InventoryEntry {
+  /** The workspace the token is in. */
   workspace: string
+  /** The token's name. */
   name: string
+  /** What the token is for. */
   description?: string
   /** Seconds since its current secret was issued. */
   ageSeconds: number
@@ -419,6 +466,7 @@ export interface InventoryEntry {
   expiry?: string
   /** Seconds until it expires (negative: expired), if it does. */
   expiresInSeconds?: number
+  /** The object's generation: it grows each time the secret is reset. */
   generation: number
   /** The object as the server returned it. */
   object: AccessToken
@@ -436,24 +484,35 @@ export interface InventoryOptions {
   names?: Array<string>
   /** Lists in flight (default 16, at most 256). */
   concurrency?: number
+  /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 
 /** Fields to build an `IssuedToken` by hand (to render a token you already hold). */
 export interface IssuedTokenFields {
+  /** The token's name. */
   name: string
+  /** The server that issued it. */
   server: string
+  /** The secret (absent for a dry run). */
   token?: string
+  /** The workspace, for a workspace token. */
   workspace?: string
+  /** What the token is for. */
   description?: string
 }
 
 /** What `JSON.stringify` and `util.inspect` show: everything but the secret. */
 export interface IssuedTokenView {
+  /** The token's name. */
   name: string
+  /** The workspace, for a workspace token. */
   workspace?: string
+  /** The server that issued it. */
   server: string
+  /** What the token is for. */
   description?: string
+  /** Whether this is a dry run: nothing was created and there is no secret. */
   dryRun: boolean
   /** `"<redacted>"` when there is a secret; reach it through `.token`. */
   token?: string
@@ -461,9 +520,13 @@ export interface IssuedTokenView {
 
 /** Called after each token of a batch. */
 export interface ProgressEvent {
+  /** Tokens finished so far (rotated or failed). */
   done: number
+  /** Tokens in the batch. */
   total: number
+  /** The workspace of the token just finished. */
   workspace: string
+  /** The name of the token just finished. */
   name: string
   /** `rotated`, `failed` or `wouldRotate`. */
   outcome: string
@@ -471,7 +534,9 @@ export interface ProgressEvent {
 
 /** Everything granted to a token. */
 export interface Roles {
+  /** Roles on clusters and namespaces. */
   accessRoles: Array<AccessRole>
+  /** Wayfinder roles (e.g. `workspace.admin`). */
   wayfinderRoles: Array<string>
 }
 
@@ -502,7 +567,9 @@ export interface SaveProfileOptions {
 
 /** A workspace access token to rotate (an `InventoryEntry` is one too). */
 export interface TokenTarget {
+  /** The workspace the token is in. */
   workspace: string
+  /** The token's name. */
   name: string
 }
 
@@ -511,14 +578,20 @@ export declare const VERSION: string
 
 /** Who a client is authenticated as. */
 export interface WhoAmI {
+  /** How the caller authenticated. */
   authMethod: string
+  /** Who the server says the caller is. */
   username: string
+  /** The workspaces the caller belongs to. */
   workspaces: Array<string>
+  /** The kind of subject: a user or an access token. */
   subjectKind: string
 }
 
 /** Options of workspace operations. */
 export interface WorkspaceOptions {
+  /** The workspace (default: the client's). */
   workspace?: string
+  /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }

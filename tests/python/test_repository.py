@@ -1,0 +1,22 @@
+"""The repository explains itself: the README's layout names every top-level entry."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_the_readme_layout_names_every_top_level_entry() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.split()
+    entries = {path.split("/")[0] for path in tracked}
+    readme = (ROOT / "README.md").read_text()
+    layout = readme.split("## Architecture", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"[\w.-]+", layout))
+    missing = sorted(e for e in entries if e not in named)
+    assert not missing, f"README's layout does not name: {missing}"
+    assert not {"index.js", "index.d.ts", "npm", "bin"} & entries, "generated Node files belong in bindings-node/"
