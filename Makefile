@@ -23,7 +23,7 @@ PY_SOURCES := python tests/python tests/notebook tests/readme tests/matrix examp
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-matrix test-notebook test-readme test-bench demo vectors bench fuzz clean
+        test-matrix test-notebook test-readme test-bench demo vectors bench bench-memory fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -100,6 +100,7 @@ test-readme: build ## Run every code sample in README.md against the emulator
 
 test-bench: build ## A tiny run of the benchmark harness, so it cannot rot
 	$(PY) benchmarks/run.py --smoke
+	$(PY) benchmarks/run.py --smoke --memory
 
 test: lint test-rust test-python test-node test-matrix test-notebook test-readme test-bench demo ## Everything CI checks, from scratch
 
@@ -110,8 +111,11 @@ vectors: ## Regenerate tests/vectors/templates.json from Go's own text/template 
 	@command -v go >/dev/null || { echo "make vectors needs Go (https://go.dev/dl)"; exit 1; }
 	cd tests/vectors/templates && GOTOOLCHAIN=local go run gen.go ../templates.json
 
-bench: install ## Benchmarks side by side with httpx, fetch and raw reqwest (release build)
+bench: install ## Every peer over HTTP and HTTPS, CPU per create, the chart (release build)
 	$(PY) benchmarks/run.py
+
+bench-memory: install ## 100,000 creates per library: steady-state memory growth into results.json
+	$(PY) benchmarks/run.py --memory
 
 $(TOOLS)/bin/cargo-fuzz:
 	cargo install cargo-fuzz --locked --quiet --root $(TOOLS)

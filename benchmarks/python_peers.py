@@ -1,6 +1,7 @@
-"""The Python peers of `make bench`: the library's AsyncClient and a
-hand-written httpx client making exactly the same HTTP calls (create, then
-issue). Prints one JSON object."""
+"""The Python peers of `make bench`: the library's AsyncClient and blocking
+Client, and hand-written httpx and aiohttp clients making exactly the same
+HTTP calls (create, then issue). Prints one JSON object: bulk throughput, the
+process's CPU time per create over the bulk run, and latency."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import asyncio
 import gc
 import json
 import os
+import resource
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import aiohttp
 import httpx
 
 import wayfinder_tokens as wft
@@ -21,13 +25,26 @@ GV = "accesstokens.appvia.io/v2beta1"
 Create = Callable[[str, str], Awaitable[None]]
 
 
+def cpu_s() -> float:
+    """CPU time (user + system) of this process, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-async def library(url: str, token: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
-    client = wft.AsyncClient(server=url, token=token)
+def read_ca(ca: str | None) -> str | None:
+    if ca is None:
+        return None
+    with open(ca) as f:
+        return f.read()
+
+
+async def library(url: str, token: str, ca: str | None) -> tuple[Create, Callable[[], Awaitable[None]]]:
+    client = wft.AsyncClient(server=url, token=token, ca_certificate=read_ca(ca))
 
     async def create(name: str, workspace: str) -> None:
         await client.create_workspace_access_token(name, workspace=workspace)
@@ -35,9 +52,10 @@ async def library(url: str, token: str) -> tuple[Create, Callable[[], Awaitable[
     return create, client.aclose
 
 
-async def hand_written(url: str, token: str) -> tuple[Create, Callable[[], Awaitable[None]]]:
+async def hand_written(url: str, token: str, ca: str | None) -> tuple[Create, Callable[[], Awaitable[None]]]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits)
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca) if ca else True
+    client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, verify=verify)
 
     async def create(name: str, workspace: str) -> None:
         collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
@@ -57,27 +75,62 @@ async def hand_written(url: str, token: str) -> tuple[Create, Callable[[], Await
     return create, client.aclose
 
 
-def blocking(url: str, token: str, prefix: str, count: int, concurrency: int, workspaces: int, latency: int) -> dict:
+async def aiohttp_peer(url: str, token: str, ca: str | None) -> tuple[Create, Callable[[], Awaitable[None]]]:
+    """aiohttp as its documentation has it: one session, a keep-alive connector, json= bodies."""
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    connector = aiohttp.TCPConnector(limit=64, ssl=context if context else True)
+    session = aiohttp.ClientSession(
+        base_url=url, headers={"Authorization": f"Bearer {token}"}, connector=connector, raise_for_status=True
+    )
+
+    async def create(name: str, workspace: str) -> None:
+        collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
+        body = {
+            "apiVersion": GV,
+            "kind": "WorkspaceAccessToken",
+            "metadata": {"name": name, "namespace": f"ws-{workspace}"},
+            "spec": {},
+        }
+        async with session.post(collection, json=body) as created:
+            await created.json()
+        async with session.post(f"{collection}/{name}/token") as issued:
+            assert (await issued.json())["token"]
+
+    return create, session.close
+
+
+def blocking(args: argparse.Namespace) -> dict:
     """The blocking `Client`: a thread pool for the bulk part (as sync users would), then one by one."""
-    client = wft.Client(server=url, token=token)
+    prefix, count, workspaces = args.prefix, args.count, args.workspaces
+    client = wft.Client(server=args.url, token=args.token, ca_certificate=read_ca(args.ca))
     client.create_workspace_access_token(f"{prefix}-warm", workspace="ws0")
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        if args.memory:
+            step = max(args.memory // 10, 1)
+            checkpoints = []
+            for n in range(10):
+                names = [(f"{prefix}-{n}-b{i}", f"ws{i % workspaces}") for i in range(step)]
+                list(pool.map(lambda t: client.create_workspace_access_token(t[0], workspace=t[1]), names))
+                gc.collect()
+                checkpoints.append(round(rss_mb(), 2))
+            return {"rss_mb_checkpoints": checkpoints}
+        cpu, started = cpu_s(), time.perf_counter()
         list(
             pool.map(
                 lambda i: client.create_workspace_access_token(f"{prefix}-b{i}", workspace=f"ws{i % workspaces}"),
                 range(count),
             )
         )
-    bulk_per_s = count / (time.perf_counter() - started)
+        bulk_per_s = count / (time.perf_counter() - started)
+        cpu_us = (cpu_s() - cpu) * 1e6 / count
     samples = []
-    for i in range(latency):
+    for i in range(args.latency):
         started = time.perf_counter()
         client.create_workspace_access_token(f"{prefix}-l{i}", workspace="latency")
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     p = {"p50": samples[round((len(samples) - 1) * 0.5)], "p99": samples[round((len(samples) - 1) * 0.99)]}
-    return {"bulk_per_s": bulk_per_s, "latency_ms": p}
+    return {"bulk_per_s": bulk_per_s, "cpu_us_per_create": cpu_us, "latency_ms": p}
 
 
 async def bulk(create: Create, prefix: str, count: int, concurrency: int, workspaces: int) -> float:
@@ -111,13 +164,7 @@ async def memory(create: Create, prefix: str, count: int, concurrency: int) -> d
         await bulk(create, f"{prefix}-{n}", step, concurrency, 20)
         gc.collect()
         checkpoints.append(round(rss_mb(), 2))
-    start, end = checkpoints[0], checkpoints[-1]
-    return {
-        "rss_mb_start": start,
-        "rss_mb_end": end,
-        "rss_mb_checkpoints": checkpoints,
-        "growth_mb_per_10k": (end - start) * 10_000 / (step * 9),
-    }
+    return {"rss_mb_checkpoints": checkpoints}
 
 
 async def handoff(count: int) -> dict[str, float]:
@@ -142,7 +189,7 @@ async def handoff(count: int) -> dict[str, float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peer", choices=["lib", "httpx", "blocking"], required=True)
+    parser.add_argument("--peer", choices=["lib", "httpx", "aiohttp", "blocking"], required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--prefix", required=True)
@@ -150,6 +197,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workspaces", type=int, default=20)
     parser.add_argument("--latency", type=int, default=500)
+    parser.add_argument("--ca", help="trust this CA (PEM file) for an HTTPS server")
     parser.add_argument("--memory", type=int, default=0, help="measure RSS growth over this many creates instead")
     parser.add_argument("--handoff", type=int, default=0, help="time this many empty asyncio <-> tokio round trips")
     args = parser.parse_args()
@@ -157,16 +205,20 @@ async def main() -> None:
         print(json.dumps(await handoff(args.handoff)))
         return
     if args.peer == "blocking":
-        counts = (args.count, args.concurrency, args.workspaces, args.latency)
-        print(json.dumps(blocking(args.url, args.token, args.prefix, *counts)))
+        print(json.dumps(blocking(args)))
         return
-    create, close = await (library if args.peer == "lib" else hand_written)(args.url, args.token)
+    make = {"lib": library, "httpx": hand_written, "aiohttp": aiohttp_peer}[args.peer]
+    create, close = await make(args.url, args.token, args.ca)
     await create(f"{args.prefix}-warm", "ws0")
     if args.memory:
         result: dict[str, object] = await memory(create, args.prefix, args.memory, args.concurrency)
     else:
+        cpu = cpu_s()
+        bulk_per_s = await bulk(create, args.prefix, args.count, args.concurrency, args.workspaces)
+        cpu_us = (cpu_s() - cpu) * 1e6 / args.count
         result = {
-            "bulk_per_s": await bulk(create, args.prefix, args.count, args.concurrency, args.workspaces),
+            "bulk_per_s": bulk_per_s,
+            "cpu_us_per_create": cpu_us,
             "latency_ms": await latency(create, args.prefix, args.latency),
         }
     await close()

@@ -1,15 +1,23 @@
-"""`make bench`: the library beside what users would write instead, in one run
-on one emulator, reported as ratios (these machines are shared and noisy).
+"""`make bench`: the libraries beside what users would write instead, in one run
+on one machine, reported as ratios (these machines are shared and noisy).
 
 1. bulk create: 1,000 tokens (object + secret) across 20 workspaces, concurrency 32,
-   through the Python AsyncClient, an httpx peer, the Node Client, a fetch peer,
-   the Rust core and a raw reqwest loop (the floor);
-2. latency of one create (warm client), p50 and p99 over 500 sequential creates;
-3. cold start: importing each package beside an empty interpreter and httpx, and one
-   `python -m wayfinder_tokens create …` process per token;
-4. memory: resident growth of a Python and a Node process over 10,000 creates;
-5. the emulator's own rate, from the raw loop.
+   through every peer: the Rust core and a raw reqwest loop (the floor); the Node
+   Client, `fetch` and undici's `request` over a keep-alive Pool; the Python
+   AsyncClient and blocking Client, httpx and aiohttp. Each run also reports the
+   process's CPU time per create over the bulk part (getrusage / process.cpuUsage)
+   and the latency of 500 sequential creates (p50, p99);
+2. the same over HTTPS: a second emulator serves TLS with its own CA, every peer
+   trusts that CA, and the emulator counts the TLS handshakes each peer makes;
+   rounds interleave every peer and both transports, three times;
+3. one process per token: the CLI (`python -m wayfinder_tokens create …`,
+   `npx wayfinder-tokens create …`) one after another and 8 at a time;
+4. cold start: importing each package beside an empty interpreter and httpx;
+5. rotate-all (the batch call vs a loop of resets), the asyncio <-> tokio hand-off,
+   and resident growth over 10,000 creates.
 
+`--memory` (`make bench-memory`) instead runs 100,000 creates through each library
+and adds the steady-state growth per 10,000 to the committed results.json.
 `--smoke` runs every step with tiny counts on the debug build and writes nothing,
 so the harness cannot rot (`make test`).
 """
@@ -19,26 +27,63 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "benchmarks"
-# Each library runs right after its peer, so both see the emulator in the same state.
-PEERS = ["rust_raw", "rust_core", "node_fetch", "node_lib", "python_httpx", "python_lib", "python_blocking"]
+sys.path.insert(0, str(HERE))
+
+import chart  # noqa: E402
+
+# Each library runs right after its peers, so all see the emulator in the same state.
+PEERS = [
+    "rust_raw",
+    "rust_core",
+    "node_fetch",
+    "node_undici",
+    "node_lib",
+    "python_httpx",
+    "python_aiohttp",
+    "python_lib",
+    "python_blocking",
+]
+# The hand-written peers of each language: the strongest of them (by throughput in
+# the same run) is what each library is held against.
+HAND_WRITTEN = {
+    "rust": ["rust_raw"],
+    "node": ["node_fetch", "node_undici"],
+    "python": ["python_httpx", "python_aiohttp"],
+}
+LIBRARIES = ["rust_core", "node_lib", "python_lib", "python_blocking"]
+# CPU per create, at most this many times the raw reqwest floor's.
+CPU_TARGETS = {"rust_core": 1.15, "node_lib": 1.5, "python_lib": 1.5, "python_blocking": 2.0}
+# ... and at most this share of the strongest same-language peer's.
+CPU_TARGET_VS_PEER = 0.5
+# Bulk creates spread over this many workspaces.
+WORKSPACES = 20
 
 
-def run(cmd: list[str], **kwargs: Any) -> str:
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, **kwargs)
+def run(cmd: list[str], env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if result.returncode != 0:
         sys.stderr.write(result.stderr)
         raise SystemExit(f"{' '.join(cmd[:4])} … failed with {result.returncode}")
     return result.stdout
+
+
+def last_json(out: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return parsed
 
 
 def target_dir(profile: str) -> Path:
@@ -68,24 +113,39 @@ def build(release: bool) -> Path:
     return target_dir("release" if release else "debug")
 
 
-# Bulk creates spread over this many workspaces.
-WORKSPACES = 20
-
-
 class Emulator:
-    """The emulator binary in its own process, so its CPU is not charged to any peer."""
+    """The emulator binary in its own process, so its CPU is not charged to any peer.
+    With `tls`, it serves HTTPS with a CA of its own, written to `self.ca`."""
 
-    def __init__(self, binary: Path) -> None:
+    def __init__(self, binary: Path, tls: bool, scratch: Path) -> None:
         self.token = f"bench-{uuid.uuid4().hex}"
+        self.ca: str | None = None
         # The workspaces the peers write to (an emulator has only those it is given).
         workspaces = ["dev", "latency", *(f"ws{i}" for i in range(WORKSPACES))]
         flags = [arg for w in workspaces for arg in ("--workspace", w)]
+        if tls:
+            self.ca = str(scratch / "emulator-ca.pem")
+            flags += ["--tls", "--tls-ca-out", self.ca]
         self.process = subprocess.Popen(
             [str(binary), "--quiet", "--admin-token", self.token, *flags], stdout=subprocess.PIPE, text=True
         )
         assert self.process.stdout is not None
-        first = self.process.stdout.readline()
-        self.url = first.split()[2]
+        self.url = self.process.stdout.readline().split()[2]
+        self.context = ssl.create_default_context(cafile=self.ca) if self.ca else None
+
+    def _stats(self, method: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}/emulator/stats", method=method, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, context=self.context) as answer:
+            body = answer.read()
+        return json.loads(body) if body else {}
+
+    def reset_stats(self) -> None:
+        self._stats("DELETE")
+
+    def handshakes(self) -> int:
+        return int(self._stats("GET").get("tls_handshakes", 0))
 
     def stop(self) -> None:
         self.process.terminate()
@@ -95,10 +155,22 @@ class Emulator:
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
     language, kind = peer.split("_")
     if language == "python":
-        return [sys.executable, str(HERE / "python_peers.py"), "--peer", "httpx" if kind == "httpx" else kind]
+        return [sys.executable, str(HERE / "python_peers.py"), "--peer", kind]
     if language == "node":
-        return ["node", "--expose-gc", str(HERE / "node_peers.mjs"), "--peer", "lib" if kind == "lib" else "fetch"]
-    return [str(bin_dir / "wayfinder-bench"), "--peer", "core" if kind == "core" else "raw"]
+        return ["node", "--expose-gc", str(HERE / "node_peers.mjs"), "--peer", kind]
+    return [str(bin_dir / "wayfinder-bench"), "--peer", kind]
+
+
+def peer_env(peer: str, emulator: Emulator) -> dict[str, str] | None:
+    # Node's fetch takes no CA option; NODE_EXTRA_CA_CERTS is how its users trust one.
+    if peer == "node_fetch" and emulator.ca:
+        return dict(os.environ, NODE_EXTRA_CA_CERTS=emulator.ca)
+    return None
+
+
+def common_args(emulator: Emulator) -> list[str]:
+    args = ["--url", emulator.url, "--token", emulator.token, "--concurrency", "32", "--workspaces", str(WORKSPACES)]
+    return args + (["--ca", emulator.ca] if emulator.ca else [])
 
 
 def median_ms(cmd: list[str], times: int, env: dict[str, str] | None = None) -> float:
@@ -111,152 +183,297 @@ def median_ms(cmd: list[str], times: int, env: dict[str, str] | None = None) -> 
     return statistics.median(samples)
 
 
+def bulk_rounds(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int], run_id: str) -> dict[str, Any]:
+    """Every peer over every transport, interleaved, `rounds` times: per transport and
+    peer, the list of measurements (bulk rate, CPU per create, latency, handshakes)."""
+    samples: dict[str, dict[str, list[dict[str, Any]]]] = {t: {p: [] for p in PEERS} for t in emulators}
+    for round_ in range(counts["rounds"]):
+        for transport, emulator in emulators.items():
+            for peer in PEERS:
+                print(
+                    f"==> round {round_ + 1}/{counts['rounds']} {transport} {peer}: {counts['bulk']} creates "
+                    f"at concurrency 32, then {counts['latency']} one by one",
+                    flush=True,
+                )
+                prefix = f"{peer.replace('_', '-')}-{run_id}-{transport}-r{round_}"
+                extra = ["--prefix", prefix, "--count", str(counts["bulk"]), "--latency", str(counts["latency"])]
+                emulator.reset_stats()
+                measured = last_json(
+                    run(peer_command(peer, bin_dir) + common_args(emulator) + extra, peer_env(peer, emulator))
+                )
+                measured["handshakes"] = emulator.handshakes()
+                samples[transport][peer].append(measured)
+    return samples
+
+
+def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians of throughput and latency, the mean of CPU per create, over the rounds."""
+    return {
+        "bulk_create_per_s": {p: round(statistics.median(m["bulk_per_s"] for m in s), 1) for p, s in samples.items()},
+        "latency_ms": {
+            p: {k: round(statistics.median(m["latency_ms"][k] for m in s), 3) for k in ("p50", "p99")}
+            for p, s in samples.items()
+        },
+        "cpu_us_per_create": {
+            p: round(statistics.mean(m["cpu_us_per_create"] for m in s), 1) for p, s in samples.items()
+        },
+        "bulk_create_per_s_rounds": {p: [round(m["bulk_per_s"], 1) for m in s] for p, s in samples.items()},
+        "cpu_us_per_create_rounds": {p: [round(m["cpu_us_per_create"], 1) for m in s] for p, s in samples.items()},
+    }
+
+
+def strongest_peers(bulk: dict[str, float]) -> dict[str, str]:
+    return {language: max(peers, key=lambda p: bulk[p]) for language, peers in HAND_WRITTEN.items()}
+
+
+def comparisons(figures: dict[str, Any]) -> dict[str, Any]:
+    """Each library against the raw floor and the strongest peer of its language,
+    throughput and CPU per create, with the CPU targets."""
+    bulk, cpu = figures["bulk_create_per_s"], figures["cpu_us_per_create"]
+    strongest = strongest_peers(bulk)
+    out: dict[str, Any] = {"strongest_peer": strongest}
+    for library in LIBRARIES:
+        peer = strongest[library.split("_")[0]]
+        cpu_vs_raw = cpu[library] / cpu["rust_raw"]
+        cpu_vs_peer = cpu[library] / cpu[peer]
+        out[library] = {
+            "throughput_vs_strongest_peer": round(bulk[library] / bulk[peer], 2),
+            "throughput_vs_raw": round(bulk[library] / bulk["rust_raw"], 2),
+            "cpu_vs_raw": round(cpu_vs_raw, 2),
+            "cpu_vs_raw_target": CPU_TARGETS[library],
+            "cpu_vs_strongest_peer": round(cpu_vs_peer, 2),
+            "meets_cpu_targets": cpu_vs_raw <= CPU_TARGETS[library]
+            and (library == "rust_core" or cpu_vs_peer <= CPU_TARGET_VS_PEER),
+        }
+    return out
+
+
+def process_per_token(emulator: Emulator, counts: dict[str, int], run_id: str) -> dict[str, float]:
+    """Tokens/s when each token costs a CLI process: one after another, and 8 at a time."""
+    env = dict(os.environ, WAYFINDER_SERVER=emulator.url, WAYFINDER_TOKEN=emulator.token, WAYFINDER_WORKSPACE="dev")
+    tail = ["create", "workspaceaccesstoken", "{name}", "-o", "export"]
+    clis = {
+        "python_cli": [sys.executable, "-m", "wayfinder_tokens", *tail],
+        "node_cli": ["npx", "wayfinder-tokens", *tail],
+    }
+    out: dict[str, float] = {}
+    for label, cli in clis.items():
+        for parallel, count in (("sequential", counts["cli"]), ("8_at_a_time", counts["cli"] * 4)):
+            print(f"==> one {label} process per token, {count} tokens, {parallel.replace('_', ' ')}", flush=True)
+            names = [f"{label.replace('_', '-')}-{run_id}-{parallel[0]}{i}" for i in range(count)]
+
+            def one(name: str, cli: list[str] = cli) -> None:
+                subprocess.run(
+                    [p.replace("{name}", name) for p in cli], check=True, capture_output=True, cwd=ROOT, env=env
+                )
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(1 if parallel == "sequential" else 8) as pool:
+                list(pool.map(one, names))
+            out[f"{label}_{parallel}"] = round(count / (time.perf_counter() - started), 1)
+    return out
+
+
+def steady_growth(checkpoints: list[float]) -> float:
+    """MB per 10 steps after the first: checkpoints are taken every tenth of the run."""
+    return round((checkpoints[-1] - checkpoints[0]) / (len(checkpoints) - 1), 2)
+
+
+def memory_runs(emulator: Emulator, bin_dir: Path, creates: int, peers: list[str], run_id: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"creates": creates, "rss_mb": {}, "growth_mb_per_tenth": {}}
+    for peer in peers:
+        print(f"==> memory: {peer} over {creates} creates", flush=True)
+        prefix = f"mem-{peer.replace('_', '-')}-{run_id}"
+        emulator.reset_stats()
+        measured = last_json(
+            run(peer_command(peer, bin_dir) + common_args(emulator) + ["--prefix", prefix, "--memory", str(creates)])
+        )
+        out["rss_mb"][peer] = measured["rss_mb_checkpoints"]
+        out["growth_mb_per_tenth"][peer] = steady_growth(measured["rss_mb_checkpoints"])
+    return out
+
+
+def bench_memory(bin_dir: Path, smoke: bool) -> int:
+    """`make bench-memory`: 100,000 creates per library; the growth per 10,000 after the first."""
+    creates = 200 if smoke else 100_000
+    with tempfile.TemporaryDirectory() as scratch:
+        emulator = Emulator(bin_dir / "wayfinder-emulator", tls=False, scratch=Path(scratch))
+        try:
+            measured = memory_runs(emulator, bin_dir, creates, LIBRARIES, uuid.uuid4().hex[:6])
+        finally:
+            emulator.stop()
+    steady = {peer: round(g * 10_000 / (creates / 10), 2) for peer, g in measured["growth_mb_per_tenth"].items()}
+    print(json.dumps({"memory_growth_mb_per_10k_steady": steady, "rss_mb": measured["rss_mb"]}, indent=2))
+    if smoke:
+        return 0
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["memory_growth_mb_per_10k_steady"] = steady
+    results["memory_steady_rss_mb"] = {"creates": creates, **measured["rss_mb"]}
+    results["memory_steady_commit"] = run(["git", "rev-parse", "--short", "HEAD"]).strip()
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print("wrote memory_growth_mb_per_10k_steady into benchmarks/results.json")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny counts, debug build, nothing written")
+    parser.add_argument("--memory", action="store_true", help="100,000 creates per library (make bench-memory)")
     args = parser.parse_args()
     smoke = args.smoke
+    bin_dir = build(release=not smoke)
+    if args.memory:
+        return bench_memory(bin_dir, smoke)
     counts = (
         dict(rounds=1, bulk=20, latency=5, starts=2, cli=2, memory=200, handoff=50, rotate=20)
         if smoke
-        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=10, memory=10_000, handoff=20_000, rotate=2000)
+        else dict(rounds=3, bulk=1000, latency=500, starts=20, cli=8, memory=10_000, handoff=20_000, rotate=2000)
     )
-    bin_dir = build(release=not smoke)
-    emulator = Emulator(bin_dir / "wayfinder-emulator")
     run_id = uuid.uuid4().hex[:6]
-    common = ["--url", emulator.url, "--token", emulator.token, "--concurrency", "32", "--workspaces", str(WORKSPACES)]
+    with tempfile.TemporaryDirectory() as scratch:
+        emulators = {
+            "http": Emulator(bin_dir / "wayfinder-emulator", tls=False, scratch=Path(scratch)),
+            "https": Emulator(bin_dir / "wayfinder-emulator", tls=True, scratch=Path(scratch)),
+        }
+        try:
+            results = measure(emulators, bin_dir, counts, run_id)
+        finally:
+            for emulator in emulators.values():
+                emulator.stop()
+    table = render(results)
+    print(table)
+    if smoke:
+        missing = [
+            p
+            for p in PEERS
+            if not results["bulk_create_per_s"].get(p) or not results["tls"]["bulk_create_per_s"].get(p)
+        ]
+        assert not missing, missing
+        with tempfile.TemporaryDirectory() as scratch:
+            chart.draw(results, Path(scratch) / "chart.svg")
+        print("smoke run: every step ran, the chart drew; nothing written")
+        return 0
+    path = HERE / "results.json"
+    if path.exists():
+        # The 100,000-create memory figures come from `make bench-memory`; keep them.
+        previous = json.loads(path.read_text())
+        for key in ("memory_growth_mb_per_10k_steady", "memory_steady_rss_mb", "memory_steady_commit"):
+            if key in previous:
+                results[key] = previous[key]
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    chart.draw(results, HERE / "chart.svg")
+    (HERE / "README.md").write_text(readme(results, render(results)))
+    print("wrote benchmarks/results.json, benchmarks/chart.svg and benchmarks/README.md")
+    return 0
+
+
+def measure(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int], run_id: str) -> dict[str, Any]:
+    http = emulators["http"]
     results: dict[str, Any] = {
         "commit": run(["git", "rev-parse", "--short", "HEAD"]).strip(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cores": os.cpu_count(),
         "counts": counts,
-        "bulk_create_per_s": {},
-        "latency_ms": {},
     }
-    try:
-        # Rounds with the peers interleaved, each peer's median kept: a shared machine's load drifts.
-        samples: dict[str, list[dict[str, Any]]] = {peer: [] for peer in PEERS}
-        for round_ in range(counts["rounds"]):
-            for peer in PEERS:
-                print(
-                    f"==> round {round_ + 1}/{counts['rounds']} {peer}: {counts['bulk']} creates at concurrency 32, "
-                    f"then {counts['latency']} one by one",
-                    flush=True,
-                )
-                prefix = f"{peer.replace('_', '-')}-{run_id}-r{round_}"
-                extra = ["--prefix", prefix, "--count", str(counts["bulk"]), "--latency", str(counts["latency"])]
-                out = run(peer_command(peer, bin_dir) + common + extra)
-                samples[peer].append(json.loads(out.strip().splitlines()[-1]))
-        for peer, measured in samples.items():
-            results["bulk_create_per_s"][peer] = round(statistics.median(m["bulk_per_s"] for m in measured), 1)
-            results["latency_ms"][peer] = {
-                k: round(statistics.median(m["latency_ms"][k] for m in measured), 3) for k in ("p50", "p99")
-            }
-        results["bulk_create_per_s_rounds"] = {
-            peer: [round(m["bulk_per_s"], 1) for m in measured] for peer, measured in samples.items()
-        }
+    samples = bulk_rounds(emulators, bin_dir, counts, run_id)
+    results.update(summarise(samples["http"]))
+    results["tls"] = summarise(samples["https"])
+    results["handshakes"] = {
+        "per_run": {p: statistics.median(m["handshakes"] for m in s) for p, s in samples["https"].items()},
+        "creates_per_run": counts["bulk"] + counts["latency"] + 1,
+        "requests_per_run": 2 * (counts["bulk"] + counts["latency"] + 1),
+        "concurrency": 32,
+    }
+    results["cpu_comparison"] = {"http": comparisons(results), "https": comparisons(results["tls"])}
+    results["process_per_token_per_s"] = process_per_token(http, counts, run_id)
 
-        print(f"==> cold starts (median of {counts['starts']})", flush=True)
-        python, node = sys.executable, "node"
-        results["import_ms"] = {
-            "python_empty": median_ms([python, "-c", "pass"], counts["starts"]),
-            "python_lib": median_ms([python, "-c", "import wayfinder_tokens"], counts["starts"]),
-            "python_httpx": median_ms([python, "-c", "import httpx"], counts["starts"]),
-            "node_empty": median_ms([node, "-e", ""], counts["starts"]),
-            "node_lib": median_ms([node, "-e", "require('wayfinder-tokens')"], counts["starts"]),
-        }
-        env = dict(os.environ, WAYFINDER_SERVER=emulator.url, WAYFINDER_TOKEN=emulator.token, WAYFINDER_WORKSPACE="dev")
-        cli = [
-            python,
-            "-m",
-            "wayfinder_tokens",
-            "create",
-            "workspaceaccesstoken",
-            f"cli-{run_id}-{{i}}",
-            "-o",
-            "export",
-        ]
-        results["cli_process_ms"] = {"python_m": median_ms(cli, counts["cli"], env)}
+    print(f"==> cold starts (median of {counts['starts']})", flush=True)
+    python, node = sys.executable, "node"
+    results["import_ms"] = {
+        "python_empty": round(median_ms([python, "-c", "pass"], counts["starts"]), 1),
+        "python_lib": round(median_ms([python, "-c", "import wayfinder_tokens"], counts["starts"]), 1),
+        "python_httpx": round(median_ms([python, "-c", "import httpx"], counts["starts"]), 1),
+        "node_empty": round(median_ms([node, "-e", ""], counts["starts"]), 1),
+        "node_lib": round(median_ms([node, "-e", "require('wayfinder-tokens')"], counts["starts"]), 1),
+    }
+    env = dict(os.environ, WAYFINDER_SERVER=http.url, WAYFINDER_TOKEN=http.token, WAYFINDER_WORKSPACE="dev")
+    cli = [python, "-m", "wayfinder_tokens", "create", "workspaceaccesstoken", f"cli-{run_id}-{{i}}", "-o", "export"]
+    results["cli_process_ms"] = {"python_m": round(median_ms(cli, counts["cli"], env), 1)}
 
-        print(f"==> rotate-all of {counts['rotate']} tokens: the batch call vs a loop of single resets", flush=True)
-        out = run(
-            peer_command("rust_core", bin_dir)
-            + common
-            + ["--prefix", f"rot-{run_id}", "--rotate", str(counts["rotate"])]
-        )
-        results["rotate_all"] = json.loads(out.strip().splitlines()[-1])
+    common = common_args(http)
+    print(f"==> rotate-all of {counts['rotate']} tokens: the batch call vs a loop of single resets", flush=True)
+    rotate = ["--prefix", f"rot-{run_id}", "--rotate", str(counts["rotate"])]
+    results["rotate_all"] = last_json(run(peer_command("rust_core", bin_dir) + common + rotate))
 
-        print("==> asyncio <-> tokio hand-off", flush=True)
-        out = run(
-            peer_command("python_lib", bin_dir) + common + ["--prefix", "handoff", "--handoff", str(counts["handoff"])]
-        )
-        results["python_handoff_us"] = json.loads(out.strip().splitlines()[-1])
+    print("==> asyncio <-> tokio hand-off", flush=True)
+    handoff = ["--prefix", "handoff", "--handoff", str(counts["handoff"])]
+    results["python_handoff_us"] = last_json(run(peer_command("python_lib", bin_dir) + common + handoff))
 
-        print(f"==> memory over {counts['memory']} creates", flush=True)
-        results["memory_growth_mb_per_10k"] = {}
-        results["memory_rss_mb"] = {}
-        for peer in ("python_lib", "node_lib"):
-            out = run(
-                peer_command(peer, bin_dir)
-                + common
-                + ["--prefix", f"mem-{peer.replace('_', '-')}-{run_id}", "--memory", str(counts["memory"])]
-            )
-            measured = json.loads(out.strip().splitlines()[-1])
-            results["memory_growth_mb_per_10k"][peer] = round(measured["growth_mb_per_10k"], 2)
-            results["memory_rss_mb"][peer] = measured["rss_mb_checkpoints"]
-            # The same growth from the second checkpoint on: whether it flattens once heaps are sized.
-            late = measured["rss_mb_checkpoints"]
-            results.setdefault("memory_late_growth_mb_per_10k", {})[peer] = round(
-                (late[-1] - late[1]) * 10_000 / (counts["memory"] * 8 / 10), 2
-            )
-    finally:
-        emulator.stop()
+    memory = memory_runs(http, bin_dir, counts["memory"], ["python_lib", "node_lib"], run_id)
+    tenth = counts["memory"] / 10
+    checkpoints = memory["rss_mb"]
+    results["memory_growth_mb_per_10k"] = {
+        p: round((c[-1] - c[0]) * 10_000 / (tenth * 9), 2) for p, c in checkpoints.items()
+    }
+    results["memory_rss_mb"] = checkpoints
+    # The same growth from the second checkpoint on: whether it flattens once heaps are sized.
+    results["memory_late_growth_mb_per_10k"] = {
+        p: round((c[-1] - c[1]) * 10_000 / (tenth * 8), 2) for p, c in checkpoints.items()
+    }
 
-    bulk = results["bulk_create_per_s"]
-    lat = results["latency_ms"]
-    results["import_ms"] = {k: round(v, 1) for k, v in results["import_ms"].items()}
-    results["cli_process_ms"] = {k: round(v, 1) for k, v in results["cli_process_ms"].items()}
+    bulk, lat = results["bulk_create_per_s"], results["latency_ms"]
     results["emulator_create_issue_per_s"] = bulk["rust_raw"]
     results["ratios"] = {
         "python_lib/python_httpx": round(bulk["python_lib"] / bulk["python_httpx"], 2),
+        "python_lib/python_aiohttp": round(bulk["python_lib"] / bulk["python_aiohttp"], 2),
         "node_lib/node_fetch": round(bulk["node_lib"] / bulk["node_fetch"], 2),
+        "node_lib/node_undici": round(bulk["node_lib"] / bulk["node_undici"], 2),
         "rust_core/rust_raw": round(bulk["rust_core"] / bulk["rust_raw"], 3),
     }
     # Two HTTP calls per create; the library's cost beyond the floor, per call.
     results["overhead_us_per_call"] = {
-        peer: round((lat[peer]["p50"] - lat["rust_raw"]["p50"]) * 1000 / 2, 1)
-        for peer in ("rust_core", "python_lib", "python_blocking", "node_lib")
+        peer: round((lat[peer]["p50"] - lat["rust_raw"]["p50"]) * 1000 / 2, 1) for peer in LIBRARIES
     }
     results["import_overhead_ms"] = {
         "python_lib": round(results["import_ms"]["python_lib"] - results["import_ms"]["python_empty"], 1),
         "node_lib": round(results["import_ms"]["node_lib"] - results["import_ms"]["node_empty"], 1),
     }
-    table = render(results)
-    print(table)
-    if smoke:
-        missing = [peer for peer in PEERS if not bulk.get(peer)]
-        assert not missing, missing
-        print("smoke run: every step ran; nothing written")
-        return 0
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (HERE / "README.md").write_text(readme(results, table))
-    print("wrote benchmarks/results.json and benchmarks/README.md")
-    return 0
+    return results
 
 
 def render(r: dict[str, Any]) -> str:
+    tls = r["tls"]
     lines = [
-        "| peer | bulk creates/s | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|",
+        "| peer | creates/s HTTP | HTTPS | CPU µs/create HTTP | HTTPS | p50 ms HTTP | HTTPS | p99 ms HTTP | HTTPS "
+        "| TLS handshakes |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for peer in PEERS:
-        lat = r["latency_ms"][peer]
-        lines.append(f"| {peer} | {r['bulk_create_per_s'][peer]:.0f} | {lat['p50']:.2f} | {lat['p99']:.2f} |")
+        lat, tlat = r["latency_ms"][peer], tls["latency_ms"][peer]
+        lines.append(
+            f"| {peer} | {r['bulk_create_per_s'][peer]:.0f} | {tls['bulk_create_per_s'][peer]:.0f} "
+            f"| {r['cpu_us_per_create'][peer]:.0f} | {tls['cpu_us_per_create'][peer]:.0f} "
+            f"| {lat['p50']:.2f} | {tlat['p50']:.2f} | {lat['p99']:.2f} | {tlat['p99']:.2f} "
+            f"| {r['handshakes']['per_run'][peer]:.0f} |"
+        )
     lines += [
         "",
-        "| ratio (same run) | value |",
+        "| library (same run) | vs strongest peer: throughput | CPU | vs raw reqwest: CPU (target) HTTP | HTTPS |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for library in LIBRARIES:
+        c, t = r["cpu_comparison"]["http"][library], r["cpu_comparison"]["https"][library]
+        peer = r["cpu_comparison"]["http"]["strongest_peer"][library.split("_")[0]]
+        lines.append(
+            f"| {library} (vs {peer}) | {c['throughput_vs_strongest_peer']}× | {c['cpu_vs_strongest_peer']}× "
+            f"| {c['cpu_vs_raw']}× (≤ {c['cpu_vs_raw_target']}) | {t['cpu_vs_raw']}× |"
+        )
+    lines += [
+        "",
+        "| one process per token | tokens/s |",
         "|---|---:|",
-        *(f"| {k} | {v} |" for k, v in r["ratios"].items()),
+        *(f"| {k.replace('_', ' ')} | {v} |" for k, v in r["process_per_token_per_s"].items()),
         "",
         "| cold start, median ms | value |",
         "|---|---:|",
@@ -271,11 +488,16 @@ def render(r: dict[str, Any]) -> str:
             f"| overhead per call beyond raw reqwest, {k} (µs, p50) | {v} |"
             for k, v in r["overhead_us_per_call"].items()
         ),
-        *(f"| memory growth per 10k creates, {k} (MB) | {v} |" for k, v in r["memory_growth_mb_per_10k"].items()),
         *(
-            f"| the same, from the second tenth on, {k} (MB) | {v} |"
-            for k, v in r["memory_late_growth_mb_per_10k"].items()
+            f"| memory growth per 10k creates, {k} (MB, first 10k) | {v} |"
+            for k, v in r["memory_growth_mb_per_10k"].items()
         ),
+        *(
+            f"| memory growth per 10k, steady state over 100k, {k} (MB) | {v} |"
+            for k, v in r.get("memory_growth_mb_per_10k_steady", {}).items()
+        ),
+        f"| rotate-all, batch vs loop of resets (tokens/s) | {r['rotate_all']['batch_per_s']:.0f} vs "
+        f"{r['rotate_all']['loop_of_resets_per_s']:.0f} |",
         f"| emulator create + issue per s (raw reqwest) | {r['emulator_create_issue_per_s']:.0f} |",
     ]
     return "\n".join(lines)
@@ -284,16 +506,23 @@ def render(r: dict[str, Any]) -> str:
 def readme(r: dict[str, Any], table: str) -> str:
     return (
         "# Benchmarks\n\n"
-        "`make bench` (release builds; about 5 minutes on 2 cores). Every peer makes the same two calls per token "
-        "(create the object, issue its secret) with the same static admin token, against one emulator process "
-        "on loopback, in three rounds with the peers interleaved (each figure is the peer's median). "
-        "Absolute numbers move with the machine's load; compare ratios from one run.\n\n"
+        "`make bench` (release builds; under 10 minutes on 2 cores when built). Every peer makes the same two calls "
+        "per token (create the object, issue its secret) with the same static admin token, against one emulator "
+        "process on loopback, over HTTP and over HTTPS (the emulator's own CA, trusted by every peer), in three "
+        "rounds with every peer and both transports interleaved. Throughput and latency are the peer's median "
+        "over the rounds, CPU per create (the client process's user + system time over the bulk part, start-up "
+        "excluded) the mean. Absolute numbers move with the machine's load; compare ratios from one run.\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
+        "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
-        "Peers: `python_lib` is `AsyncClient`; `python_httpx` a hand-written `httpx.AsyncClient`; `node_lib` is "
-        "`Client`; `node_fetch` the built-in `fetch`; `python_blocking` the blocking `Client` (a 32-thread pool for "
-        "the bulk part); `rust_core` the core crate; `rust_raw` a `reqwest` loop with "
-        "no library logic (the floor). The raw figures are in `results.json`.\n"
+        "Peers: `rust_raw` is a `reqwest` loop with no library logic (the floor); `rust_core` the core crate; "
+        "`node_lib` the Node `Client`; `node_fetch` the built-in `fetch`; `node_undici` undici's `request` over a "
+        "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (a 32-thread "
+        "pool for the bulk part); `python_httpx` and `python_aiohttp` hand-written clients. TLS handshakes are "
+        "counted by the emulator for one HTTPS run (bulk at concurrency 32, then one by one). The emulator runs in "
+        "its own process on the same 2 cores, so throughput is capped by it: where a library matches the raw "
+        "loop, CPU per create is what tells the libraries apart. `make bench-memory` runs 100,000 creates per "
+        "library for the steady-state memory figures. The raw figures are in `results.json`.\n"
     )
 
 

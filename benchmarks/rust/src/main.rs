@@ -1,11 +1,14 @@
 //! The Rust peers of `make bench`: the core library (`--peer core`) and a raw
 //! reqwest loop sending the same requests with no library logic (`--peer
-//! raw`, the floor). Prints one JSON object: bulk throughput and latency.
+//! raw`, the floor). Prints one JSON object: bulk throughput, the process's
+//! CPU time per create over the bulk run, and latency.
 
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::TimeVal;
 use serde_json::json;
 use wayfinder_tokens::fleet::{RotateOptions, TokenRef};
 use wayfinder_tokens::{Client, ClientOptions, CreateOptions, DEFAULT_API_GROUP_VERSION, Secret};
@@ -41,6 +44,30 @@ struct Args {
     /// single resets at the same concurrency (8).
     #[arg(long)]
     rotate: Option<usize>,
+    /// Trust this CA (PEM file) for an HTTPS server.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// Instead: resident memory after every tenth of this many creates.
+    #[arg(long)]
+    memory: Option<usize>,
+}
+
+/// CPU time (user + system) this process has used so far.
+fn cpu_time() -> Duration {
+    let usage = getrusage(UsageWho::RUSAGE_SELF).unwrap_or_else(|e| panic!("getrusage: {e}"));
+    let micros = |t: TimeVal| t.tv_sec() as u64 * 1_000_000 + t.tv_usec() as u64;
+    Duration::from_micros(micros(usage.user_time()) + micros(usage.system_time()))
+}
+
+/// Resident memory in MB.
+fn rss_mb() -> f64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: f64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0.0);
+    pages * 4096.0 / 1e6
 }
 
 /// One create + issue, through the library or by hand.
@@ -134,38 +161,72 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-#[tokio::main]
-async fn main() {
-    let args = Args::parse();
-    let creator = match args.peer {
-        Peer::Core => Creator::Core(
-            Client::new(&ClientOptions {
-                server: Some(args.url.clone()),
-                token: Some(Secret::new(args.token.clone())),
-                ..ClientOptions::default()
-            })
-            .unwrap_or_else(|e| panic!("client: {e}")),
-        ),
-        Peer::Raw => Creator::Raw(reqwest::Client::new(), args.url.clone(), args.token.clone()),
-    };
-    // Warm up: connections, discovery.
-    creator.create(&format!("{}-warm", args.prefix), "ws0").await;
-    if let (Some(count), Creator::Core(client)) = (args.rotate, &creator) {
-        return rotate(client, &creator, &args, count).await;
-    }
-
+/// `count` creates by `concurrency` at a time; the rate.
+async fn bulk(creator: &Creator, prefix: &str, count: usize, args: &Args) -> f64 {
     let started = Instant::now();
-    futures::stream::iter(0..args.count)
+    futures::stream::iter(0..count)
         .map(|i| {
-            let creator = &creator;
-            let name = format!("{}-b{i}", args.prefix);
+            let name = format!("{prefix}-b{i}");
             let workspace = format!("ws{}", i % args.workspaces);
             async move { creator.create(&name, &workspace).await }
         })
         .buffer_unordered(args.concurrency)
         .collect::<Vec<()>>()
         .await;
-    let bulk_per_s = args.count as f64 / started.elapsed().as_secs_f64();
+    count as f64 / started.elapsed().as_secs_f64()
+}
+
+fn creator(args: &Args) -> Creator {
+    let pem = args
+        .ca
+        .as_ref()
+        .map(|path| std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    match args.peer {
+        Peer::Core => Creator::Core(
+            Client::new(&ClientOptions {
+                server: Some(args.url.clone()),
+                token: Some(Secret::new(args.token.clone())),
+                ca_certificate: pem,
+                ..ClientOptions::default()
+            })
+            .unwrap_or_else(|e| panic!("client: {e}")),
+        ),
+        Peer::Raw => {
+            let mut builder = reqwest::Client::builder();
+            if let Some(pem) = pem {
+                let ca = reqwest::Certificate::from_pem(pem.as_bytes()).unwrap_or_else(|e| panic!("CA: {e}"));
+                builder = builder.tls_certs_only([ca]);
+            }
+            let http = builder.build().unwrap_or_else(|e| panic!("reqwest: {e}"));
+            Creator::Raw(http, args.url.clone(), args.token.clone())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    let creator = creator(&args);
+    // Warm up: connections, discovery.
+    creator.create(&format!("{}-warm", args.prefix), "ws0").await;
+    if let (Some(count), Creator::Core(client)) = (args.rotate, &creator) {
+        return rotate(client, &creator, &args, count).await;
+    }
+
+    if let Some(count) = args.memory {
+        // After the first tenth (warm-up), then at each further tenth.
+        let step = (count / 10).max(1);
+        let mut checkpoints = Vec::new();
+        for n in 0..10 {
+            bulk(&creator, &format!("{}-{n}", args.prefix), step, &args).await;
+            checkpoints.push((rss_mb() * 100.0).round() / 100.0);
+        }
+        println!("{}", json!({ "rss_mb_checkpoints": checkpoints }));
+        return;
+    }
+    let cpu = cpu_time();
+    let bulk_per_s = bulk(&creator, &args.prefix, args.count, &args).await;
+    let cpu_us_per_create = (cpu_time() - cpu).as_secs_f64() * 1e6 / args.count as f64;
 
     let mut latencies = Vec::with_capacity(args.latency);
     for i in 0..args.latency {
@@ -176,6 +237,7 @@ async fn main() {
     latencies.sort();
     let out = json!({
         "bulk_per_s": bulk_per_s,
+        "cpu_us_per_create": cpu_us_per_create,
         "latency_ms": {"p50": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99)},
     });
     println!("{out}");
