@@ -36,6 +36,18 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def request(name: str, workspace: str) -> tuple[str, dict[str, object]]:
+    """The collection path and the object of one create, as every Python peer sends them."""
+    collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
+    body = {
+        "apiVersion": GV,
+        "kind": "WorkspaceAccessToken",
+        "metadata": {"name": name, "namespace": f"ws-{workspace}"},
+        "spec": {},
+    }
+    return collection, body
+
+
 def read_ca(ca: str | None) -> str | None:
     if ca is None:
         return None
@@ -58,13 +70,7 @@ async def hand_written(url: str, token: str, ca: str | None) -> tuple[Create, Ca
     client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits, verify=verify)
 
     async def create(name: str, workspace: str) -> None:
-        collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
-        body = {
-            "apiVersion": GV,
-            "kind": "WorkspaceAccessToken",
-            "metadata": {"name": name, "namespace": f"ws-{workspace}"},
-            "spec": {},
-        }
+        collection, body = request(name, workspace)
         created = await client.post(collection, json=body)
         created.raise_for_status()
         created.json()
@@ -84,13 +90,7 @@ async def aiohttp_peer(url: str, token: str, ca: str | None) -> tuple[Create, Ca
     )
 
     async def create(name: str, workspace: str) -> None:
-        collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
-        body = {
-            "apiVersion": GV,
-            "kind": "WorkspaceAccessToken",
-            "metadata": {"name": name, "namespace": f"ws-{workspace}"},
-            "spec": {},
-        }
+        collection, body = request(name, workspace)
         async with session.post(collection, json=body) as created:
             await created.json()
         async with session.post(f"{collection}/{name}/token") as issued:
