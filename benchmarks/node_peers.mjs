@@ -90,13 +90,19 @@ async function latency(create, prefix, count) {
 async function memory(create, prefix, count, concurrency) {
   // RSS after the first tenth (warm-up), then at each further tenth.
   const step = Math.max(Math.floor(count / 10), 1)
-  const checkpoints = []
+  const [checkpoints, heap, external, used] = [[], [], [], []]
   for (let n = 0; n < 10; n++) {
     await bulk(create, `${prefix}-${n}`, step, concurrency, 20)
     globalThis.gc?.()
-    checkpoints.push(Math.round((process.memoryUsage().rss / 1e6) * 100) / 100)
+    const usage = process.memoryUsage()
+    const mb = (bytes) => Math.round((bytes / 1e6) * 100) / 100
+    checkpoints.push(mb(usage.rss))
+    // Where it is: V8's heap, or native memory (the addon, buffers).
+    heap.push(mb(usage.heapTotal))
+    external.push(mb(usage.external))
+    used.push(mb(usage.heapUsed))
   }
-  return { rss_mb_checkpoints: checkpoints }
+  return { rss_mb_checkpoints: checkpoints, heap_total_mb: heap, heap_used_mb: used, external_mb: external }
 }
 
 const { values: args } = parseArgs({

@@ -152,7 +152,14 @@ class Emulator:
         self.process.wait(timeout=10)
 
 
+# V8 grows its young generation in steps as objects survive scavenges (up to
+# --max-semi-space-size); pinned at 1 MB, what remains is the library's own growth.
+PINNED_YOUNG_GENERATION = "node_lib-pinned"
+
+
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
+    if peer == PINNED_YOUNG_GENERATION:
+        return ["node", "--expose-gc", "--max-semi-space-size=1", str(HERE / "node_peers.mjs"), "--peer", "lib"]
     language, kind = peer.split("_")
     if language == "python":
         return [sys.executable, str(HERE / "python_peers.py"), "--peer", kind]
@@ -252,9 +259,12 @@ def process_per_token(emulator: Emulator, counts: dict[str, int], run_id: str) -
     """Tokens/s when each token costs a CLI process: one after another, and 8 at a time."""
     env = dict(os.environ, WAYFINDER_SERVER=emulator.url, WAYFINDER_TOKEN=emulator.token, WAYFINDER_WORKSPACE="dev")
     tail = ["create", "workspaceaccesstoken", "{name}", "-o", "export"]
+    node_bin = str(ROOT / json.loads((ROOT / "package.json").read_text())["bin"]["wayfinder-tokens"])
     clis = {
         "python_cli": [sys.executable, "-m", "wayfinder_tokens", *tail],
         "node_cli": ["npx", "wayfinder-tokens", *tail],
+        # The same without npx's own start-up (an npm script or node_modules/.bin).
+        "node_bin": ["node", node_bin, *tail],
     }
     out: dict[str, float] = {}
     for label, cli in clis.items():
@@ -290,6 +300,9 @@ def memory_runs(emulator: Emulator, bin_dir: Path, creates: int, peers: list[str
         )
         out["rss_mb"][peer] = measured["rss_mb_checkpoints"]
         out["growth_mb_per_tenth"][peer] = steady_growth(measured["rss_mb_checkpoints"])
+        for key in ("heap_total_mb", "heap_used_mb", "external_mb"):
+            if key in measured:
+                out.setdefault("v8", {}).setdefault(peer, {})[key] = measured[key]
     return out
 
 
@@ -299,7 +312,8 @@ def bench_memory(bin_dir: Path, smoke: bool) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         emulator = Emulator(bin_dir / "wayfinder-emulator", tls=False, scratch=Path(scratch))
         try:
-            measured = memory_runs(emulator, bin_dir, creates, LIBRARIES, uuid.uuid4().hex[:6])
+            peers = [*LIBRARIES, PINNED_YOUNG_GENERATION]
+            measured = memory_runs(emulator, bin_dir, creates, peers, uuid.uuid4().hex[:6])
         finally:
             emulator.stop()
     steady = {peer: round(g * 10_000 / (creates / 10), 2) for peer, g in measured["growth_mb_per_tenth"].items()}
@@ -310,6 +324,7 @@ def bench_memory(bin_dir: Path, smoke: bool) -> int:
     results = json.loads(path.read_text()) if path.exists() else {}
     results["memory_growth_mb_per_10k_steady"] = steady
     results["memory_steady_rss_mb"] = {"creates": creates, **measured["rss_mb"]}
+    results["memory_steady_node_v8_mb"] = measured.get("v8", {})
     results["memory_steady_commit"] = run(["git", "rev-parse", "--short", "HEAD"]).strip()
     path.write_text(json.dumps(results, indent=2) + "\n")
     print("wrote memory_growth_mb_per_10k_steady into benchmarks/results.json")
@@ -358,7 +373,12 @@ def main() -> int:
     if path.exists():
         # The 100,000-create memory figures come from `make bench-memory`; keep them.
         previous = json.loads(path.read_text())
-        for key in ("memory_growth_mb_per_10k_steady", "memory_steady_rss_mb", "memory_steady_commit"):
+        for key in (
+            "memory_growth_mb_per_10k_steady",
+            "memory_steady_rss_mb",
+            "memory_steady_node_v8_mb",
+            "memory_steady_commit",
+        ):
             if key in previous:
                 results[key] = previous[key]
     path.write_text(json.dumps(results, indent=2) + "\n")
