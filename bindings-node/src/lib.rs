@@ -20,6 +20,22 @@ use napi::bindgen_prelude::*;
 use crate::call::spawn;
 use crate::types::CliOutput;
 
+/// One tokio worker for every call of the process: the calls are I/O bound
+/// and start from one JS thread, and with more workers each request wakes
+/// idle ones to steal work (measured on 2 cores: about a quarter less CPU per
+/// create with one). If the runtime cannot be built, napi's default is used.
+#[napi_derive::module_init]
+fn init() {
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("wayfinder-tokens")
+        .enable_all()
+        .build()
+    {
+        napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
+    }
+}
+
 /// The library version.
 #[napi]
 pub const VERSION: &str = wayfinder_tokens::VERSION;

@@ -55,6 +55,7 @@ fn engine<R>(with: impl FnOnce(&Engine) -> R) -> R {
     if current.as_ref().is_none_or(|e| e.pid != pid) {
         let runtime: &'static Runtime = Box::leak(Box::new(
             tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
                 .enable_all()
                 .thread_name("wayfinder-tokens")
                 .build()
