@@ -1,21 +1,25 @@
 //! The tokio runtime, and how its futures become Python coroutines and
 //! blocking calls.
 //!
-//! One runtime per process: a `fork()`ed child (multiprocessing, celery
-//! prefork, gunicorn `--preload`) inherits the parent's runtime without its
-//! threads, and its I/O driver shares the parent's epoll instance, so the
-//! child builds its own and never touches the parent's.
+//! One runtime per process, with one worker (the calls are I/O bound and
+//! more workers only wake each other to steal them): a `fork()`ed child
+//! (multiprocessing, celery prefork, gunicorn `--preload`) inherits the
+//! parent's runtime without its threads, and its I/O driver shares the
+//! parent's epoll instance, so the child builds its own and never touches
+//! the parent's.
 //!
 //! An async method returns a coroutine that starts the call only when it
 //! first runs (so nothing is sent until it is awaited or scheduled, and a
 //! forgotten `await` draws Python's "never awaited" warning). The call is
 //! spawned on the runtime and resolves an `asyncio.Future` through
-//! `loop.call_soon_threadsafe`. A worker thread touching Python while the
+//! `loop.call_soon_threadsafe`, scheduled by a courier thread that takes the
+//! GIL once for every call that finished meanwhile (or, for the only call in
+//! flight, by the worker itself). A thread touching Python while the
 //! interpreter finalises aborts the process (seen with pyo3-async-runtimes
 //! when a script's last await completed just as `asyncio.run` returned), so
-//! workers count themselves while they hold the GIL, and an `atexit` hook —
-//! which runs before finalisation — stops new Python work and waits for the
-//! count to reach zero.
+//! those threads count themselves while they hold the GIL, and an `atexit`
+//! hook — which runs before finalisation — stops new Python work and waits
+//! for the count to reach zero.
 
 use std::collections::HashMap;
 use std::future::Future;
