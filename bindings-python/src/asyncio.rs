@@ -326,6 +326,20 @@ where
     F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Called from a progress callback, which runs on the runtime's one
+        // worker: waiting here for a task that worker must run would hang.
+        return Err(to_py(
+            py,
+            wayfinder_tokens::Error::Config {
+                message: "a blocking Client method cannot be called from a progress callback \
+                          (it runs on the library's I/O thread); use the AsyncClient there, \
+                          or make the call after the batch returns"
+                    .to_owned(),
+                source: None,
+            },
+        ));
+    }
     let (done, result) = std::sync::mpsc::sync_channel(1);
     let task = runtime().spawn(async move {
         // The receiver is gone only when the caller was interrupted.

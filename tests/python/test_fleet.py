@@ -92,3 +92,32 @@ async def test_async_rotation_dry_run_pairs_and_bad_input(fleet: Emulator, capsy
             await client.rotate_workspace_access_tokens([42])  # type: ignore[list-item]
         results = await asyncio.gather(client.inventory(["team0"]), client.list_workspaces())
         assert len(results[0]) == 7
+
+
+def test_a_blocking_call_inside_a_progress_callback_raises_instead_of_hanging(fleet: Emulator) -> None:
+    """Progress callbacks run on the library's I/O thread; a blocking call made there would
+    wait for that same thread forever. It raises ConfigError, and the batch finishes."""
+    import threading
+
+    client = wft.Client(server=fleet.url, token=ADMIN, max_retries=1)
+    raised: list[BaseException] = []
+
+    def progress(done: int, total: int, item: tuple[str, str]) -> None:
+        try:
+            client.get_workspace_access_token(item[1], workspace=item[0])
+        except wft.WayfinderError as e:
+            raised.append(e)
+
+    reports: list[wft.BatchReport] = []
+    worker = threading.Thread(
+        target=lambda: reports.append(
+            client.rotate_workspace_access_tokens([("team4", "tok0"), ("team4", "tok1")], progress=progress)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the batch hung"
+    assert len(reports[0].rotated) == 2
+    assert len(raised) == 2 and all(isinstance(e, wft.ConfigError) for e in raised)
+    assert "progress callback" in str(raised[0])
