@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,10 @@ async def test_workspace_operations_agree(client: wft.Client, aclient: wft.Async
     assert (s.name, s.workspace, s.server, s.description) == ("sync-tok", "dev", emulator.url, "d")
     assert s.token and a.token and s.token != a.token
     assert s.expires is not None and s.resource.expiry is not None
+    assert a.expires is not None and a.resource.expiry is not None
+    # Both 30 days out, set a moment apart (normalized() leaves expiry out for that reason).
+    assert 0 <= a.expires - s.expires <= 5
+    assert abs(s.expires - (time.time() + 30 * 86400)) <= 60
     assert not s.dry_run
 
     assert_agree(
