@@ -119,7 +119,17 @@ const { values: args } = parseArgs({
     ca: { type: 'string' },
   },
 })
-const peers = { lib: library, fetch: handWritten, undici: undiciPool }
+/** No client at all: each "create" waits one event-loop turn and returns a
+ * small object. What V8 does on its own under the same 32 workers (its young
+ * generation grows in steps as objects survive), the baseline for memory. */
+function runtimeOnly() {
+  return async (name, workspace) => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return { name, workspace, token: `wft_${name}` }
+  }
+}
+
+const peers = { lib: library, fetch: handWritten, undici: undiciPool, runtime: runtimeOnly }
 const ca = args.ca ? readFileSync(args.ca, 'utf8') : undefined
 const create = peers[args.peer](args.url, args.token, ca)
 await create(`${args.prefix}-warm`, 'ws0')

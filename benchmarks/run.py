@@ -155,6 +155,9 @@ class Emulator:
 # V8 grows its young generation in steps as objects survive scavenges (up to
 # --max-semi-space-size); pinned at 1 MB, what remains is the library's own growth.
 PINNED_YOUNG_GENERATION = "node_lib-pinned"
+# The same Node harness with no client at all, and the strongest hand-written
+# peer: what the runtime grows on its own, beside what a library adds.
+MEMORY_BASELINES = ["node_runtime", "node_undici"]
 
 
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
@@ -312,7 +315,7 @@ def bench_memory(bin_dir: Path, smoke: bool) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         emulator = Emulator(bin_dir / "wayfinder-emulator", tls=False, scratch=Path(scratch))
         try:
-            peers = [*LIBRARIES, PINNED_YOUNG_GENERATION]
+            peers = [*LIBRARIES, PINNED_YOUNG_GENERATION, *MEMORY_BASELINES]
             measured = memory_runs(emulator, bin_dir, creates, peers, uuid.uuid4().hex[:6])
         finally:
             emulator.stop()
@@ -537,12 +540,16 @@ def readme(r: dict[str, Any], table: str) -> str:
         f"{table}\n\n"
         "Peers: `rust_raw` is a `reqwest` loop with no library logic (the floor); `rust_core` the core crate; "
         "`node_lib` the Node `Client`; `node_fetch` the built-in `fetch`; `node_undici` undici's `request` over a "
-        "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (a 32-thread "
-        "pool for the bulk part); `python_httpx` and `python_aiohttp` hand-written clients. TLS handshakes are "
+        "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (32 threads "
+        "taking the next token in turn for the bulk part, the shape of the async peers' 32 workers); "
+        "`python_httpx` and `python_aiohttp` hand-written clients. TLS handshakes are "
         "counted by the emulator for one HTTPS run (bulk at concurrency 32, then one by one). The emulator runs in "
         "its own process on the same 2 cores, so throughput is capped by it: where a library matches the raw "
         "loop, CPU per create is what tells the libraries apart. `make bench-memory` runs 100,000 creates per "
-        "library for the steady-state memory figures. The raw figures are in `results.json`.\n"
+        "library for the steady-state memory figures, beside two Node baselines under the same 32 workers: "
+        "`node_runtime` (no client, one event-loop turn per create) and `node_undici`; `node_lib-pinned` is "
+        "`node_lib` with V8's young generation held at 1 MB (`--max-semi-space-size=1`). The raw figures are in "
+        "`results.json`.\n"
     )
 
 
