@@ -131,14 +131,18 @@ def bulk_in_threads(client: wft.Client, prefix: str, count: int, concurrency: in
     `ThreadPoolExecutor.map` would add: about 40 µs of the harness's own CPU per create)."""
     next_index = iter(range(count))
     lock = threading.Lock()
+    failures: list[BaseException] = []
 
     def worker() -> None:
-        while True:
+        while not failures:
             with lock:
                 i = next(next_index, None)
             if i is None:
                 return
-            client.create_workspace_access_token(f"{prefix}-b{i}", workspace=f"ws{i % workspaces}")
+            try:
+                client.create_workspace_access_token(f"{prefix}-b{i}", workspace=f"ws{i % workspaces}")
+            except BaseException as e:  # re-raised below: a failed create fails the run
+                failures.append(e)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
@@ -146,6 +150,8 @@ def bulk_in_threads(client: wft.Client, prefix: str, count: int, concurrency: in
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise failures[0]
     return count / (time.perf_counter() - started)
 
 
