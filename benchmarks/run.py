@@ -416,7 +416,10 @@ def measure(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int
     results["tls"] = summarise(samples["https"])
     results["handshakes"] = {
         "per_run": {p: statistics.median(m["handshakes"] for m in s) for p, s in samples["https"].items()},
-        "creates_per_run": {p: bulk_count(p, counts) + counts["latency"] + 1 for p in PEERS},
+        "creates_per_run": counts["bulk"] + counts["latency"] + 1,
+        "requests_per_run": 2 * (counts["bulk"] + counts["latency"] + 1),
+        # httpx and fetch make fewer (SLOW_PEERS).
+        "creates_per_run_by_peer": {p: bulk_count(p, counts) + counts["latency"] + 1 for p in PEERS},
         "concurrency": 32,
     }
     results["cpu_comparison"] = {"http": comparisons(results), "https": comparisons(results["tls"])}
