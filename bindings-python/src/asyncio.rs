@@ -11,7 +11,9 @@
 //! An async method returns a coroutine that starts the call only when it
 //! first runs (so nothing is sent until it is awaited or scheduled, and a
 //! forgotten `await` draws Python's "never awaited" warning). The call is
-//! spawned on the runtime and resolves an `asyncio.Future` through
+//! spawned on the runtime and resolves an `asyncio.Future` on the loop's own
+//! thread: through the loop's inbox (a socket the loop watches, see
+//! [`crate::inbox`]), or, for a loop that cannot watch one, through
 //! `loop.call_soon_threadsafe`, scheduled by a courier thread that takes the
 //! GIL once for every call that finished meanwhile (or, for the only call in
 //! flight, by the worker itself). A thread touching Python while the
@@ -109,7 +111,7 @@ struct Completion {
 }
 
 /// Makes the Python value of a call's outcome: `(value, is_exception)`.
-type Outcome = Box<dyn FnOnce(Python<'_>) -> (Py<PyAny>, bool) + Send>;
+pub type Outcome = Box<dyn FnOnce(Python<'_>) -> (Py<PyAny>, bool) + Send>;
 
 /// The courier thread: waits for finished calls, takes the GIL once for all
 /// that arrived meanwhile, and hands each loop its share with one
@@ -204,12 +206,17 @@ impl Drop for InFlight {
 #[pyfunction]
 fn _resolve(py: Python<'_>, resolved: Vec<(Py<PyAny>, Py<PyAny>, bool)>) {
     for (future, value, failed) in resolved {
-        let future = future.bind(py);
-        if future.call_method0("done").and_then(|d| d.is_truthy()).unwrap_or(true) {
-            continue;
-        }
-        let _ = future.call_method1(if failed { "set_exception" } else { "set_result" }, (value,));
+        settle(py, &future, value, failed);
     }
+}
+
+/// Sets `future`'s result or exception, unless it is done (cancelled) already.
+pub fn settle(py: Python<'_>, future: &Py<PyAny>, value: Py<PyAny>, failed: bool) {
+    let future = future.bind(py);
+    if future.call_method0("done").and_then(|d| d.is_truthy()).unwrap_or(true) {
+        return;
+    }
+    let _ = future.call_method1(if failed { "set_exception" } else { "set_result" }, (value,));
 }
 
 /// Aborts the Rust task when its asyncio future is cancelled.
@@ -226,6 +233,49 @@ impl CancelOnDone {
     }
 }
 
+/// How a finished call reaches the loop that awaits it.
+enum Route {
+    /// The loop's own inbox (see [`crate::inbox`]).
+    #[cfg(unix)]
+    Inbox(std::sync::Arc<crate::inbox::Mailbox>),
+    /// The courier thread, through `call_soon_threadsafe`.
+    Courier { event_loop: Py<PyAny> },
+}
+
+impl Route {
+    fn of(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> Route {
+        #[cfg(unix)]
+        if let Some(mailbox) = crate::inbox::mailbox_of(py, event_loop) {
+            return Route::Inbox(mailbox);
+        }
+        let _ = py;
+        Route::Courier {
+            event_loop: event_loop.clone().unbind(),
+        }
+    }
+
+    /// Called by the worker that finished the call.
+    fn deliver(self, future: Py<PyAny>, outcome: Outcome, in_flight: &InFlight, courier: &Sender<Completion>) {
+        match self {
+            #[cfg(unix)]
+            Route::Inbox(mailbox) => mailbox.post(crate::inbox::Delivery { future, outcome }),
+            Route::Courier { event_loop } => {
+                let completion = Completion {
+                    key: event_loop.as_ptr() as usize,
+                    event_loop,
+                    future,
+                    outcome,
+                };
+                if in_flight.is_alone() {
+                    hand_over_now(completion);
+                } else {
+                    let _ = courier.send(completion);
+                }
+            }
+        }
+    }
+}
+
 /// Runs `fut` on the runtime; returns an `asyncio.Future` of its result.
 pub fn awaitable<T, F>(py: Python<'_>, fut: F) -> PyResult<Py<PyAny>>
 where
@@ -234,8 +284,8 @@ where
 {
     let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
     let future = event_loop.call_method0("create_future")?;
-    let key = event_loop.as_ptr() as usize;
-    let (event_loop, future_ref) = (event_loop.unbind(), future.clone().unbind());
+    let route = Route::of(py, &event_loop);
+    let future_ref = future.clone().unbind();
     let (runtime, courier) = engine(|e| (e.runtime, e.courier.clone()));
     let in_flight = InFlight::start();
     let task = runtime.spawn(async move {
@@ -248,17 +298,7 @@ where
             Ok(Err(e)) => (to_py(py, e).into_value(py).into_any(), true),
             Err(_) => (panicked(py).into_value(py).into_any(), true),
         });
-        let completion = Completion {
-            key,
-            event_loop,
-            future: future_ref,
-            outcome,
-        };
-        if in_flight.is_alone() {
-            hand_over_now(completion);
-        } else {
-            let _ = courier.send(completion);
-        }
+        route.deliver(future_ref, outcome, &in_flight, &courier);
     });
     future.call_method1("add_done_callback", (CancelOnDone(task.abort_handle()),))?;
     Ok(future.unbind())

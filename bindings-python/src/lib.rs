@@ -10,6 +10,8 @@ mod asyncio;
 mod client;
 mod errors;
 mod fleet;
+#[cfg(unix)]
+mod inbox;
 mod testing;
 mod types;
 

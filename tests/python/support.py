@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
+
+import wayfinder_tokens as wft
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ADMIN = "admin-canary-5e2b"
@@ -37,3 +40,19 @@ def assert_agree(sync_result: Any, async_result: Any) -> None:
     """The blocking and async clients gave the same kind of result."""
     assert type(sync_result) is type(async_result)
     assert normalized(sync_result) == normalized(async_result)
+
+
+async def calls_with_some_cancelled(url: str, prefix: str) -> list[str]:
+    """40 creates in flight with every tenth cancelled, then one call alone in flight."""
+    async with wft.AsyncClient(server=url, token=ADMIN, workspace="dev", timeout=10) as client:
+        calls = [asyncio.ensure_future(client.create_workspace_access_token(f"{prefix}{i}")) for i in range(40)]
+        for call in calls[::10]:
+            call.cancel()
+        done = await asyncio.gather(*calls, return_exceptions=True)
+        await client.whoami()
+        return [r.name for r in done if isinstance(r, wft.IssuedToken)]
+
+
+def assert_all_landed(names: list[str], prefix: str) -> None:
+    # The 4 cancelled may or may not have finished first.
+    assert len(names) >= 36 and all(n.startswith(prefix) for n in names), names

@@ -5,15 +5,25 @@ finalisation used to abort the process)."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import subprocess
 import sys
 import textwrap
+import time
+import warnings
+import weakref
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 import wayfinder_tokens as wft
-from support import ADMIN
+from support import ADMIN, assert_all_landed, calls_with_some_cancelled
 from wayfinder_tokens.testing import Emulator
+
+T = TypeVar("T")
 
 EXIT_RIGHT_AFTER_AWAIT = textwrap.dedent(
     """
@@ -41,12 +51,100 @@ async def test_cancelling_an_awaitable_cancels_the_call(aclient: wft.AsyncClient
     assert (await aclient.list_workspace_access_tokens()) == []
 
 
-def test_scripts_can_exit_right_after_their_last_await(emulator: Emulator) -> None:
+# The same on a loop that cannot watch a socket: results come by the courier thread.
+EXIT_RIGHT_AFTER_AWAIT_ON_COURIER = EXIT_RIGHT_AFTER_AWAIT.replace(
+    "asyncio.run(main())",
+    "class NoReaderLoop(asyncio.SelectorEventLoop):\n"
+    "    def add_reader(self, *args):\n"
+    "        raise NotImplementedError\n"
+    "NoReaderLoop().run_until_complete(main())",
+)
+
+
+@pytest.mark.parametrize(
+    "script", [EXIT_RIGHT_AFTER_AWAIT, EXIT_RIGHT_AFTER_AWAIT_ON_COURIER], ids=["inbox", "courier"]
+)
+def test_scripts_can_exit_right_after_their_last_await(emulator: Emulator, script: str) -> None:
+    assert script.count("asyncio.run(main())") + script.count("run_until_complete(main())") == 1
     for run in range(10):
         result = subprocess.run(
-            [sys.executable, "-c", EXIT_RIGHT_AFTER_AWAIT, emulator.url, ADMIN, f"exit{run}"],
+            [sys.executable, "-c", script, emulator.url, ADMIN, f"exit{run}"],
             capture_output=True,
             text=True,
             timeout=60,
         )
         assert result.returncode == 0, result.stderr
+
+
+class NoReaderLoop(asyncio.SelectorEventLoop):
+    """A loop that cannot watch a file descriptor, as Windows' proactor loop."""
+
+    def add_reader(self, *args: object) -> None:
+        raise NotImplementedError
+
+
+def run_on(event_loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, T]) -> T:
+    try:
+        return event_loop.run_until_complete(main)
+    finally:
+        event_loop.close()
+
+
+def test_results_reach_a_loop_that_cannot_watch_a_socket(emulator: Emulator) -> None:
+    """Such a loop is served by the courier thread (call_soon_threadsafe) instead of an inbox."""
+    names = run_on(NoReaderLoop(), calls_with_some_cancelled(emulator.url, "courier"))
+    assert_all_landed(names, "courier")
+
+
+def test_results_reach_a_uvloop(emulator: Emulator) -> None:
+    uvloop = pytest.importorskip("uvloop")
+    names = run_on(uvloop.new_event_loop(), calls_with_some_cancelled(emulator.url, "uv"))
+    assert_all_landed(names, "uv")
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts /proc/self/fd")
+def test_short_lived_loops_leave_no_descriptors_open(emulator: Emulator) -> None:
+    """A script calling asyncio.run once per token opens an inbox per loop; each closes
+    with its loop."""
+
+    async def one() -> None:
+        async with wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev") as client:
+            await client.whoami()
+
+    asyncio.run(one())
+    gc.collect()
+    before = open_descriptors()
+    for _ in range(30):
+        asyncio.run(one())
+    gc.collect()
+    assert open_descriptors() - before <= 4
+
+
+def test_a_loop_closed_with_a_result_undelivered_is_freed(emulator: Emulator) -> None:
+    """A call that finishes after its loop stopped running waits in the loop's inbox, which
+    holds the loop; the next loop to open an inbox lets go of it."""
+    emulator.inject_fault("/api/v2/whoami", delay_ms=300, times=1)
+    abandoned = asyncio.new_event_loop()
+    client = wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev")
+    call = abandoned.create_task(client.whoami())
+    abandoned.run_until_complete(asyncio.sleep(0.01))  # the call starts, and the loop stops
+    time.sleep(0.8)  # it finishes meanwhile, into the inbox
+    assert not call.done()
+    abandoned.close()
+    gone = weakref.ref(abandoned)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Task was destroyed but it is pending": it was
+        del abandoned, call
+        gc.collect()
+
+        async def next_script() -> None:
+            async with wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev") as fresh:
+                await fresh.whoami()
+
+        asyncio.run(next_script())
+        gc.collect()
+    assert gone() is None

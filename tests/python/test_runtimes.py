@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 import wayfinder_tokens as wft
-from support import ADMIN
+from support import ADMIN, assert_all_landed, calls_with_some_cancelled
 from wayfinder_tokens.testing import Emulator
 
 # fork() in a process with threads: Python 3.12+ warns, and that is the point here.
@@ -69,6 +69,21 @@ def test_os_fork_with_clients_made_before_and_after(emulator: Emulator) -> None:
     names = [t.name for t in parent.list_workspace_access_tokens()]
     assert names == ["before-fork", "made-in-child"]
     parent.create_workspace_access_token("after-fork")
+
+
+def test_async_calls_in_a_forked_child_and_its_parent(emulator: Emulator) -> None:
+    """Each process's loops get inboxes of their own: the child never reads the parent's."""
+    assert_all_landed(asyncio.run(calls_with_some_cancelled(emulator.url, "parent-a")), "parent-a")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            assert_all_landed(asyncio.run(calls_with_some_cancelled(emulator.url, "child")), "child")
+            code = 0
+        finally:
+            os._exit(code)
+    assert wait_child(pid) == 0
+    assert_all_landed(asyncio.run(calls_with_some_cancelled(emulator.url, "parent-b")), "parent-b")
 
 
 def child_work(url: str, results: multiprocessing.Queue[str]) -> None:
