@@ -21,7 +21,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use crate::asyncio::{Outcome, settle};
+use crate::asyncio::{Interrupted, Outcome, settle};
 
 /// A finished call waiting in an inbox.
 pub struct Delivery {
@@ -90,7 +90,7 @@ pub struct Inbox {
 
 #[pymethods]
 impl Inbox {
-    fn __call__(&self, py: Python<'_>) {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         // Bytes first, then the queue: a post that lands after the queue is
         // taken finds `rung` false and writes a byte for the next wake-up.
         let mut scratch = [0_u8; 64];
@@ -100,10 +100,12 @@ impl Inbox {
             queue.rung = false;
             std::mem::take(&mut queue.deliveries)
         };
+        let mut interrupted = Interrupted::default();
         for delivery in deliveries {
             let (value, failed) = (delivery.outcome)(py);
-            settle(py, &delivery.future, value, failed);
+            interrupted.keep(py, settle(py, &delivery.future, value, failed));
         }
+        interrupted.raise()
     }
 }
 

@@ -148,3 +148,34 @@ def test_a_loop_closed_with_a_result_undelivered_is_freed(emulator: Emulator) ->
         asyncio.run(next_script())
         gc.collect()
     assert gone() is None
+
+
+class InterruptedFuture(asyncio.Future):  # type: ignore[type-arg]
+    """A future whose result arrives just as Ctrl-C does: the signal handler raises
+    KeyboardInterrupt in the Python code that schedules its callbacks."""
+
+    def set_result(self, result: object) -> None:
+        raise KeyboardInterrupt
+
+
+def interrupted_loop(base: type[asyncio.AbstractEventLoop]) -> asyncio.AbstractEventLoop:
+    class Loop(base):  # type: ignore[valid-type,misc]
+        def create_future(self) -> asyncio.Future[Any]:
+            return InterruptedFuture(loop=self)
+
+    return Loop()
+
+
+@pytest.mark.parametrize("base", [asyncio.SelectorEventLoop, NoReaderLoop], ids=["inbox", "courier"])
+def test_ctrl_c_while_a_result_is_delivered_reaches_the_loop(
+    emulator: Emulator, base: type[asyncio.AbstractEventLoop]
+) -> None:
+    client = wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev")
+    event_loop = interrupted_loop(base)
+    # Swallowed, the interrupt would leave the call unresolved: stop rather than hang.
+    event_loop.call_later(10, event_loop.stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            event_loop.run_until_complete(client.whoami())
+    finally:
+        event_loop.close()
