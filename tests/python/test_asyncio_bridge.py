@@ -1,5 +1,7 @@
-"""The asyncio bridge: cancellation reaches the Rust task, and a script may
-exit right after its last await (a worker touching Python during interpreter
+"""The asyncio bridge: results reach every kind of loop (through the loop's
+inbox, or the courier where a loop cannot watch a socket), cancellation reaches
+the Rust task, Ctrl-C during a delivery reaches the loop, and a script may exit
+right after its last await (a worker touching Python during interpreter
 finalisation used to abort the process)."""
 
 from __future__ import annotations
