@@ -1,12 +1,12 @@
 """`make bench`: the libraries beside what users would write instead, in one run
 on one machine, reported as ratios (these machines are shared and noisy).
 
-1. bulk create: 1,000 tokens (object + secret) across 20 workspaces, concurrency 32,
+1. bulk create: 3,000 tokens (object + secret) across 20 workspaces, concurrency 32,
    through every peer: the Rust core and a raw reqwest loop (the floor); the Node
    Client, `fetch` and undici's `request` over a keep-alive Pool; the Python
    AsyncClient and blocking Client, httpx and aiohttp. Each run also reports the
    process's CPU time per create over the bulk part (getrusage / process.cpuUsage)
-   and the latency of 500 sequential creates (p50, p99);
+   and the latency of 300 sequential creates (p50, p99);
 2. the same over HTTPS: a second emulator serves TLS with its own CA, every peer
    trusts that CA, and the emulator counts the TLS handshakes each peer makes;
    rounds interleave every peer and both transports, five times;
@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -73,6 +75,15 @@ CPU_TARGET_VS_PEER = 0.5
 WORKSPACES = 20
 
 
+STARTED = time.monotonic()
+
+
+def step(message: str) -> None:
+    """A progress line with the time since the start, so a slow step shows."""
+    elapsed = int(time.monotonic() - STARTED)
+    print(f"==> [{elapsed // 60}:{elapsed % 60:02}] {message}", flush=True)
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None) -> str:
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if result.returncode != 0:
@@ -93,24 +104,57 @@ def target_dir(profile: str) -> Path:
 
 
 def build(release: bool) -> Path:
-    profile = ["--release"] if release else []
-    print(f"==> building the {'release' if release else 'debug'} emulator and Rust peers", flush=True)
-    subprocess.run(
-        ["cargo", "build", "--quiet", *profile, "-p", "wayfinder-emulator", "-p", "wayfinder-bench"],
-        check=True,
-        cwd=ROOT,
-    )
+    """The emulator and Rust peers; for a release run, also the Python extension and
+    Node addon, all from one cargo invocation. Cargo unifies features per invocation,
+    so separate maturin and napi builds would each compile their own tokio, hyper,
+    reqwest and core (a cold `make bench` spent 7 of its 12 minutes building).
+    Each library is then copied where its package loads it from, as maturin and napi
+    would: the Python package runs from `python/` (PYTHONPATH), so the benchmark does
+    not depend on what `maturin develop` last installed."""
+    profile = "release" if release else "debug"
+    packages = ["wayfinder-emulator", "wayfinder-bench"]
+    env = dict(os.environ)
     if release:
-        print("==> building the release Python extension and Node addon", flush=True)
-        env = dict(os.environ, VIRTUAL_ENV=str(Path(sys.executable).parent.parent))
-        subprocess.run(
-            [str(Path(sys.executable).parent / "maturin"), "develop", "--release", "--quiet"],
-            check=True,
-            cwd=ROOT,
-            env=env,
-        )
-        subprocess.run(["npm", "run", "--silent", "build:release"], check=True, cwd=ROOT)
-    return target_dir("release" if release else "debug")
+        packages += ["wayfinder-tokens-python", "wayfinder-tokens-node"]
+        # What maturin tells pyo3: this interpreter, and no libpython to link.
+        env |= {"PYO3_PYTHON": sys.executable, "PYO3_BUILD_EXTENSION_MODULE": "1"}
+    step(f"building the {profile} {', '.join(packages)}")
+    flags = ["--release"] if release else []
+    selected = [arg for package in packages for arg in ("-p", package)]
+    subprocess.run(["cargo", "build", "--quiet", *flags, *selected], check=True, cwd=ROOT, env=env)
+    out = target_dir(profile)
+    if release:
+        install_library(out / library_file("_native"), ROOT / "python" / "wayfinder_tokens" / python_extension_name())
+        install_library(out / library_file("wayfinder_tokens_node"), ROOT / "bindings-node" / node_addon_name())
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")]))
+    return out
+
+
+def library_file(crate: str) -> str:
+    if sys.platform == "win32":
+        return f"{crate}.dll"
+    return f"lib{crate}.dylib" if sys.platform == "darwin" else f"lib{crate}.so"
+
+
+def python_extension_name() -> str:
+    return "_native.pyd" if sys.platform == "win32" else "_native.abi3.so"
+
+
+def node_addon_name() -> str:
+    """The file napi's loader (bindings-node/index.js) looks for first on this platform."""
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
+    if sys.platform == "linux":
+        return f"wayfinder-tokens.linux-{arch}-{'gnu' if platform.libc_ver()[0] == 'glibc' else 'musl'}.node"
+    if sys.platform == "win32":
+        return f"wayfinder-tokens.win32-{arch}-msvc.node"
+    return f"wayfinder-tokens.{sys.platform}-{arch}.node"
+
+
+def install_library(built: Path, destination: Path) -> None:
+    # Replaced, never rewritten in place: a process may have the old one mapped.
+    staging = destination.with_name(f".{destination.stem}.partial{destination.suffix}")
+    shutil.copyfile(built, staging)
+    os.replace(staging, destination)
 
 
 class Emulator:
@@ -193,14 +237,15 @@ def median_ms(cmd: list[str], times: int, env: dict[str, str] | None = None) -> 
     return statistics.median(samples)
 
 
-# Peers ten times slower than the rest make fewer creates per round, which keeps
-# `make bench` short; the others make enough for a bulk part of about a second,
-# since shorter windows let a neighbour's load swing CPU per create by 30 %.
-SLOW_PEERS = {"python_httpx", "node_fetch"}
+# Peers several times slower than the rest make fewer creates per round (httpx about
+# 300, fetch about 1,000 a second), which keeps `make bench` short; every peer's
+# bulk part lasts about a second or more, since shorter windows let a neighbour's
+# load swing CPU per create by 30 %.
+SLOW_PEERS = {"python_httpx": "bulk_httpx", "node_fetch": "bulk_fetch"}
 
 
 def bulk_count(peer: str, counts: dict[str, int]) -> int:
-    return counts["bulk_slow"] if peer in SLOW_PEERS else counts["bulk"]
+    return counts[SLOW_PEERS.get(peer, "bulk")]
 
 
 def bulk_rounds(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int], run_id: str) -> dict[str, Any]:
@@ -211,10 +256,9 @@ def bulk_rounds(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str,
         for transport, emulator in emulators.items():
             for peer in PEERS:
                 bulk = bulk_count(peer, counts)
-                print(
-                    f"==> round {round_ + 1}/{counts['rounds']} {transport} {peer}: {bulk} creates "
-                    f"at concurrency 32, then {counts['latency']} one by one",
-                    flush=True,
+                step(
+                    f"round {round_ + 1}/{counts['rounds']} {transport} {peer}: {bulk} creates "
+                    f"at concurrency 32, then {counts['latency']} one by one"
                 )
                 prefix = f"{peer.replace('_', '-')}-{run_id}-{transport}-r{round_}"
                 extra = ["--prefix", prefix, "--count", str(bulk), "--latency", str(counts["latency"])]
@@ -283,7 +327,7 @@ def process_per_token(emulator: Emulator, counts: dict[str, int], run_id: str) -
     out: dict[str, float] = {}
     for label, cli in clis.items():
         for parallel, count in (("sequential", counts["cli"]), ("8_at_a_time", counts["cli"] * 4)):
-            print(f"==> one {label} process per token, {count} tokens, {parallel.replace('_', ' ')}", flush=True)
+            step(f"one {label} process per token, {count} tokens, {parallel.replace('_', ' ')}")
             names = [f"{label.replace('_', '-')}-{run_id}-{parallel[0]}{i}" for i in range(count)]
 
             def one(name: str, cli: list[str] = cli) -> None:
@@ -306,7 +350,7 @@ def steady_growth(checkpoints: list[float]) -> float:
 def memory_runs(emulator: Emulator, bin_dir: Path, creates: int, peers: list[str], run_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {"creates": creates, "rss_mb": {}, "growth_mb_per_tenth": {}}
     for peer in peers:
-        print(f"==> memory: {peer} over {creates} creates", flush=True)
+        step(f"memory: {peer} over {creates} creates")
         prefix = f"mem-{peer.replace('_', '-')}-{run_id}"
         emulator.reset_stats()
         measured = last_json(
@@ -355,9 +399,20 @@ def main() -> int:
     if args.memory:
         return bench_memory(bin_dir, smoke)
     counts = (
-        dict(rounds=1, bulk=20, bulk_slow=10, latency=5, starts=2, cli=2, memory=200, handoff=50, rotate=20)
+        dict(
+            rounds=1,
+            bulk=20,
+            bulk_fetch=10,
+            bulk_httpx=10,
+            latency=5,
+            starts=2,
+            cli=2,
+            memory=200,
+            handoff=50,
+            rotate=20,
+        )
         if smoke
-        else dict(rounds=5, bulk=3000, bulk_slow=1000, latency=500, starts=20, cli=8)
+        else dict(rounds=5, bulk=3000, bulk_fetch=1000, bulk_httpx=300, latency=300, starts=20, cli=6)
         | dict(memory=10_000, handoff=20_000, rotate=2000)
     )
     run_id = uuid.uuid4().hex[:6]
@@ -425,7 +480,7 @@ def measure(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int
     results["cpu_comparison"] = {"http": comparisons(results), "https": comparisons(results["tls"])}
     results["process_per_token_per_s"] = process_per_token(http, counts, run_id)
 
-    print(f"==> cold starts (median of {counts['starts']})", flush=True)
+    step(f"cold starts (median of {counts['starts']})")
     python, node = sys.executable, "node"
     results["import_ms"] = {
         "python_empty": round(median_ms([python, "-c", "pass"], counts["starts"]), 1),
@@ -439,11 +494,11 @@ def measure(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int
     results["cli_process_ms"] = {"python_m": round(median_ms(cli, counts["cli"], env), 1)}
 
     common = common_args(http)
-    print(f"==> rotate-all of {counts['rotate']} tokens: the batch call vs a loop of single resets", flush=True)
+    step(f"rotate-all of {counts['rotate']} tokens: the batch call vs a loop of single resets")
     rotate = ["--prefix", f"rot-{run_id}", "--rotate", str(counts["rotate"])]
     results["rotate_all"] = last_json(run(peer_command("rust_core", bin_dir) + common + rotate))
 
-    print("==> asyncio <-> tokio hand-off", flush=True)
+    step("asyncio <-> tokio hand-off")
     handoff = ["--prefix", "handoff", "--handoff", str(counts["handoff"])]
     results["python_handoff_us"] = last_json(run(peer_command("python_lib", bin_dir) + common + handoff))
 
@@ -543,13 +598,14 @@ def render(r: dict[str, Any]) -> str:
 def readme(r: dict[str, Any], table: str) -> str:
     return (
         "# Benchmarks\n\n"
-        "`make bench` (release builds; under 10 minutes on 2 cores when built). Every peer makes the same two calls "
-        "per token (create the object, issue its secret) with the same static admin token, against one emulator "
-        "process on loopback, over HTTP and over HTTPS (the emulator's own CA, trusted by every peer), in five "
-        "rounds with every peer and both transports interleaved. Throughput and latency are the peer's median "
+        "`make bench` (release builds; under 10 minutes on 2 cores, builds included). Every peer makes the same "
+        "two calls per token (create the object, issue its secret) with the same static admin token, against one "
+        "emulator process on loopback, over HTTP and over HTTPS (the emulator's own CA, trusted by every peer), in "
+        "five rounds with every peer and both transports interleaved. Throughput and latency are the peer's median "
         "over the rounds, CPU per create (the client process's user + system time over the bulk part, start-up "
-        "excluded) the mean; the bulk part is 3,000 creates at concurrency 32 (1,000 for the ten times slower httpx "
-        "and `fetch`). Absolute numbers move with the machine's load; compare ratios from one run.\n\n"
+        "excluded) the mean; the bulk part is 3,000 creates at concurrency 32 (1,000 for `fetch` and 300 for "
+        "httpx, several times slower, so that each peer's bulk part lasts a second or more). Absolute numbers "
+        "move with the machine's load; compare ratios from one run.\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
