@@ -233,7 +233,17 @@ except KeyboardInterrupt:
 
 
 def interrupt(args: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, float]:
-    child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    """Ctrl-C as a terminal sends it. A command started in the background by a
+    non-interactive shell (`make test &` in CI scripts) ignores SIGINT, and that
+    is inherited through exec; the child must start with the default instead."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     assert child.stdout is not None
     if "-c" in args:
         assert child.stdout.readline().strip() == "ready"
