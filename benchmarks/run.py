@@ -107,7 +107,7 @@ def build(release: bool) -> Path:
     """The emulator and Rust peers; for a release run, also the Python extension and
     Node addon, all from one cargo invocation. Cargo unifies features per invocation,
     so separate maturin and napi builds would each compile their own tokio, hyper,
-    reqwest and core (a cold `make bench` spent 7 of its 12 minutes building).
+    reqwest and core.
     Each library is then copied where its package loads it from, as maturin and napi
     would: the Python package runs from `python/` (PYTHONPATH), so the benchmark does
     not depend on what `maturin develop` last installed."""
@@ -237,10 +237,10 @@ def median_ms(cmd: list[str], times: int, env: dict[str, str] | None = None) -> 
     return statistics.median(samples)
 
 
-# Peers several times slower than the rest make fewer creates per round (httpx about
-# 300, fetch about 1,000 a second), which keeps `make bench` short; every peer's
-# bulk part lasts about a second or more, since shorter windows let a neighbour's
-# load swing CPU per create by 30 %.
+# Peers several times slower than the rest make fewer creates per round (httpx,
+# about 180 a second, 300; fetch, about 750 a second, 1,000), which keeps `make
+# bench` short; every peer's bulk part still lasts a second or more, since shorter
+# windows let a neighbour's load swing CPU per create by 30 %.
 SLOW_PEERS = {"python_httpx": "bulk_httpx", "node_fetch": "bulk_fetch"}
 
 
