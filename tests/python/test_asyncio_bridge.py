@@ -87,7 +87,8 @@ class NoReaderLoop(asyncio.SelectorEventLoop):
 
 def run_on(event_loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, T]) -> T:
     try:
-        return event_loop.run_until_complete(main)
+        # A result that never reaches the loop fails the test instead of hanging the suite.
+        return event_loop.run_until_complete(asyncio.wait_for(main, 60))
     finally:
         event_loop.close()
 
