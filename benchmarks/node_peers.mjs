@@ -2,16 +2,16 @@
 // fetch and undici (request over a keep-alive Pool) clients making exactly
 // the same HTTP calls (create, then issue). Prints one JSON object: bulk
 // throughput, the process's CPU time per create over the bulk run, latency.
-// `fetch` trusts an HTTPS server's CA through NODE_EXTRA_CA_CERTS.
+// `fetch` trusts an HTTPS server's CA through NODE_EXTRA_CA_CERTS. Each run
+// imports only the client it measures: undici's modules alone hold ~5 MB of
+// heap, which must not count in the library's memory figures.
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
-import { Pool } from 'undici'
-import { Client } from 'wayfinder-tokens'
-
 const GV = 'accesstokens.appvia.io/v2beta1'
 
-function library(url, token, ca) {
+async function library(url, token, ca) {
+  const { Client } = await import('wayfinder-tokens')
   const client = new Client({ server: url, token, caCertificate: ca })
   return (name, workspace) => client.createWorkspaceAccessToken(name, { workspace })
 }
@@ -35,8 +35,9 @@ function handWritten(url, token) {
   }
 }
 
-function undiciPool(url, token, ca) {
+async function undiciPool(url, token, ca) {
   // As undici's documentation has it: one Pool per origin, keep-alive, request().
+  const { Pool } = await import('undici')
   const pool = new Pool(url, { connections: 64, connect: ca ? { ca } : undefined })
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
   return async (name, workspace) => {
@@ -131,7 +132,7 @@ function runtimeOnly() {
 
 const peers = { lib: library, fetch: handWritten, undici: undiciPool, runtime: runtimeOnly }
 const ca = args.ca ? readFileSync(args.ca, 'utf8') : undefined
-const create = peers[args.peer](args.url, args.token, ca)
+const create = await peers[args.peer](args.url, args.token, ca)
 await create(`${args.prefix}-warm`, 'ws0')
 let result
 if (Number(args.memory) > 0) {
