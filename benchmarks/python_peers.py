@@ -38,7 +38,7 @@ def rss_mb() -> float:
 def request(name: str, workspace: str) -> tuple[str, dict[str, object]]:
     """The collection path and the object of one create, as every Python peer sends them."""
     collection = f"/resources/{GV}/workspaces/{workspace}/workspaceaccesstokens"
-    body = {
+    body: dict[str, object] = {
         "apiVersion": GV,
         "kind": "WorkspaceAccessToken",
         "metadata": {"name": name, "namespace": f"ws-{workspace}"},
@@ -102,7 +102,7 @@ async def aiohttp_peer(url: str, token: str, ca: str | None) -> tuple[Create, Ca
     return create, session.close
 
 
-def blocking(args: argparse.Namespace) -> dict:
+def blocking(args: argparse.Namespace) -> dict[str, object]:
     """The blocking `Client` from `concurrency` threads, then one by one."""
     prefix, count, workspaces = args.prefix, args.count, args.workspaces
     client = wft.Client(server=args.url, token=args.token, ca_certificate=read_ca(args.ca))
