@@ -206,10 +206,9 @@ impl Client {
             "{}/{WORKSPACE_GROUP_VERSION}/workspaces",
             info.resource_api.trim_end_matches('/')
         );
-        let list: List = self.decode(
-            self.send(&ApiRequest::new(reqwest::Method::GET, path)).await?,
-            "workspace list",
-        )?;
+        let list: List = self
+            .fetch(&ApiRequest::new(reqwest::Method::GET, path), "workspace list")
+            .await?;
         let mut names: Vec<String> = list.items.into_iter().map(|w| w.metadata.name).collect();
         names.sort();
         Ok(names)

@@ -216,8 +216,14 @@ impl Client {
             options.description.as_deref(),
             expiry.as_deref(),
         );
-        let created = match self.send(&requests::create(&collection, object, options.dry_run)).await {
-            Ok(value) => Some(self.decode::<AccessToken>(value, "created object")?),
+        let created = match self
+            .fetch::<AccessToken>(
+                &requests::create(&collection, object, options.dry_run),
+                "created object",
+            )
+            .await
+        {
+            Ok(resource) => Some(resource),
             Err(e) if e.kind() == ErrorKind::AlreadyExists && options.reset_token => None,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 return Err(e.with_hint(Hint::UseReset {
@@ -231,7 +237,7 @@ impl Client {
             Some(resource) => resource,
             None => {
                 log::info!("access token {name:?} exists; resetting its secret");
-                self.decode(self.send(&requests::get(&collection, name)).await?, "object")?
+                self.fetch(&requests::get(&collection, name), "object").await?
             }
         };
         if options.dry_run {
@@ -261,7 +267,7 @@ impl Client {
     async fn reset(&self, scope: Scope, name: &str) -> Result<IssuedToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        let resource: AccessToken = self.decode(self.send(&requests::get(&collection, name)).await?, "object")?;
+        let resource: AccessToken = self.fetch(&requests::get(&collection, name), "object").await?;
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
             e.with_hint(Hint::SecretMayBeReset {
                 family: scope.family(),
@@ -277,7 +283,7 @@ impl Client {
             token: Option<Secret>,
             expires: Option<f64>,
         }
-        let issued: Issued = self.decode(self.send(&requests::issue(collection, name)).await?, "issued token")?;
+        let issued: Issued = self.fetch(&requests::issue(collection, name), "issued token").await?;
         let token = issued
             .token
             .filter(|t| !t.expose().is_empty())
@@ -316,7 +322,7 @@ impl Client {
     async fn get(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        self.decode(self.send(&requests::get(&collection, name)).await?, "object")
+        self.fetch(&requests::get(&collection, name), "object").await
     }
 
     async fn list(&self, scope: Scope) -> Result<Vec<AccessToken>> {
@@ -326,14 +332,14 @@ impl Client {
             items: Vec<AccessToken>,
         }
         let collection = self.collection(&scope).await?;
-        let list: List = self.decode(self.send(&requests::list(&collection)).await?, "list")?;
+        let list: List = self.fetch(&requests::list(&collection), "list").await?;
         Ok(list.items)
     }
 
     async fn delete(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        self.decode(self.send(&requests::delete(&collection, name)).await?, "deleted object")
+        self.fetch(&requests::delete(&collection, name), "deleted object").await
     }
 
     async fn assign_access_role_in(
@@ -352,23 +358,20 @@ impl Client {
         ])?;
         let collection = self.collection(&scope).await?;
         let request = requests::assign_access_role(&collection, token, role, cluster, namespace);
-        self.decode(self.send(&request).await?, "role list")
+        self.fetch(&request, "role list").await
     }
 
     async fn assign_wayfinder_role_in(&self, scope: Scope, token: &str, role: &str) -> Result<Roles> {
         names::collect([names::check_name("token", token), names::check_role("role", role)])?;
         let collection = self.collection(&scope).await?;
-        self.decode(
-            self.send(&requests::assign_wayfinder_role(&collection, token, role))
-                .await?,
-            "role list",
-        )
+        self.fetch(&requests::assign_wayfinder_role(&collection, token, role), "role list")
+            .await
     }
 
     async fn roles_in(&self, scope: Scope, token: &str) -> Result<Roles> {
         names::collect([names::check_name("token", token)])?;
         let collection = self.collection(&scope).await?;
-        self.decode(self.send(&requests::roles(&collection, token)).await?, "role list")
+        self.fetch(&requests::roles(&collection, token), "role list").await
     }
 
     /// Creates a workspace access token and issues its secret. With
@@ -485,7 +488,7 @@ impl Client {
     /// Who this client is authenticated as.
     pub async fn whoami(&self) -> Result<WhoAmI> {
         let info = self.api_info().await?;
-        self.decode(self.send(&requests::whoami(&info)).await?, "whoami answer")
+        self.fetch(&requests::whoami(&info), "whoami answer").await
     }
 }
 

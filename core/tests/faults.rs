@@ -202,6 +202,24 @@ async fn malformed_and_oversized_answers_are_clear_errors() {
     assert_eq!(err.code(), "SERVER");
     assert!(err.to_string().contains("not valid JSON"), "{err}");
 
+    // Cut short, or followed by more than JSON: still not JSON. JSON of
+    // another shape is named by what was expected.
+    for (body, says) in [
+        (r#"{"items": ["#, "not valid JSON"),
+        (r#"{"items": []} and more"#, "not valid JSON"),
+        (r#"{"items": 7}"#, "the server's list is not understood"),
+    ] {
+        emu.inject_fault(Fault {
+            status: Some(200),
+            body: Some(body.to_owned()),
+            ..fault("/resources")
+        })
+        .unwrap();
+        let err = client.list_workspace_access_tokens(None).await.unwrap_err();
+        assert_eq!(err.code(), "SERVER", "{body}");
+        assert!(err.to_string().contains(says), "{body}: {err}");
+    }
+
     emu.inject_fault(Fault {
         status: Some(500),
         malformed_body: true,

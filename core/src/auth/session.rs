@@ -79,7 +79,7 @@ async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
             _ => e,
         })?;
     log::debug!("exchanged the access token for an API token");
-    let token = issued_token(answer)?;
+    let token = issued_token(&answer)?;
     client.remember_secret(&token);
     Ok(token)
 }
@@ -104,7 +104,7 @@ async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
             ErrorKind::Unauthenticated => e.with_hint(Hint::LogInAgain),
             _ => e,
         })?;
-    let issued: Issued = client.decode(answer, "refresh answer")?;
+    let issued: Issued = client.decode(&answer, "refresh answer")?;
     let token = issued
         .token
         .ok_or_else(|| server_error(Some(200), "the refresh answer has no token".to_owned()))?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
+use zeroize::Zeroize;
 
 use crate::error::{Error, FieldError, Result};
 use crate::secret::{Redactor, Secret};
@@ -16,30 +17,76 @@ pub(super) const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Largest error body read; the rest is discarded.
 pub(super) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// A success answer's JSON (`null` for an empty body).
-pub(super) fn json_body(status: u16, bytes: &[u8]) -> Result<Value> {
-    if bytes.is_empty() {
-        return Ok(Value::Null);
+/// A success answer's body, not yet decoded. It may hold an issued secret,
+/// so it is wiped when dropped and never printed.
+pub(crate) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: Vec<u8>,
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.body.zeroize();
     }
-    serde_json::from_slice(bytes).map_err(|_| {
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// How an answer's body failed to decode.
+pub(crate) enum Undecodable {
+    /// Not JSON at all.
+    Syntax(Error),
+    /// JSON, but not of the expected shape: serde's reason.
+    Shape(serde_json::Error),
+}
+
+impl Answer {
+    /// The body decoded straight into `T` (an empty body reads as `null`),
+    /// with no `Value` tree built on the way.
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self) -> std::result::Result<T, Undecodable> {
+        let body: &[u8] = if self.body.is_empty() { b"null" } else { &self.body };
+        serde_json::from_slice(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => Undecodable::Shape(e),
+            _ => Undecodable::Syntax(self.not_json()),
+        })
+    }
+
+    /// The body as JSON (`null` for an empty body).
+    pub(crate) fn json(&self) -> Result<Value> {
+        if self.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&self.body).map_err(|_| self.not_json())
+    }
+
+    fn not_json(&self) -> Error {
+        let status = self.status;
         server_error(
             Some(status),
             format!("the server answered {status} with a body that is not valid JSON"),
         )
-    })
+    }
 }
 
 /// The `token` of an answer that issues one (exchange, reset).
-pub(crate) fn issued_token(answer: Value) -> Result<Secret> {
+pub(crate) fn issued_token(answer: &Answer) -> Result<Secret> {
     #[derive(Deserialize)]
     struct Issued {
         token: Option<Secret>,
     }
-    serde_json::from_value::<Issued>(answer)
-        .ok()
-        .and_then(|i| i.token)
-        .filter(|t| !t.expose().is_empty())
-        .ok_or_else(|| server_error(Some(200), "the server's answer has no token".to_owned()))
+    let no_token = || server_error(Some(200), "the server's answer has no token".to_owned());
+    match answer.decode::<Issued>() {
+        Ok(issued) => issued.token.filter(|t| !t.expose().is_empty()).ok_or_else(no_token),
+        Err(Undecodable::Shape(_)) => Err(no_token()),
+        Err(Undecodable::Syntax(e)) => Err(e),
+    }
 }
 
 /// An answer the client cannot use, with the status it came with.
@@ -49,7 +96,10 @@ pub(crate) fn server_error(status: Option<u16>, message: String) -> Error {
 
 /// Reads a body, refusing one larger than `cap`.
 pub(super) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
+    // Sized from the announced length (within reason), the body is not
+    // regrown chunk by chunk, leaving copies of an issued secret behind.
+    let announced = response.content_length().unwrap_or(0).min(64 * 1024);
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0).min(cap));
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
@@ -187,6 +237,48 @@ fn sanitize(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn answers_decode_without_showing_their_body() {
+        let secret = "eyJhbGciOiJIUzI1NiJ9.issued.secret";
+        let answer = Answer {
+            status: 200,
+            body: format!(r#"{{"token": "{secret}", "expires": 1}}"#).into_bytes(),
+        };
+        assert!(!format!("{answer:?}").contains(secret));
+        assert_eq!(issued_token(&answer).expect("a token").expose(), secret);
+        let json = answer.json().expect("JSON");
+        assert_eq!(json["expires"], 1);
+
+        let empty = Answer {
+            status: 204,
+            body: Vec::new(),
+        };
+        assert_eq!(empty.json().expect("null"), Value::Null);
+        assert!(matches!(empty.decode::<Option<u8>>(), Ok(None)));
+        assert!(matches!(empty.decode::<Vec<u8>>(), Err(Undecodable::Shape(_))));
+
+        let garbage = Answer {
+            status: 201,
+            body: b"<html>".to_vec(),
+        };
+        let Err(Undecodable::Syntax(e)) = garbage.decode::<Value>() else {
+            panic!("garbage decoded");
+        };
+        assert_eq!(e.status(), Some(201));
+        assert!(e.to_string().contains("not valid JSON"), "{e}");
+        assert_eq!(issued_token(&garbage).expect_err("no token").status(), Some(201));
+        let no_token = Answer {
+            status: 200,
+            body: br#"{"token": ""}"#.to_vec(),
+        };
+        assert!(
+            issued_token(&no_token)
+                .expect_err("empty")
+                .to_string()
+                .contains("no token")
+        );
+    }
 
     #[test]
     fn decodes_error_bodies() {

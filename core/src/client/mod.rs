@@ -23,6 +23,7 @@ mod transport;
 
 pub use decode::decode_error;
 pub(crate) use decode::server_error;
+use decode::{Answer, Undecodable};
 pub use request::{ApiRequest, Replay};
 
 /// The library version, sent as `X-Client-Version`.
@@ -141,12 +142,13 @@ impl Client {
     }
 
     /// Decodes a successful answer; a decoding error quotes no secret.
-    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, value: Value, what: &str) -> Result<T> {
-        serde_json::from_value(value).map_err(|e| {
-            self.scrub(server_error(
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, answer: &Answer, what: &str) -> Result<T> {
+        answer.decode().map_err(|e| match e {
+            Undecodable::Syntax(e) => e,
+            Undecodable::Shape(e) => self.scrub(server_error(
                 None,
                 format!("the server's {what} is not understood: {e}"),
-            ))
+            )),
         })
     }
 
@@ -158,7 +160,7 @@ impl Client {
     async fn discover(&self) -> Result<ApiInfo> {
         let request = ApiRequest::new(Method::GET, "/apiinfo").unauthenticated();
         let info = match self.send_with_retries(&request, None).await {
-            Ok(value) => self.decode::<ApiInfo>(value, "/apiinfo answer")?,
+            Ok(answer) => self.decode::<ApiInfo>(&answer, "/apiinfo answer")?,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 log::debug!("/apiinfo answered 404: a pre-2.4 server, using {LEGACY_NON_RESOURCE_API}");
                 ApiInfo {
@@ -198,6 +200,17 @@ impl Client {
     /// decodes the answer. A 401 with an exchanged or refreshed token is
     /// retried once with a fresh one.
     pub async fn send(&self, request: &ApiRequest) -> Result<Value> {
+        self.answer(request).await?.json()
+    }
+
+    /// [`Client::send`], decoding the answer straight into `T`; `what`
+    /// names it in the error when it is not understood.
+    pub(crate) async fn fetch<T: serde::de::DeserializeOwned>(&self, request: &ApiRequest, what: &str) -> Result<T> {
+        let answer = self.answer(request).await?;
+        self.decode(&answer, what)
+    }
+
+    async fn answer(&self, request: &ApiRequest) -> Result<Answer> {
         if !request.authenticated {
             return self.send_with_retries(request, None).await;
         }
