@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::{StatusCode, header};
-use serde_json::Value;
 use url::Url;
 
-use super::decode::{self, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
+use super::decode::{Answer, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
 use super::{ApiRequest, Client, Replay, VERSION};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
@@ -38,7 +37,7 @@ impl Failure {
 impl Client {
     /// Sends with retries and the given bearer token. Every wait, planned
     /// backoff or `Retry-After`, counts against the call's total budget.
-    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Value> {
+    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Answer> {
         self.check_same_process()?;
         let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
@@ -112,7 +111,7 @@ impl Client {
             url.query_pairs_mut()
                 .extend_pairs(request.query.iter().map(|(k, v)| (*k, v.as_str())));
         }
-        if url.origin() != endpoint.origin() {
+        if !same_origin(&url, endpoint) {
             return Err(Error::invalid(
                 "path",
                 "pattern",
@@ -122,7 +121,7 @@ impl Client {
         Ok(url)
     }
 
-    async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Value, Failure> {
+    async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Answer, Failure> {
         let builder = self.prepare(request, bearer).map_err(Failure::fatal)?;
         let response = match builder.send().await {
             Ok(r) => r,
@@ -172,7 +171,7 @@ impl Client {
     /// configured server's own origin.
     fn prepare(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<reqwest::RequestBuilder> {
         let url = self.url(request)?;
-        let same_origin = url.origin() == self.inner.settings.endpoint.origin();
+        let same_origin = same_origin(&url, &self.inner.settings.endpoint);
         let mut builder = self
             .inner
             .http
@@ -198,15 +197,15 @@ impl Client {
     }
 }
 
-/// A success answer's JSON (`null` for an empty body).
-async fn success_body(response: reqwest::Response, replay: Replay) -> Result<Value, Failure> {
+/// A success answer's body, read whole.
+async fn success_body(response: reqwest::Response, replay: Replay) -> Result<Answer, Failure> {
     let status = response.status().as_u16();
-    let bytes = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
+    let body = read_capped(response, MAX_BODY).await.map_err(|e| Failure {
         retryable: replay == Replay::Safe && e.kind() == ErrorKind::Transport,
         error: e,
         retry_after: None,
     })?;
-    decode::json_body(status, &bytes).map_err(Failure::fatal)
+    Ok(Answer { status, body })
 }
 
 /// The waits of one call's retries: each is the planned backoff, or the
@@ -231,14 +230,23 @@ impl RetryBudget {
     }
 }
 
+/// Whether two URLs share scheme, host and port: [`Url::origin`] without
+/// its allocations, for every request.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host() == b.host() && a.port_or_known_default() == b.port_or_known_default()
+}
+
 /// Follows redirects only within the same origin (scheme, host, port), so
 /// the Authorization header never reaches another server.
 pub(super) fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(|u| u.origin());
         if attempt.previous().len() > 5 {
             attempt.error("too many redirects")
-        } else if first.as_ref() == Some(&attempt.url().origin()) {
+        } else if attempt
+            .previous()
+            .first()
+            .is_some_and(|first| same_origin(first, attempt.url()))
+        {
             attempt.follow()
         } else {
             attempt.stop()
@@ -306,6 +314,22 @@ fn is_certificate_refusal(e: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        let url = |s: &str| Url::parse(s).expect("a valid URL");
+        let base = url("https://wf.example.com/api");
+        assert!(same_origin(&base, &url("https://WF.example.com:443/other?q")));
+        assert!(same_origin(&url("http://127.0.0.1/"), &url("http://127.0.0.1:80/x")));
+        for other in [
+            "http://wf.example.com/api",
+            "https://wf.example.com:8443/api",
+            "https://wf.example.com.evil.net/api",
+            "https://evil.net/wf.example.com",
+        ] {
+            assert!(!same_origin(&base, &url(other)), "{other}");
+        }
+    }
 
     #[test]
     fn retry_after_waits_count_against_the_budget() {
