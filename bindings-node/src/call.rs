@@ -236,6 +236,9 @@ where
         Some((abort, listening)) => (Some(abort), listening),
         None => (None, None),
     };
+    // Boxed once here, the call's state (kilobytes) is not copied again at
+    // each layer that wraps it on its way to the runtime.
+    let fut = Box::pin(fut);
     let guarded = async move {
         match abort {
             Some(abort) => {

@@ -407,6 +407,7 @@ where
             },
         ));
     }
+    let fut = Box::pin(fut); // moved as a pointer from here on, see `coroutine`
     let (done, result) = std::sync::mpsc::sync_channel(1);
     let task = runtime().spawn(async move {
         // The receiver is gone only when the caller was interrupted.
@@ -474,6 +475,9 @@ where
         )?;
         module.getattr("drive").map(Bound::unbind)
     })?;
+    // Boxed once here, the call's state (kilobytes) is not copied again at
+    // each layer that wraps it on its way to the runtime.
+    let fut = Box::pin(fut);
     let pending = Pending(Mutex::new(Some(Box::new(move |py| awaitable(py, fut)))));
     let coroutine = drive.bind(py).call1((pending,))?;
     coroutine.setattr(pyo3::intern!(py, "__name__"), name)?;
