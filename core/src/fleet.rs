@@ -201,7 +201,7 @@ impl Client {
             #[serde(default)]
             items: Vec<AccessToken>,
         }
-        let info = self.api_info().await?;
+        let info = self.known_api().await?;
         let path = format!(
             "{}/{WORKSPACE_GROUP_VERSION}/workspaces",
             info.resource_api.trim_end_matches('/')

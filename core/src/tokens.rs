@@ -189,8 +189,8 @@ impl Client {
     }
 
     async fn collection(&self, scope: &Scope) -> Result<String> {
-        let info = self.api_info().await?;
-        Ok(requests::collection(&info, self.api_group_version(), scope))
+        let info = self.known_api().await?;
+        Ok(requests::collection(info, self.api_group_version(), scope))
     }
 
     async fn create(&self, scope: Scope, name: &str, options: &CreateOptions) -> Result<IssuedToken> {
@@ -487,8 +487,8 @@ impl Client {
 
     /// Who this client is authenticated as.
     pub async fn whoami(&self) -> Result<WhoAmI> {
-        let info = self.api_info().await?;
-        self.fetch(&requests::whoami(&info), "whoami answer").await
+        let info = self.known_api().await?;
+        self.fetch(&requests::whoami(info), "whoami answer").await
     }
 }
 

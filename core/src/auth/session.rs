@@ -67,7 +67,7 @@ fn is_expiring(token: &Secret) -> bool {
 
 /// Exchanges a long-lived access token for a short-lived API token.
 async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
-    let info = client.api_info().await?;
+    let info = client.known_api().await?;
     let request = ApiRequest::new(Method::POST, format!("{}/exchange", info.non_resource_api))
         .query("ttl", EXCHANGE_TTL)
         .replay(Replay::Safe);
@@ -93,7 +93,7 @@ async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
         #[serde(rename = "refresh-token")]
         refresh_token: Option<Secret>,
     }
-    let info = client.api_info().await?;
+    let info = client.known_api().await?;
     let request = ApiRequest::new(Method::POST, format!("{}/login/token", info.non_resource_api))
         .body(serde_json::json!({"refresh-token": refresh_token.expose()}))
         .replay(Replay::Safe);

@@ -154,7 +154,12 @@ impl Client {
 
     /// Discovers where the API lives (`/apiinfo`), once per client.
     pub async fn api_info(&self) -> Result<ApiInfo> {
-        self.inner.api_info.get_or_try_init(|| self.discover()).await.cloned()
+        self.known_api().await.cloned()
+    }
+
+    /// [`Client::api_info`], borrowed: every call needs it, none needs a copy.
+    pub(crate) async fn known_api(&self) -> Result<&ApiInfo> {
+        self.inner.api_info.get_or_try_init(|| self.discover()).await
     }
 
     async fn discover(&self) -> Result<ApiInfo> {
