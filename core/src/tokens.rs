@@ -301,11 +301,7 @@ impl Client {
     ) -> IssuedToken {
         // The object was read before its secret was issued; the secret's
         // claims say which generation it now is.
-        if let Some(generation) = token
-            .as_ref()
-            .and_then(|t| crate::auth::read_claims(t.expose()))
-            .and_then(|c| c.generation)
-        {
+        if let Some(generation) = token.as_ref().and_then(|t| crate::auth::read_generation(t.expose())) {
             resource.status.get_or_insert_with(Default::default).generation = Some(generation);
         }
         IssuedToken {

@@ -252,3 +252,38 @@ fn plain_http_to_other_hosts_is_refused_unless_opted_in() {
         .is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_token_that_cannot_be_a_header_is_refused_before_it_is_sent() {
+    let (url, seen) = tiny_server(Arc::new(|head: &str| {
+        if head.starts_with("GET /apiinfo ") {
+            json_answer(r#"{"nonResourceAPI":"/api/v2","resourceAPI":"/resources"}"#)
+        } else {
+            json_answer(r#"{"username":"x"}"#)
+        }
+    }))
+    .await;
+    let client = with(ClientOptions {
+        server: Some(url),
+        token: Some("header-canary\r\nX-Injected: yes".into()),
+        ..ClientOptions::default()
+    });
+    for _ in 0..2 {
+        // The header is built once per token; every call is refused alike.
+        let err = client.whoami().await.unwrap_err();
+        assert!(matches!(&err, Error::Validation { .. }), "{err:?}");
+        let fields: Vec<(String, String)> = err
+            .field_errors()
+            .iter()
+            .map(|f| (f.field.clone(), f.code.clone()))
+            .collect();
+        assert_eq!(fields, [("token".to_owned(), "invalidValue".to_owned())], "{err}");
+        assert!(!err.to_string().contains("header-canary"), "{err}");
+    }
+    for head in seen.lock().unwrap().iter() {
+        assert!(
+            !head.contains("header-canary") && !head.contains("X-Injected"),
+            "{head}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 mod session;
-pub(crate) use session::Session;
+pub(crate) use session::{Bearer, Session};
 
 /// The long-lived access token scope: must be exchanged before use.
 pub const SCOPE_EXCHANGE: &str = "wayfinder:auth:exchange";
@@ -75,12 +75,26 @@ pub(crate) fn unix_now() -> f64 {
 
 /// Reads a JWT's claims without verifying it; `None` if it is not a JWT.
 pub fn read_claims(token: &str) -> Option<Claims> {
+    decode_claims(token)
+}
+
+/// The `generation` claim of a JWT, reading nothing else.
+pub(crate) fn read_generation(token: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Generation {
+        #[serde(default)]
+        generation: Option<i64>,
+    }
+    decode_claims::<Generation>(token)?.generation
+}
+
+fn decode_claims<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
     // Only the shape matters; refuse anything that is not three base64 parts
     // before handing it to the decoder.
     if token.split('.').count() != 3 {
         return None;
     }
-    jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token).ok()
+    jsonwebtoken::dangerous::insecure_decode_claims::<T>(token).ok()
 }
 
 /// How a credential from the config or the caller is used.

@@ -2,9 +2,14 @@
 //! exchanging an access token or refreshing a user's login, cached until it
 //! nears expiry and renewed once when the server refuses it.
 
+use std::fmt;
+use std::sync::Arc;
+
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use serde::Deserialize;
 use tokio::sync::Mutex;
+use zeroize::Zeroizing;
 
 use super::{Claims, Credential, read_claims};
 use crate::client::decode::{issued_token, server_error};
@@ -17,43 +22,94 @@ use crate::settings::{Origin, Settings};
 /// TTL asked for on exchange (the server caps it at 1h).
 const EXCHANGE_TTL: &str = "30m0s";
 
+/// A token as sent: the secret and its `Authorization` header, built once
+/// per token rather than per request. Each request then shares the header
+/// (marked sensitive) instead of formatting another copy of the secret.
+#[derive(Clone)]
+pub(crate) struct Bearer(Arc<BearerParts>);
+
+struct BearerParts {
+    secret: Secret,
+    /// `None` when the token holds characters a header cannot carry.
+    header: Option<HeaderValue>,
+}
+
+impl Bearer {
+    pub(crate) fn new(secret: Secret) -> Bearer {
+        let text = Zeroizing::new(format!("Bearer {}", secret.expose()));
+        let header = HeaderValue::from_str(&text).ok().map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
+        Bearer(Arc::new(BearerParts { secret, header }))
+    }
+
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.0.secret
+    }
+
+    /// The `Authorization` header, or `None` if the token cannot be sent in one.
+    pub(crate) fn header(&self) -> Option<&HeaderValue> {
+        self.0.header.as_ref()
+    }
+}
+
+impl PartialEq for Bearer {
+    fn eq(&self, other: &Bearer) -> bool {
+        self.secret() == other.secret()
+    }
+}
+
+impl fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
+
 /// The cached API token of one client; the lock makes concurrent callers
 /// share one exchange or refresh.
 #[derive(Debug)]
 pub(crate) struct Session {
-    api_token: Mutex<Option<Secret>>,
+    /// The configured token, when it is sent as is.
+    static_bearer: Option<Bearer>,
+    api_token: Mutex<Option<Bearer>>,
 }
 
 impl Session {
     /// Starts with the token cached in the config file, unless it is expiring.
     pub(crate) fn new(settings: &Settings) -> Session {
+        let static_bearer = match &settings.credential {
+            Credential::Static(token) => Some(Bearer::new(token.clone())),
+            Credential::Exchange(_) | Credential::Refresh(_) => None,
+        };
+        let cached = settings.cached_token.clone().filter(|t| !is_expiring(t));
         Session {
-            api_token: Mutex::new(settings.cached_token.clone().filter(|t| !is_expiring(t))),
+            static_bearer,
+            api_token: Mutex::new(cached.map(Bearer::new)),
         }
     }
 
     /// The bearer token for API calls: the static token, or a cached API
     /// token renewed by exchange or refresh when it nears expiry.
-    pub(crate) async fn bearer(&self, client: &Client) -> Result<Secret> {
-        let credential = &client.settings().credential;
-        if let Credential::Static(token) = credential {
-            return Ok(token.clone());
+    pub(crate) async fn bearer(&self, client: &Client) -> Result<Bearer> {
+        if let Some(bearer) = &self.static_bearer {
+            return Ok(bearer.clone());
         }
         let mut cached = self.api_token.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| !is_expiring(t)) {
+        if let Some(token) = cached.as_ref().filter(|t| !is_expiring(t.secret())) {
             return Ok(token.clone());
         }
-        let fresh = match credential {
+        let fresh = Bearer::new(match &client.settings().credential {
             Credential::Exchange(access_token) => exchange(client, access_token).await?,
             Credential::Refresh(refresh_token) => refresh(client, refresh_token).await?,
             Credential::Static(token) => token.clone(),
-        };
+        });
         *cached = Some(fresh.clone());
         Ok(fresh)
     }
 
     /// Forgets `stale` if it is still the cached API token.
-    pub(crate) async fn forget(&self, stale: &Secret) {
+    pub(crate) async fn forget(&self, stale: &Bearer) {
         let mut cached = self.api_token.lock().await;
         if cached.as_ref() == Some(stale) {
             *cached = None;
@@ -72,7 +128,7 @@ async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
         .query("ttl", EXCHANGE_TTL)
         .replay(Replay::Safe);
     let answer = client
-        .send_with_retries(&request, Some(access_token))
+        .send_with_retries(&request, Some(&Bearer::new(access_token.clone())))
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::Unauthenticated => e.with_hint(Hint::CredentialRevoked),
@@ -98,7 +154,7 @@ async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
         .body(serde_json::json!({"refresh-token": refresh_token.expose()}))
         .replay(Replay::Safe);
     let answer = client
-        .send_with_retries(&request, Some(refresh_token))
+        .send_with_retries(&request, Some(&Bearer::new(refresh_token.clone())))
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::Unauthenticated => e.with_hint(Hint::LogInAgain),

@@ -11,8 +11,8 @@ use url::Url;
 
 use super::decode::{Answer, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
 use super::{ApiRequest, Client, Replay, VERSION};
+use crate::auth::Bearer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::Secret;
 
 /// Longest wait honoured from a `Retry-After` header.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -37,7 +37,7 @@ impl Failure {
 impl Client {
     /// Sends with retries and the given bearer token. Every wait, planned
     /// backoff or `Retry-After`, counts against the call's total budget.
-    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<Answer> {
+    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Bearer>) -> Result<Answer> {
         self.check_same_process()?;
         let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
@@ -121,7 +121,7 @@ impl Client {
         Ok(url)
     }
 
-    async fn attempt(&self, request: &ApiRequest, bearer: Option<&Secret>, attempt: u32) -> Result<Answer, Failure> {
+    async fn attempt(&self, request: &ApiRequest, bearer: Option<&Bearer>, attempt: u32) -> Result<Answer, Failure> {
         let builder = self.prepare(request, bearer).map_err(Failure::fatal)?;
         let response = match builder.send().await {
             Ok(r) => r,
@@ -169,7 +169,7 @@ impl Client {
 
     /// The request as sent: headers, body, and the bearer token only for the
     /// configured server's own origin.
-    fn prepare(&self, request: &ApiRequest, bearer: Option<&Secret>) -> Result<reqwest::RequestBuilder> {
+    fn prepare(&self, request: &ApiRequest, bearer: Option<&Bearer>) -> Result<reqwest::RequestBuilder> {
         let url = self.url(request)?;
         let same_origin = same_origin(&url, &self.inner.settings.endpoint);
         let mut builder = self
@@ -179,16 +179,15 @@ impl Client {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")
             .header("X-Client-Version", VERSION);
-        if let Some(token) = bearer.filter(|_| same_origin) {
-            let mut value = header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+        if let Some(bearer) = bearer.filter(|_| same_origin) {
+            let value = bearer.header().ok_or_else(|| {
                 Error::invalid(
                     "token",
                     "invalidValue",
                     "token contains characters not allowed in an HTTP header",
                 )
             })?;
-            value.set_sensitive(true);
-            builder = builder.header(header::AUTHORIZATION, value);
+            builder = builder.header(header::AUTHORIZATION, value.clone());
         }
         if let Some(body) = &request.body {
             builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
