@@ -177,6 +177,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_generation_alone() {
+        let read = |claims: serde_json::Value| read_generation(&jwt(&claims));
+        assert_eq!(
+            read(serde_json::json!({"generation": 3, "scopes": [SCOPE_EXCHANGE]})),
+            Some(3)
+        );
+        assert_eq!(read(serde_json::json!({"sub": "x"})), None);
+        assert_eq!(read(serde_json::json!({"generation": "3"})), None, "not a number");
+        // Claims it does not read cannot spoil the one it does.
+        assert_eq!(read(serde_json::json!({"generation": 2, "exp": "soon"})), Some(2));
+        for not_jwt in ["plain-static-token", "a.b", "a.b.c", ""] {
+            assert_eq!(read_generation(not_jwt), None, "{not_jwt}");
+        }
+    }
+
+    #[test]
     fn classifies_by_scope() {
         let exchange = jwt(&serde_json::json!({"scopes": [SCOPE_EXCHANGE]}));
         let refresh = jwt(&serde_json::json!({"scopes": [SCOPE_REFRESH]}));
