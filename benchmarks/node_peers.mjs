@@ -115,6 +115,7 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '32' },
     workspaces: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '0' },
     latency: { type: 'string', default: '500' },
     memory: { type: 'string', default: '0' },
     ca: { type: 'string' },
@@ -139,6 +140,9 @@ if (Number(args.memory) > 0) {
   result = await memory(create, args.prefix, Number(args.memory), Number(args.concurrency))
 } else {
   const count = Number(args.count)
+  // Untimed, so a JIT-compiled peer is measured warm, as a long-lived process runs.
+  if (Number(args.warmup) > 0)
+    await bulk(create, `${args.prefix}-w`, Number(args.warmup), Number(args.concurrency), Number(args.workspaces))
   const cpu = cpuUs()
   const bulkPerS = await bulk(create, args.prefix, count, Number(args.concurrency), Number(args.workspaces))
   const cpuPerCreate = (cpuUs() - cpu) / count

@@ -115,6 +115,8 @@ def blocking(args: argparse.Namespace) -> dict[str, object]:
             gc.collect()
             checkpoints.append(round(rss_mb(), 2))
         return {"rss_mb_checkpoints": checkpoints}
+    if args.warmup:
+        bulk_in_threads(client, f"{prefix}-w", args.warmup, args.concurrency, workspaces)
     cpu = cpu_s()
     bulk_per_s = bulk_in_threads(client, prefix, count, args.concurrency, workspaces)
     cpu_us = (cpu_s() - cpu) * 1e6 / count
@@ -232,6 +234,7 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workspaces", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=0, help="untimed creates before the timed bulk part")
     parser.add_argument("--latency", type=int, default=500)
     parser.add_argument("--ca", help="trust this CA (PEM file) for an HTTPS server")
     parser.add_argument("--memory", type=int, default=0, help="measure RSS growth over this many creates instead")
@@ -249,6 +252,8 @@ async def main() -> None:
     if args.memory:
         result: dict[str, object] = await memory(create, args.prefix, args.memory, args.concurrency)
     else:
+        if args.warmup:
+            await bulk(create, f"{args.prefix}-w", args.warmup, args.concurrency, args.workspaces)
         cpu = cpu_s()
         bulk_per_s = await bulk(create, args.prefix, args.count, args.concurrency, args.workspaces)
         cpu_us = (cpu_s() - cpu) * 1e6 / args.count

@@ -4,7 +4,9 @@ on one machine, reported as ratios (these machines are shared and noisy).
 1. bulk create: 3,000 tokens (object + secret) across 20 workspaces, concurrency 32,
    through every peer: the Rust core and a raw reqwest loop (the floor); the Node
    Client, `fetch` and undici's `request` over a keep-alive Pool; the Python
-   AsyncClient and blocking Client, httpx and aiohttp. Each run also reports the
+   AsyncClient and blocking Client, httpx and aiohttp. Each run first makes 2,000
+   untimed creates (fewer for the slow peers: as many as they time) so every peer,
+   the JIT-compiled ones above all, is measured warm. Each run also reports the
    process's CPU time per create over the bulk part (getrusage / process.cpuUsage)
    and the latency of 300 sequential creates (p50, p99);
 2. the same over HTTPS: a second emulator serves TLS with its own CA, every peer
@@ -249,6 +251,13 @@ def bulk_count(peer: str, counts: dict[str, int]) -> int:
     return counts[SLOW_PEERS.get(peer, "bulk")]
 
 
+def warmup_count(peer: str, counts: dict[str, int]) -> int:
+    """Untimed creates before the timed ones. JIT-compiled peers need them most:
+    undici's first 1,000 creates cost about five times its steady CPU per create,
+    which, left in, would flatter every library compared with it."""
+    return min(counts["warmup"], bulk_count(peer, counts))
+
+
 def bulk_rounds(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int], run_id: str) -> dict[str, Any]:
     """Every peer over every transport, interleaved, `rounds` times: per transport and
     peer, the list of measurements (bulk rate, CPU per create, latency, handshakes)."""
@@ -256,13 +265,14 @@ def bulk_rounds(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str,
     for round_ in range(counts["rounds"]):
         for transport, emulator in emulators.items():
             for peer in PEERS:
-                bulk = bulk_count(peer, counts)
+                bulk, warmup = bulk_count(peer, counts), warmup_count(peer, counts)
                 step(
-                    f"round {round_ + 1}/{counts['rounds']} {transport} {peer}: {bulk} creates "
-                    f"at concurrency 32, then {counts['latency']} one by one"
+                    f"round {round_ + 1}/{counts['rounds']} {transport} {peer}: {warmup} creates to warm up, "
+                    f"{bulk} timed at concurrency 32, then {counts['latency']} one by one"
                 )
                 prefix = f"{peer.replace('_', '-')}-{run_id}-{transport}-r{round_}"
-                extra = ["--prefix", prefix, "--count", str(bulk), "--latency", str(counts["latency"])]
+                extra = ["--prefix", prefix, "--warmup", str(warmup), "--count", str(bulk)]
+                extra += ["--latency", str(counts["latency"])]
                 emulator.reset_stats()
                 measured = last_json(
                     run(peer_command(peer, bin_dir) + common_args(emulator) + extra, peer_env(peer, emulator))
@@ -407,6 +417,7 @@ def main() -> int:
         dict(
             rounds=1,
             bulk=20,
+            warmup=5,
             bulk_slow=10,
             bulk_httpx=10,
             latency=5,
@@ -417,7 +428,7 @@ def main() -> int:
             rotate=20,
         )
         if smoke
-        else dict(rounds=5, bulk=3000, bulk_slow=1000, bulk_httpx=300, latency=300, starts=20, cli=6)
+        else dict(rounds=5, bulk=3000, warmup=2000, bulk_slow=1000, bulk_httpx=300, latency=300, starts=20, cli=6)
         | dict(memory=10_000, handoff=20_000, rotate=2000)
     )
     run_id = uuid.uuid4().hex[:6]
@@ -476,10 +487,12 @@ def measure(emulators: dict[str, Emulator], bin_dir: Path, counts: dict[str, int
     results["tls"] = summarise(samples["https"])
     results["handshakes"] = {
         "per_run": {p: statistics.median(m["handshakes"] for m in s) for p, s in samples["https"].items()},
-        "creates_per_run": counts["bulk"] + counts["latency"] + 1,
-        "requests_per_run": 2 * (counts["bulk"] + counts["latency"] + 1),
+        "creates_per_run": counts["warmup"] + counts["bulk"] + counts["latency"] + 1,
+        "requests_per_run": 2 * (counts["warmup"] + counts["bulk"] + counts["latency"] + 1),
         # httpx and fetch make fewer (SLOW_PEERS).
-        "creates_per_run_by_peer": {p: bulk_count(p, counts) + counts["latency"] + 1 for p in PEERS},
+        "creates_per_run_by_peer": {
+            p: warmup_count(p, counts) + bulk_count(p, counts) + counts["latency"] + 1 for p in PEERS
+        },
         "concurrency": 32,
     }
     results["cpu_comparison"] = {"http": comparisons(results), "https": comparisons(results["tls"])}
@@ -609,8 +622,11 @@ def readme(r: dict[str, Any], table: str) -> str:
         "five rounds with every peer and both transports interleaved. Throughput and latency are the peer's median "
         "over the rounds, CPU per create (the client process's user + system time over the bulk part, start-up "
         "excluded) the mean; the bulk part is 3,000 creates at concurrency 32 (1,000 for `fetch` and 300 for "
-        "httpx, several times slower, so that each peer's bulk part lasts a second or more). Absolute numbers "
-        "move with the machine's load; compare ratios from one run.\n\n"
+        "httpx, several times slower, so that each peer's bulk part lasts a second or more), timed after 2,000 "
+        "untimed creates (as many as it times for a slow peer) that warm every peer up: a JIT-compiled peer's "
+        "first creates cost several times its steady CPU (undici's first 1,000 about five times), and a "
+        "long-lived process pays that once. Absolute numbers move with the machine's load; compare ratios from "
+        "one run.\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
@@ -619,10 +635,11 @@ def readme(r: dict[str, Any], table: str) -> str:
         "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (32 threads "
         "taking the next token in turn for the bulk part, the shape of the async peers' 32 workers); "
         "`python_httpx` and `python_aiohttp` hand-written clients. TLS handshakes are "
-        "counted by the emulator for one HTTPS run (bulk at concurrency 32, then one by one). The emulator runs in "
-        "its own process on the same 2 cores, so throughput is capped by it: where a library matches the raw "
-        "loop, CPU per create is what tells the libraries apart. `make bench-memory` runs 100,000 creates per "
-        "library for the steady-state memory figures, beside two Node baselines under the same 32 workers: "
+        "counted by the emulator for one HTTPS run (warm-up and bulk at concurrency 32, then one by one). "
+        "The emulator runs in its own process on the same 2 cores, so throughput is capped by it: "
+        "where a library matches the raw loop, CPU per create is what tells the libraries apart. "
+        "`make bench-memory` runs 100,000 creates per library for the steady-state memory figures, "
+        "beside two Node baselines under the same 32 workers: "
         "`node_runtime` (no client, one event-loop turn per create) and `node_undici`; `node_lib-pinned` is "
         "`node_lib` with V8's young generation held at 1 MB (`--max-semi-space-size=1`). The raw figures are in "
         "`results.json`.\n"

@@ -36,6 +36,10 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 20)]
     workspaces: usize,
+    /// Untimed creates at the same concurrency before the timed bulk part,
+    /// so CPU per create is the steady state of every peer alike.
+    #[arg(long, default_value_t = 0)]
+    warmup: usize,
     /// Sequential creates timed one by one.
     #[arg(long, default_value_t = 500)]
     latency: usize,
@@ -223,6 +227,9 @@ async fn main() {
         }
         println!("{}", json!({ "rss_mb_checkpoints": checkpoints }));
         return;
+    }
+    if args.warmup > 0 {
+        bulk(&creator, &format!("{}-w", args.prefix), args.warmup, &args).await;
     }
     let cpu = cpu_time();
     let bulk_per_s = bulk(&creator, &args.prefix, args.count, &args).await;
