@@ -2,7 +2,8 @@
 on one machine, reported as ratios (these machines are shared and noisy).
 
 1. bulk create: 3,000 tokens (object + secret) across 20 workspaces, concurrency 32,
-   through every peer: the Rust core and a raw reqwest loop (the floor); the Node
+   through every peer: the Rust core and a raw reqwest loop (the floor; again on a
+   single-thread runtime, for reference); the Node
    Client, `fetch` and undici's `request` over a keep-alive Pool; the Python
    AsyncClient and blocking Client, httpx and aiohttp. Each run first makes 2,000
    untimed creates (fewer for the slow peers: as many as they time) so every peer,
@@ -52,6 +53,7 @@ import chart  # noqa: E402
 # Each library runs right after its peers, so all see the emulator in the same state.
 PEERS = [
     "rust_raw",
+    "rust_raw_current_thread",
     "rust_core",
     "node_fetch",
     "node_undici",
@@ -61,6 +63,9 @@ PEERS = [
     "python_lib",
     "python_blocking",
 ]
+# The raw loop with every request on one thread, as a JavaScript client runs
+# (`rust_raw` is tokio's multi-thread runtime): a reference, not a target.
+RAW_CURRENT_THREAD = "rust_raw_current_thread"
 # The hand-written peers of each language: the strongest of them (by throughput in
 # the same run) is what each library is held against.
 HAND_WRITTEN = {
@@ -207,6 +212,8 @@ MEMORY_BASELINES = ["node_runtime", "node_undici"]
 
 
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
+    if peer == RAW_CURRENT_THREAD:
+        return [str(bin_dir / "wayfinder-bench"), "--peer", "raw", "--current-thread"]
     if peer == PINNED_YOUNG_GENERATION:
         return ["node", "--expose-gc", "--max-semi-space-size=1", str(HERE / "node_peers.mjs"), "--peer", "lib"]
     language, kind = peer.split("_")
@@ -630,7 +637,9 @@ def readme(r: dict[str, Any], table: str) -> str:
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
-        "Peers: `rust_raw` is a `reqwest` loop with no library logic (the floor); `rust_core` the core crate; "
+        "Peers: `rust_raw` is a `reqwest` loop with no library logic (the floor), on tokio's multi-thread "
+        "runtime like `rust_core`, the core crate; `rust_raw_current_thread` the same loop with every request "
+        "on one thread, the shape a JavaScript client has (a reference, not a target); "
         "`node_lib` the Node `Client`; `node_fetch` the built-in `fetch`; `node_undici` undici's `request` over a "
         "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (32 threads "
         "taking the next token in turn for the bulk part, the shape of the async peers' 32 workers); "

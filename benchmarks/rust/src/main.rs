@@ -1,7 +1,10 @@
 //! The Rust peers of `make bench`: the core library (`--peer core`) and a raw
 //! reqwest loop sending the same requests with no library logic (`--peer
 //! raw`, the floor). Prints one JSON object: bulk throughput, the process's
-//! CPU time per create over the bulk run, and latency.
+//! CPU time per create over the bulk run, and latency. Both run on tokio's
+//! default multi-thread runtime, the shape of a `#[tokio::main]` program;
+//! `--current-thread` runs one on a single thread instead, the shape every
+//! request of a JavaScript client takes.
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +54,9 @@ struct Args {
     /// Trust this CA (PEM file) for an HTTPS server.
     #[arg(long)]
     ca: Option<std::path::PathBuf>,
+    /// Run on a current-thread runtime: every request on one thread.
+    #[arg(long)]
+    current_thread: bool,
     /// Instead: resident memory after every tenth of this many creates.
     #[arg(long)]
     memory: Option<usize>,
@@ -207,9 +213,19 @@ fn creator(args: &Args) -> Creator {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args = Args::parse();
+    let runtime = if args.current_thread {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    };
+    runtime
+        .unwrap_or_else(|e| panic!("runtime: {e}"))
+        .block_on(measure(args));
+}
+
+async fn measure(args: Args) {
     let creator = creator(&args);
     // Warm up: connections, discovery.
     creator.create(&format!("{}-warm", args.prefix), "ws0").await;
