@@ -1,5 +1,5 @@
 """Draws benchmarks/chart.svg from results.json: creates/s and CPU per create for
-every peer, HTTP and HTTPS side by side, the raw reqwest floor marked.
+every peer, HTTP and HTTPS side by side, the raw reqwest floor (multi-thread runtime) marked.
 
     python benchmarks/chart.py [results.json] [chart.svg]
 """
@@ -47,7 +47,9 @@ def draw(results: dict[str, Any], out: Path) -> None:
         axis.grid(axis="x", alpha=0.3)
     # httpx's CPU is 30x the libraries': a log scale keeps the small bars readable.
     cpu.set_xscale("log")
-    rate.legend(loc="lower right", fontsize=8, title="dashed: raw reqwest floor", title_fontsize=7)
+    rate.legend(
+        loc="lower right", fontsize=8, title="dashed: raw reqwest, multi-thread runtime (the floor)", title_fontsize=7
+    )
     figure.suptitle(
         f"wayfinder-tokens {results['commit']}: {results['counts']['bulk']} creates at concurrency 32, "
         f"{results['cores']} cores, median (rate) and mean (CPU) of {results['counts']['rounds']} rounds; "
