@@ -47,11 +47,18 @@ def draw(results: dict[str, Any], out: Path) -> None:
         axis.grid(axis="x", alpha=0.3)
     # httpx's CPU is 30x the libraries': a log scale keeps the small bars readable.
     cpu.set_xscale("log")
+    # Below the panel, where it hides no bar.
     rate.legend(
-        loc="lower right", fontsize=8, title="dashed: raw reqwest, multi-thread runtime (the floor)", title_fontsize=7
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncols=2,
+        fontsize=8,
+        title="dashed: raw reqwest, multi-thread runtime (the floor)",
+        title_fontsize=7,
     )
     figure.suptitle(
-        f"wayfinder-tokens {results['commit']}: {results['counts']['bulk']} creates at concurrency 32, "
+        f"wayfinder-tokens {results['commit']}: {results['counts']['bulk']} creates at concurrency 32 "
+        f"after {results['counts'].get('warmup', 0)} to warm up, "
         f"{results['cores']} cores, median (rate) and mean (CPU) of {results['counts']['rounds']} rounds; "
         "★ this project",
         fontsize=10,
