@@ -5,7 +5,7 @@
 // `fetch` trusts an HTTPS server's CA through NODE_EXTRA_CA_CERTS. Each run
 // imports only the client it measures: undici's modules alone hold ~5 MB of
 // heap, which must not count in the library's memory figures.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
 const GV = 'accesstokens.appvia.io/v2beta1'
@@ -61,6 +61,39 @@ async function undiciPool(url, token, ca) {
 function cpuUs() {
   const { user, system } = process.cpuUsage()
   return user + system
+}
+
+/** CPU time so far, in microseconds, of the JavaScript thread (`main`) and of the
+ * library's tokio threads (`runtime`, named wayfinder-tokens), from each thread's
+ * /proc schedstat; null where there is no such file (not Linux). */
+function threadCpuUs() {
+  let tids
+  try {
+    tids = readdirSync('/proc/self/task')
+  } catch {
+    return null
+  }
+  const totals = { main: 0, runtime: 0 }
+  for (const tid of tids) {
+    try {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      if (tid === String(process.pid)) totals.main += ns / 1000
+      else if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('wayfinder-token'))
+        totals.runtime += ns / 1000
+    } catch {
+      // The thread exited between the listing and the read: its time counts as `other`.
+    }
+  }
+  return totals
+}
+
+/** Per create between two `threadCpuUs()` readings; `other` is the rest of the
+ * process's CPU (V8's helper threads, libuv's pool). */
+function byThread(before, after, cpuPerCreate, count) {
+  if (!before || !after) return undefined
+  const main = (after.main - before.main) / count
+  const runtime = (after.runtime - before.runtime) / count
+  return { main, runtime, other: Math.max(cpuPerCreate - main - runtime, 0) }
 }
 
 async function bulk(create, prefix, count, concurrency, workspaces) {
@@ -143,12 +176,13 @@ if (Number(args.memory) > 0) {
   // Untimed, so a JIT-compiled peer is measured warm, as a long-lived process runs.
   if (Number(args.warmup) > 0)
     await bulk(create, `${args.prefix}-w`, Number(args.warmup), Number(args.concurrency), Number(args.workspaces))
-  const cpu = cpuUs()
+  const [cpu, threads] = [cpuUs(), threadCpuUs()]
   const bulkPerS = await bulk(create, args.prefix, count, Number(args.concurrency), Number(args.workspaces))
   const cpuPerCreate = (cpuUs() - cpu) / count
   result = {
     bulk_per_s: bulkPerS,
     cpu_us_per_create: cpuPerCreate,
+    cpu_us_per_create_by_thread: byThread(threads, threadCpuUs(), cpuPerCreate, count),
     latency_ms: await latency(create, args.prefix, Number(args.latency)),
   }
 }

@@ -30,6 +30,42 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def thread_cpu_us() -> dict[str, float] | None:
+    """CPU time so far, in µs, of the interpreter's main thread (`main`) and of the
+    library's tokio threads (`runtime`, named wayfinder-tokens), from each thread's
+    /proc schedstat; None where there is no such file (not Linux)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    totals = {"main": 0.0, "runtime": 0.0}
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                us = int(f.read().split()[0]) / 1000
+            if int(tid) == os.getpid():
+                totals["main"] += us
+            else:
+                with open(f"/proc/self/task/{tid}/comm") as f:
+                    if f.read().startswith("wayfinder-token"):
+                        totals["runtime"] += us
+        except OSError:
+            continue  # the thread exited between the listing and the read: its time counts as `other`
+    return totals
+
+
+def by_thread(
+    before: dict[str, float] | None, after: dict[str, float] | None, cpu_us: float, count: int
+) -> dict[str, float] | None:
+    """Per create between two `thread_cpu_us()` readings; `other` is the rest of the
+    process's CPU (the blocking client's 32 calling threads, for one)."""
+    if before is None or after is None:
+        return None
+    main = (after["main"] - before["main"]) / count
+    runtime = (after["runtime"] - before["runtime"]) / count
+    return {"main": main, "runtime": runtime, "other": max(cpu_us - main - runtime, 0.0)}
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
@@ -117,9 +153,10 @@ def blocking(args: argparse.Namespace) -> dict[str, object]:
         return {"rss_mb_checkpoints": checkpoints}
     if args.warmup:
         bulk_in_threads(client, f"{prefix}-w", args.warmup, args.concurrency, workspaces)
-    cpu = cpu_s()
+    cpu, threads = cpu_s(), thread_cpu_us()
     bulk_per_s = bulk_in_threads(client, prefix, count, args.concurrency, workspaces)
     cpu_us = (cpu_s() - cpu) * 1e6 / count
+    cpu_by_thread = by_thread(threads, thread_cpu_us(), cpu_us, count)
     samples = []
     for i in range(args.latency):
         started = time.perf_counter()
@@ -127,7 +164,12 @@ def blocking(args: argparse.Namespace) -> dict[str, object]:
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     p = {"p50": samples[round((len(samples) - 1) * 0.5)], "p99": samples[round((len(samples) - 1) * 0.99)]}
-    return {"bulk_per_s": bulk_per_s, "cpu_us_per_create": cpu_us, "latency_ms": p}
+    return {
+        "bulk_per_s": bulk_per_s,
+        "cpu_us_per_create": cpu_us,
+        "cpu_us_per_create_by_thread": cpu_by_thread,
+        "latency_ms": p,
+    }
 
 
 def bulk_in_threads(client: wft.Client, prefix: str, count: int, concurrency: int, workspaces: int) -> float:
@@ -254,12 +296,13 @@ async def main() -> None:
     else:
         if args.warmup:
             await bulk(create, f"{args.prefix}-w", args.warmup, args.concurrency, args.workspaces)
-        cpu = cpu_s()
+        cpu, threads = cpu_s(), thread_cpu_us()
         bulk_per_s = await bulk(create, args.prefix, args.count, args.concurrency, args.workspaces)
         cpu_us = (cpu_s() - cpu) * 1e6 / args.count
         result = {
             "bulk_per_s": bulk_per_s,
             "cpu_us_per_create": cpu_us,
+            "cpu_us_per_create_by_thread": by_thread(threads, thread_cpu_us(), cpu_us, args.count),
             "latency_ms": await latency(create, args.prefix, args.latency),
         }
     await close()

@@ -8,7 +8,8 @@ on one machine, reported as ratios (these machines are shared and noisy).
    AsyncClient and blocking Client, httpx and aiohttp. Each run first makes 2,000
    untimed creates (fewer for the slow peers: as many as they time) so every peer,
    the JIT-compiled ones above all, is measured warm. Each run also reports the
-   process's CPU time per create over the bulk part (getrusage / process.cpuUsage)
+   process's CPU time per create over the bulk part (getrusage / process.cpuUsage;
+   for Node and Python also by thread: main, the library's tokio threads, the rest)
    and the latency of 300 sequential creates (p50, p99);
 2. the same over HTTPS: a second emulator serves TLS with its own CA, every peer
    trusts that CA, and the emulator counts the TLS handshakes each peer makes;
@@ -300,6 +301,15 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "cpu_us_per_create": {
             p: round(statistics.mean(m["cpu_us_per_create"] for m in s), 1) for p, s in samples.items()
         },
+        # Node and Python: the language's main thread, the library's tokio threads, the rest.
+        "cpu_us_per_create_by_thread": {
+            p: {
+                part: round(statistics.mean(m["cpu_us_per_create_by_thread"][part] for m in s), 1)
+                for part in ("main", "runtime", "other")
+            }
+            for p, s in samples.items()
+            if all(m.get("cpu_us_per_create_by_thread") for m in s)
+        },
         "bulk_create_per_s_rounds": {p: [round(m["bulk_per_s"], 1) for m in s] for p, s in samples.items()},
         "cpu_us_per_create_rounds": {p: [round(m["cpu_us_per_create"], 1) for m in s] for p, s in samples.items()},
     }
@@ -586,6 +596,17 @@ def render(r: dict[str, Any]) -> str:
             f"| {library} (vs {peer}) | {c['throughput_vs_strongest_peer']}× | {c['cpu_vs_strongest_peer']}× "
             f"| {c['cpu_vs_raw']}× (≤ {c['cpu_vs_raw_target']}) | {t['cpu_vs_raw']}× |"
         )
+    threads, tls_threads = r.get("cpu_us_per_create_by_thread", {}), tls.get("cpu_us_per_create_by_thread", {})
+    if threads:
+        lines += [
+            "",
+            "| CPU µs per create, HTTP \\| HTTPS | main thread (JS, interpreter) | library runtime (tokio) | other |",
+            "|---|---:|---:|---:|",
+        ]
+        for peer, t in threads.items():
+            if peer in tls_threads:
+                cells = (f"{t[part]:.0f} \\| {tls_threads[peer][part]:.0f}" for part in ("main", "runtime", "other"))
+                lines.append(f"| {peer} | {' | '.join(cells)} |")
     lines += [
         "",
         "| one process per token | tokens/s |",
@@ -633,7 +654,9 @@ def readme(r: dict[str, Any], table: str) -> str:
         "untimed creates (as many as it times for a slow peer) that warm every peer up: a JIT-compiled peer's "
         "first creates cost several times its steady CPU (undici's first 1,000 about five times), and a "
         "long-lived process pays that once. Absolute numbers move with the machine's load; compare ratios from "
-        "one run.\n\n"
+        "one run. For the Node and Python peers, CPU per create is also split by thread (each thread's "
+        "/proc schedstat): the language's main thread, the library's tokio threads (`wayfinder-tokens`), and the "
+        "rest (V8's helper threads; the blocking client's 32 calling threads).\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
