@@ -64,7 +64,7 @@ function cpuUs() {
 }
 
 /** CPU time so far, in microseconds, of the JavaScript thread (`main`) and of the
- * library's tokio threads (`runtime`, named wayfinder-tokens), from each thread's
+ * library's own threads (`runtime`: tokio's, named wayfinder-tokens), from each thread's
  * /proc schedstat; null where there is no such file (not Linux). */
 function threadCpuUs() {
   let tids

@@ -9,7 +9,7 @@ on one machine, reported as ratios (these machines are shared and noisy).
    untimed creates (fewer for the slow peers: as many as they time) so every peer,
    the JIT-compiled ones above all, is measured warm. Each run also reports the
    process's CPU time per create over the bulk part (getrusage / process.cpuUsage;
-   for Node and Python also by thread: main, the library's tokio threads, the rest)
+   for Node and Python also by thread: main, the library's own threads, the rest)
    and the latency of 300 sequential creates (p50, p99);
 2. the same over HTTPS: a second emulator serves TLS with its own CA, every peer
    trusts that CA, and the emulator counts the TLS handshakes each peer makes;
@@ -301,7 +301,7 @@ def summarise(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "cpu_us_per_create": {
             p: round(statistics.mean(m["cpu_us_per_create"] for m in s), 1) for p, s in samples.items()
         },
-        # Node and Python: the language's main thread, the library's tokio threads, the rest.
+        # Node and Python: the language's main thread, the library's own threads, the rest.
         "cpu_us_per_create_by_thread": {
             p: {
                 part: round(statistics.mean(m["cpu_us_per_create_by_thread"][part] for m in s), 1)
@@ -600,7 +600,7 @@ def render(r: dict[str, Any]) -> str:
     if threads:
         lines += [
             "",
-            "| CPU µs per create, HTTP \\| HTTPS | main thread (JS, interpreter) | library runtime (tokio) | other |",
+            "| CPU µs per create, HTTP \\| HTTPS | main thread (JS, interpreter) | library threads | other |",
             "|---|---:|---:|---:|",
         ]
         for peer, t in threads.items():
@@ -655,8 +655,9 @@ def readme(r: dict[str, Any], table: str) -> str:
         "first creates cost several times its steady CPU (undici's first 1,000 about five times), and a "
         "long-lived process pays that once. Absolute numbers move with the machine's load; compare ratios from "
         "one run. For the Node and Python peers, CPU per create is also split by thread (each thread's "
-        "/proc schedstat): the language's main thread, the library's tokio threads (`wayfinder-tokens`), and the "
-        "rest (V8's helper threads; the blocking client's 32 calling threads).\n\n"
+        "/proc schedstat): the language's main thread, the library's own threads (`wayfinder-tokens`: tokio's, "
+        "and Python's result courier), and the rest (V8's helper threads; the blocking client's 32 calling "
+        "threads).\n\n"
         f"Machine: {r['cores']} cores. Commit: `{r['commit']}`. Date: {r['date']}.\n\n"
         "![creates/s and CPU per create, HTTP and HTTPS](chart.svg)\n\n"
         f"{table}\n\n"
