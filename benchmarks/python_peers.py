@@ -32,8 +32,9 @@ def cpu_s() -> float:
 
 def thread_cpu_us() -> dict[str, float] | None:
     """CPU time so far, in µs, of the interpreter's main thread (`main`) and of the
-    library's own threads (`runtime`: tokio's and the result courier, named wayfinder-tokens…), from each thread's
-    /proc schedstat; None where there is no such file (not Linux)."""
+    library's own threads (`runtime`: tokio's and the result courier, both named
+    wayfinder-tokens…), from each thread's /proc schedstat; None where there is no
+    such file (not Linux)."""
     try:
         tids = os.listdir("/proc/self/task")
     except OSError:
