@@ -3,7 +3,7 @@ on one machine, reported as ratios (these machines are shared and noisy).
 
 1. bulk create: 3,000 tokens (object + secret) across 20 workspaces, concurrency 32,
    through every peer: the Rust core and a raw reqwest loop (the floor; again on a
-   single-thread runtime, for reference); the Node
+   single-thread runtime, and through hyper alone on one, for reference); the Node
    Client, `fetch` and undici's `request` over a keep-alive Pool; the Python
    AsyncClient and blocking Client, httpx and aiohttp. Each run first makes 2,000
    untimed creates (fewer for the slow peers: as many as they time) so every peer,
@@ -55,6 +55,7 @@ import chart  # noqa: E402
 PEERS = [
     "rust_raw",
     "rust_raw_current_thread",
+    "rust_hyper_current_thread",
     "rust_core",
     "node_fetch",
     "node_undici",
@@ -64,9 +65,10 @@ PEERS = [
     "python_lib",
     "python_blocking",
 ]
-# The raw loop with every request on one thread, as a JavaScript client runs
-# (`rust_raw` is tokio's multi-thread runtime): a reference, not a target.
-RAW_CURRENT_THREAD = "rust_raw_current_thread"
+# References, not targets: the raw loop with every request on one thread, as a
+# JavaScript client runs (`rust_raw` is tokio's multi-thread runtime), and the same
+# loop through hyper, the layer under reqwest: what any client over hyper costs at least.
+CURRENT_THREAD_REFERENCES = {"rust_raw_current_thread": "raw", "rust_hyper_current_thread": "hyper"}
 # The hand-written peers of each language: the strongest of them (by throughput in
 # the same run) is what each library is held against.
 HAND_WRITTEN = {
@@ -213,8 +215,8 @@ MEMORY_BASELINES = ["node_runtime", "node_undici"]
 
 
 def peer_command(peer: str, bin_dir: Path) -> list[str]:
-    if peer == RAW_CURRENT_THREAD:
-        return [str(bin_dir / "wayfinder-bench"), "--peer", "raw", "--current-thread"]
+    if peer in CURRENT_THREAD_REFERENCES:
+        return [str(bin_dir / "wayfinder-bench"), "--peer", CURRENT_THREAD_REFERENCES[peer], "--current-thread"]
     if peer == PINNED_YOUNG_GENERATION:
         return ["node", "--expose-gc", "--max-semi-space-size=1", str(HERE / "node_peers.mjs"), "--peer", "lib"]
     language, kind = peer.split("_")
@@ -338,6 +340,13 @@ def comparisons(figures: dict[str, Any]) -> dict[str, Any]:
             "meets_cpu_targets": cpu_vs_raw <= CPU_TARGETS[library]
             and (library == "rust_core" or cpu_vs_peer <= CPU_TARGET_VS_PEER),
         }
+    # The least a client over hyper costs (every request on one thread, no library at
+    # all), against each language's strongest peer: a binding cannot go below it.
+    out["hyper_floor_cpu_vs_strongest_peer"] = {
+        language: round(cpu["rust_hyper_current_thread"] / cpu[peer], 2)
+        for language, peer in strongest.items()
+        if language != "rust"
+    }
     return out
 
 
@@ -596,6 +605,17 @@ def render(r: dict[str, Any]) -> str:
             f"| {library} (vs {peer}) | {c['throughput_vs_strongest_peer']}× | {c['cpu_vs_strongest_peer']}× "
             f"| {c['cpu_vs_raw']}× (≤ {c['cpu_vs_raw_target']}) | {t['cpu_vs_raw']}× |"
         )
+    http, https = r["cpu_comparison"]["http"], r["cpu_comparison"]["https"]
+    lines += [
+        "",
+        "| rust_hyper_current_thread (the least a client over hyper costs): CPU vs strongest peer | HTTP | HTTPS |",
+        "|---|---:|---:|",
+    ]
+    for language, ratio in http["hyper_floor_cpu_vs_strongest_peer"].items():
+        peers = " \\| ".join(dict.fromkeys(c["strongest_peer"][language] for c in (http, https)))
+        lines.append(
+            f"| {language} (vs {peers}) | {ratio}× | {https['hyper_floor_cpu_vs_strongest_peer'][language]}× |"
+        )
     threads, tls_threads = r.get("cpu_us_per_create_by_thread", {}), tls.get("cpu_us_per_create_by_thread", {})
     if threads:
         lines += [
@@ -663,7 +683,10 @@ def readme(r: dict[str, Any], table: str) -> str:
         f"{table}\n\n"
         "Peers: `rust_raw` is a `reqwest` loop with no library logic (the floor), on tokio's multi-thread "
         "runtime like `rust_core`, the core crate; `rust_raw_current_thread` the same loop with every request "
-        "on one thread, the shape a JavaScript client has (a reference, not a target); "
+        "on one thread, the shape a JavaScript client has, and `rust_hyper_current_thread` that loop through "
+        "hyper's own pooled client, the layer under reqwest and so under this project: the least CPU a client "
+        "over hyper spends per create "
+        "(both references, not targets); "
         "`node_lib` the Node `Client`; `node_fetch` the built-in `fetch`; `node_undici` undici's `request` over a "
         "keep-alive `Pool`; `python_lib` the `AsyncClient`; `python_blocking` the blocking `Client` (32 threads "
         "taking the next token in turn for the bulk part, the shape of the async peers' 32 workers); "

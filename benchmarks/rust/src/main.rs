@@ -1,8 +1,10 @@
 //! The Rust peers of `make bench`: the core library (`--peer core`) and a raw
 //! reqwest loop sending the same requests with no library logic (`--peer
-//! raw`, the floor). Prints one JSON object: bulk throughput, the process's
-//! CPU time per create over the bulk run, and latency. Both run on tokio's
-//! default multi-thread runtime, the shape of a `#[tokio::main]` program;
+//! raw`, the floor); `--peer hyper` sends them through hyper's own pooled
+//! client, the layer under reqwest (what any Rust HTTP client costs at
+//! least). Prints one JSON object: bulk throughput, the process's CPU time
+//! per create over the bulk run, and latency. They run on tokio's default
+//! multi-thread runtime, the shape of a `#[tokio::main]` program;
 //! `--current-thread` runs one on a single thread instead, the shape every
 //! request of a JavaScript client takes.
 
@@ -10,6 +12,12 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::sys::time::TimeVal;
 use serde_json::json;
@@ -20,6 +28,7 @@ use wayfinder_tokens::{Client, ClientOptions, CreateOptions, DEFAULT_API_GROUP_V
 enum Peer {
     Core,
     Raw,
+    Hyper,
 }
 
 #[derive(Debug, Parser)]
@@ -80,10 +89,14 @@ fn rss_mb() -> f64 {
     pages * 4096.0 / 1e6
 }
 
+/// hyper's pooled client: HTTP/1.1 in the clear, HTTP/2 when TLS negotiates it (as reqwest).
+type Hyper = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 /// One create + issue, through the library or by hand.
 enum Creator {
     Core(Client),
     Raw(reqwest::Client, String, String),
+    Hyper(Box<Hyper>, String, String),
 }
 
 impl Creator {
@@ -116,8 +129,41 @@ impl Creator {
                 let body: serde_json::Value = issued.json().await.unwrap_or_default();
                 assert!(body["token"].is_string());
             }
+            Creator::Hyper(http, url, token) => {
+                let collection =
+                    format!("{url}/resources/{DEFAULT_API_GROUP_VERSION}/workspaces/{workspace}/workspaceaccesstokens");
+                let object = json!({
+                    "apiVersion": DEFAULT_API_GROUP_VERSION, "kind": "WorkspaceAccessToken",
+                    "metadata": {"name": name, "namespace": format!("ws-{workspace}")}, "spec": {},
+                });
+                let body = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
+                hyper_post(http, &collection, token, body).await;
+                let issued = hyper_post(http, &format!("{collection}/{name}/token"), token, Bytes::new()).await;
+                assert!(issued["token"].is_string());
+            }
         }
     }
+}
+
+/// One POST through hyper: the answer's JSON, read whole.
+async fn hyper_post(http: &Hyper, url: &str, token: &str, body: Bytes) -> serde_json::Value {
+    let request = hyper::Request::post(url)
+        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))
+        .unwrap_or_else(|e| panic!("request {url}: {e}"));
+    let response = http
+        .request(request)
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    assert!(response.status().is_success(), "POST {url}: {}", response.status());
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
+        .to_bytes();
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 /// Rotate-all: the batch call against a loop of single resets, same tokens, same concurrency.
@@ -210,7 +256,41 @@ fn creator(args: &Args) -> Creator {
             let http = builder.build().unwrap_or_else(|e| panic!("reqwest: {e}"));
             Creator::Raw(http, args.url.clone(), args.token.clone())
         }
+        Peer::Hyper => Creator::Hyper(
+            Box::new(hyper_client(pem.as_deref())),
+            args.url.clone(),
+            args.token.clone(),
+        ),
     }
+}
+
+/// hyper's client trusting only `ca_pem` (when given), with the TLS setup reqwest uses: rustls on
+/// aws-lc-rs, ALPN offering HTTP/2 and HTTP/1.1.
+fn hyper_client(ca_pem: Option<&str>) -> Hyper {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(ca_pem.unwrap_or_default().as_bytes()) {
+        roots
+            .add(certificate.unwrap_or_else(|e| panic!("CA: {e}")))
+            .unwrap_or_else(|e| panic!("CA: {e}"));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("TLS: {e}"))
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // As reqwest does: no Nagle delay (it held HTTP/2 frames for a delayed ACK, 40 ms a request).
+    let mut tcp = HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(tcp);
+    HyperClient::builder(TokioExecutor::new()).build(connector)
 }
 
 fn main() {
