@@ -1,7 +1,7 @@
 //! The Rust peers of `make bench`: the core library (`--peer core`) and a raw
 //! reqwest loop sending the same requests with no library logic (`--peer
 //! raw`, the floor); `--peer hyper` sends them through hyper's own pooled
-//! client, the layer under reqwest (what any Rust HTTP client costs at
+//! client, the layer under reqwest (what any client over hyper costs at
 //! least). Prints one JSON object: bulk throughput, the process's CPU time
 //! per create over the bulk run, and latency. They run on tokio's default
 //! multi-thread runtime, the shape of a `#[tokio::main]` program;
