@@ -109,12 +109,7 @@ impl Creator {
                     .unwrap_or_else(|e| panic!("create {name}: {e}"));
             }
             Creator::Raw(http, url, token) => {
-                let collection =
-                    format!("{url}/resources/{DEFAULT_API_GROUP_VERSION}/workspaces/{workspace}/workspaceaccesstokens");
-                let object = json!({
-                    "apiVersion": DEFAULT_API_GROUP_VERSION, "kind": "WorkspaceAccessToken",
-                    "metadata": {"name": name, "namespace": format!("ws-{workspace}")}, "spec": {},
-                });
+                let (collection, object) = create_request(url, name, workspace);
                 let created = http.post(&collection).bearer_auth(token).json(&object).send().await;
                 let created = created.unwrap_or_else(|e| panic!("create {name}: {e}"));
                 assert!(created.status().is_success(), "create {name}: {}", created.status());
@@ -130,12 +125,7 @@ impl Creator {
                 assert!(body["token"].is_string());
             }
             Creator::Hyper(http, url, token) => {
-                let collection =
-                    format!("{url}/resources/{DEFAULT_API_GROUP_VERSION}/workspaces/{workspace}/workspaceaccesstokens");
-                let object = json!({
-                    "apiVersion": DEFAULT_API_GROUP_VERSION, "kind": "WorkspaceAccessToken",
-                    "metadata": {"name": name, "namespace": format!("ws-{workspace}")}, "spec": {},
-                });
+                let (collection, object) = create_request(url, name, workspace);
                 let body = Bytes::from(serde_json::to_vec(&object).unwrap_or_default());
                 hyper_post(http, &collection, token, body).await;
                 let issued = hyper_post(http, &format!("{collection}/{name}/token"), token, Bytes::new()).await;
@@ -143,6 +133,17 @@ impl Creator {
             }
         }
     }
+}
+
+/// The collection URL and the object of one create, as both hand-written peers send them.
+fn create_request(url: &str, name: &str, workspace: &str) -> (String, serde_json::Value) {
+    let collection =
+        format!("{url}/resources/{DEFAULT_API_GROUP_VERSION}/workspaces/{workspace}/workspaceaccesstokens");
+    let object = json!({
+        "apiVersion": DEFAULT_API_GROUP_VERSION, "kind": "WorkspaceAccessToken",
+        "metadata": {"name": name, "namespace": format!("ws-{workspace}")}, "spec": {},
+    });
+    (collection, object)
 }
 
 /// One POST through hyper: the answer's JSON, read whole.
