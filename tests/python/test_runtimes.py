@@ -266,6 +266,54 @@ def test_ctrl_c_interrupts_a_blocking_call(emulator: Emulator) -> None:
     assert elapsed < 5, f"took {elapsed:.1f}s (the request's timeout is 30 s)"
 
 
+FORKED_FROM_A_THREAD = """
+import os, signal, sys, threading, time
+import wayfinder_tokens as wft
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
+def in_the_child():
+    # Forked from a thread: in the child this thread is the main one, and the
+    # one Python runs signal handlers on.
+    client = wft.Client(server=sys.argv[1], token=sys.argv[2], workspace="dev", timeout=30, max_retries=0)
+    client.whoami()
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    started = time.monotonic()
+    try:
+        client.list_workspace_access_tokens()
+    except KeyboardInterrupt:
+        print(f"interrupted after {time.monotonic() - started:.2f}s", flush=True)
+        os._exit(7)
+    os._exit(0)
+
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        in_the_child()
+    os._exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+
+threading.Thread(target=fork).start()
+"""
+
+
+def test_ctrl_c_interrupts_a_blocking_call_in_a_child_forked_from_a_thread(emulator: Emulator) -> None:
+    """In a child forked from a thread, that thread becomes the one Python runs
+    signal handlers on: Ctrl-C there still stops a blocking call at once."""
+    emulator.inject_fault("/resources", delay_ms=20_000)
+    started = time.monotonic()
+    try:
+        child = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", textwrap.dedent(FORKED_FROM_A_THREAD), emulator.url, ADMIN],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the child forked from a thread did not see its Ctrl-C")
+    assert child.returncode == 7, child.stdout + child.stderr
+    assert "interrupted after" in child.stdout
+    assert time.monotonic() - started < 10
+
+
 def test_ctrl_c_interrupts_the_cli(emulator: Emulator, tmp_path: Path) -> None:
     emulator.inject_fault("/resources", delay_ms=20_000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
