@@ -276,7 +276,7 @@ def in_the_child():
     # one Python runs signal handlers on.
     client = wft.Client(server=sys.argv[1], token=sys.argv[2], workspace="dev", timeout=30, max_retries=0)
     client.whoami()
-    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
     started = time.monotonic()
     try:
         client.list_workspace_access_tokens()
