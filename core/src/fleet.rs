@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -151,8 +150,51 @@ pub struct Progress {
     pub outcome: Outcome,
 }
 
-/// A progress callback; it runs on the runtime's threads.
+/// A progress callback. It runs on the runtime's blocking pool, one call at
+/// a time and in order, so a slow callback never stalls a request.
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Takes each new secret the moment its token rotates (an env file, a JSON
+/// line, a store), so a batch that is interrupted or fails later loses none
+/// of the secrets issued so far. It runs on the runtime's blocking pool. An
+/// error keeps the secret in the report and lists the token in
+/// [`BatchReport::undelivered`].
+pub type SecretSink = Arc<dyn Fn(&IssuedToken) -> Result<()> + Send + Sync>;
+
+/// Stops a batch: no new rotation starts; those already sent finish and
+/// are reported (and handed to the sink).
+pub use tokio_util::sync::CancellationToken;
+
+/// What a batch rotation calls back, and what stops it.
+#[derive(Clone, Default)]
+pub struct RotateHooks {
+    /// Told after each token.
+    pub progress: Option<ProgressFn>,
+    /// Given each new secret as soon as it exists.
+    pub on_rotated: Option<SecretSink>,
+    /// Cancelling it stops new rotations.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl std::fmt::Debug for RotateHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotateHooks")
+            .field("progress", &self.progress.is_some())
+            .field("on_rotated", &self.on_rotated.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+/// A rotated token whose secret the sink did not take: the secret is still
+/// in [`BatchReport::rotated`], and only there.
+#[derive(Debug)]
+pub struct Undelivered {
+    /// The token.
+    pub target: TokenRef,
+    /// What the sink said.
+    pub error: Error,
+}
 
 /// One token that did not rotate.
 #[derive(Debug)]
@@ -191,6 +233,8 @@ pub struct BatchReport {
     pub would_rotate: Vec<TokenRef>,
     /// Cancelled before these were started: nothing was sent for them.
     pub not_started: Vec<TokenRef>,
+    /// Rotated, but the sink did not take their secrets (they are in `rotated`).
+    pub undelivered: Vec<Undelivered>,
 }
 
 impl Client {
@@ -223,7 +267,7 @@ impl Client {
         let workspaces = match &query.workspaces {
             Some(list) => {
                 names::collect(list.iter().map(|w| names::check_workspace("workspaces", w)))?;
-                list.clone()
+                distinct(list)
             }
             None => self.list_workspaces().await?,
         };
@@ -254,14 +298,15 @@ impl Client {
 
     /// Resets each token's secret, `options.concurrency` at a time, honouring
     /// the client's retry rules. Bad names and options are an error before
-    /// any request; after that, every item ends in the report. `cancel`
-    /// resolving stops new rotations (those already sent finish).
+    /// any request; a token named twice is rotated once. After that, every
+    /// item ends in the report. Each new secret goes to `hooks.on_rotated`
+    /// as soon as it exists; cancelling `hooks.cancel` stops new rotations
+    /// (those already sent finish, and are reported and handed over).
     pub async fn rotate_workspace_access_tokens(
         &self,
         tokens: &[TokenRef],
         options: &RotateOptions,
-        progress: Option<ProgressFn>,
-        cancel: Option<Arc<tokio::sync::Notify>>,
+        hooks: &RotateHooks,
     ) -> Result<BatchReport> {
         let concurrency = concurrency(options.concurrency, DEFAULT_ROTATE_CONCURRENCY)?;
         names::collect(tokens.iter().flat_map(|t| {
@@ -270,30 +315,24 @@ impl Client {
                 names::check_name("name", &t.name),
             ]
         }))?;
+        // A second reset of the same token would kill the secret the first one issued.
+        let tokens = distinct(tokens);
         let notify = Notifier {
-            progress,
+            progress: hooks.progress.clone(),
             total: tokens.len(),
         };
         let mut report = if options.dry_run {
             for (i, t) in tokens.iter().enumerate() {
-                notify.send(i + 1, t, Outcome::WouldRotate);
+                notify.send(i + 1, t, Outcome::WouldRotate).await;
             }
             BatchReport {
-                would_rotate: tokens.to_vec(),
+                would_rotate: tokens,
                 ..BatchReport::default()
             }
         } else {
-            self.rotate_all(tokens, concurrency, &notify, cancel).await
+            self.rotate_all(tokens, concurrency, &notify, hooks).await
         };
-        report
-            .rotated
-            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
-        report
-            .failed
-            .sort_by(|a, b| (&a.target.workspace, &a.target.name).cmp(&(&b.target.workspace, &b.target.name)));
-        report
-            .not_started
-            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        report.sort();
         Ok(report)
     }
 
@@ -301,28 +340,27 @@ impl Client {
     /// task per token); once `cancel` fires, the next ones are not started.
     async fn rotate_all(
         &self,
-        tokens: &[TokenRef],
+        tokens: Vec<TokenRef>,
         concurrency: usize,
         notify: &Notifier,
-        cancel: Option<Arc<tokio::sync::Notify>>,
+        hooks: &RotateHooks,
     ) -> BatchReport {
-        let cancelled = Arc::new(AtomicBool::new(false));
-        if let Some(cancel) = cancel {
-            let flag = Arc::clone(&cancelled);
-            tokio::spawn(async move {
-                cancel.notified().await;
-                flag.store(true, Ordering::SeqCst);
-            });
-        }
+        let cancel = hooks.cancel.clone().unwrap_or_default();
         // Owned items and a cloned client keep the stream `Send` for any caller.
-        let mut outcomes = futures::stream::iter(tokens.to_vec())
+        let mut outcomes = futures::stream::iter(tokens)
             .map(|target| {
-                let (client, cancelled) = (self.clone(), Arc::clone(&cancelled));
+                let (client, cancel, sink) = (self.clone(), cancel.clone(), hooks.on_rotated.clone());
                 async move {
-                    if cancelled.load(Ordering::SeqCst) {
+                    if cancel.is_cancelled() {
                         return (target, None);
                     }
-                    let outcome = client.rotate_one(&target).await;
+                    let outcome = match client.rotate_one(&target).await {
+                        Ok(issued) => {
+                            let delivered = hand_over(sink, &issued).await;
+                            Ok((issued, delivered))
+                        }
+                        Err(failure) => Err(failure),
+                    };
                     (target, Some(outcome))
                 }
             })
@@ -333,13 +371,19 @@ impl Client {
             done += 1;
             match outcome {
                 None => report.not_started.push(target),
-                Some(Ok(issued)) => {
-                    notify.send(done, &target, Outcome::Rotated);
+                Some(Ok((issued, delivered))) => {
+                    if let Err(error) = delivered {
+                        report.undelivered.push(Undelivered {
+                            target: target.clone(),
+                            error,
+                        });
+                    }
                     report.rotated.push(issued);
+                    notify.send(done, &target, Outcome::Rotated).await;
                 }
                 Some(Err(failure)) => {
-                    notify.send(done, &target, Outcome::Failed);
                     report.failed.push(failure);
+                    notify.send(done, &target, Outcome::Failed).await;
                 }
             }
         }
@@ -348,6 +392,8 @@ impl Client {
 
     /// One reset, and on failure the truth about the old secret: the
     /// generation before the reset is compared with the server's after it.
+    /// After a timeout or a broken connection the reset may still be running
+    /// on the server, so a later read proves nothing: unknown.
     async fn rotate_one(&self, target: &TokenRef) -> std::result::Result<IssuedToken, RotationFailure> {
         let fail = |error: Error, old_secret_valid: Option<bool>| RotationFailure {
             target: target.clone(),
@@ -362,8 +408,9 @@ impl Client {
             fail(e, Some(!gone))
         })?;
         let generation = before.status.as_ref().and_then(|s| s.generation).unwrap_or(0);
-        match self.issue_scoped(&scope, before).await {
+        match self.issue_scoped(&scope, &target.name, before).await {
             Ok(issued) => Ok(issued),
+            Err(error) if matches!(error.kind(), ErrorKind::Timeout | ErrorKind::Transport) => Err(fail(error, None)),
             Err(error) => {
                 let after = self.get_scoped(&scope, &target.name).await;
                 let old_secret_valid = match after {
@@ -377,22 +424,50 @@ impl Client {
     }
 }
 
-/// Tells the progress callback, if there is one.
+/// Gives the sink its secret on the blocking pool.
+async fn hand_over(sink: Option<SecretSink>, issued: &IssuedToken) -> Result<()> {
+    let Some(sink) = sink else {
+        return Ok(());
+    };
+    let issued = issued.clone();
+    match tokio::task::spawn_blocking(move || sink(&issued)).await {
+        Ok(outcome) => outcome,
+        Err(e) => Err(Error::config(if e.is_panic() {
+            "the secret's sink panicked".to_owned()
+        } else {
+            "the secret's sink was cancelled".to_owned()
+        })),
+    }
+}
+
+/// The items in their first order, each once.
+fn distinct<T: Clone + Eq + std::hash::Hash>(items: &[T]) -> Vec<T> {
+    let mut seen = std::collections::HashSet::new();
+    items.iter().filter(|t| seen.insert(*t)).cloned().collect()
+}
+
+/// Tells the progress callback, if there is one, on the blocking pool.
 struct Notifier {
     progress: Option<ProgressFn>,
     total: usize,
 }
 
 impl Notifier {
-    fn send(&self, done: usize, item: &TokenRef, outcome: Outcome) {
-        if let Some(p) = &self.progress {
-            p(&Progress {
+    async fn send(&self, done: usize, item: &TokenRef, outcome: Outcome) {
+        let Some(p) = &self.progress else {
+            return;
+        };
+        let (p, progress) = (
+            Arc::clone(p),
+            Progress {
                 done,
                 total: self.total,
                 item: item.clone(),
                 outcome,
-            });
-        }
+            },
+        );
+        // A callback that panics is its own affair: the batch goes on.
+        let _ = tokio::task::spawn_blocking(move || p(&progress)).await;
     }
 }
 
@@ -419,26 +494,23 @@ fn patterns(names: &[String]) -> Result<Vec<glob::Pattern>> {
 }
 
 impl BatchReport {
-    /// Writes one env file per rotated token (`WORKSPACE.NAME.env`, the
-    /// `export` format, mode 0600, atomically) into `dir`, creating it 0700.
-    /// Returns the files written.
-    pub fn write_env_dir(&self, dir: &Path) -> Result<Vec<PathBuf>> {
-        if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
-            return Err(Error::config(format!(
-                "{} exists and is not a folder (a symlink is refused too)",
-                dir.display()
-            )));
-        }
-        crate::config::create_private_dir(dir)?;
+    /// Sorted by workspace, then name, whatever order they finished in.
+    fn sort(&mut self) {
         self.rotated
-            .iter()
-            .map(|issued| {
-                let workspace = issued.workspace.as_deref().unwrap_or("platform");
-                let path = dir.join(format!("{workspace}.{}.env", issued.name));
-                crate::config::write_atomic(&path, crate::render::export(issued)?.as_bytes())?;
-                Ok(path)
-            })
-            .collect()
+            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        self.failed
+            .sort_by(|a, b| (&a.target.workspace, &a.target.name).cmp(&(&b.target.workspace, &b.target.name)));
+        self.not_started
+            .sort_by(|a, b| (&a.workspace, &a.name).cmp(&(&b.workspace, &b.name)));
+        self.undelivered
+            .sort_by(|a, b| (&a.target.workspace, &a.target.name).cmp(&(&b.target.workspace, &b.target.name)));
+    }
+
+    /// Writes one env file per rotated token (see [`EnvDir`]) into `dir`,
+    /// creating it 0700. Returns the files written.
+    pub fn write_env_dir(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        let dir = EnvDir::open(dir)?;
+        self.rotated.iter().map(|issued| dir.write(issued)).collect()
     }
 
     /// One JSON object per line and token: `name`, `workspace`, `status`
@@ -446,16 +518,19 @@ impl BatchReport {
     /// under `token` for rotated ones, and for failed ones
     /// `old_secret_valid`, `error` and the `recovery` call in `front`'s names.
     pub fn to_jsonl(&self, front: Front) -> Result<String> {
-        let mut lines = Vec::new();
+        let mut out = String::new();
         for issued in &self.rotated {
-            lines.push(serde_json::json!({
-                "name": issued.name,
-                "workspace": issued.workspace,
-                "status": "rotated",
-                "token": issued.token.as_ref().map(crate::Secret::expose),
-                "generation": issued.resource.status.as_ref().and_then(|s| s.generation),
-            }));
+            out.push_str(&rotated_jsonl(issued)?);
         }
+        out.push_str(&self.unrotated_jsonl(front)?);
+        Ok(out)
+    }
+
+    /// The JSON lines of the tokens that did not rotate (failed, would
+    /// rotate, not started): what follows the rotated ones' lines, written
+    /// as each rotated.
+    pub fn unrotated_jsonl(&self, front: Front) -> Result<String> {
+        let mut lines = Vec::new();
         for f in &self.failed {
             lines.push(serde_json::json!({
                 "name": f.target.name,
@@ -474,9 +549,79 @@ impl BatchReport {
         }
         let mut out = String::new();
         for line in lines {
-            out.push_str(&serde_json::to_string(&line).map_err(|e| Error::config(format!("cannot render JSON: {e}")))?);
-            out.push('\n');
+            out.push_str(&json_line(&line)?);
         }
         Ok(out)
+    }
+}
+
+/// The JSON line of a rotated token, with its new secret under `token`.
+pub fn rotated_jsonl(issued: &IssuedToken) -> Result<String> {
+    json_line(&serde_json::json!({
+        "name": issued.name,
+        "workspace": issued.workspace,
+        "status": "rotated",
+        "token": issued.token.as_ref().map(crate::Secret::expose),
+        "generation": issued.resource.status.as_ref().and_then(|s| s.generation),
+    }))
+}
+
+fn json_line(value: &serde_json::Value) -> Result<String> {
+    let mut line = serde_json::to_string(value).map_err(|e| Error::config(format!("cannot render JSON: {e}")))?;
+    line.push('\n');
+    Ok(line)
+}
+
+/// A private folder of env files, one per secret: `WORKSPACE.NAME.env`
+/// (`platform.NAME.env` for platform tokens) in the `export` format, each
+/// written atomically with mode 0600.
+#[derive(Clone, Debug)]
+pub struct EnvDir {
+    dir: PathBuf,
+}
+
+impl EnvDir {
+    /// Checks `dir` (a folder, not a link; not writable by everyone), or
+    /// creates it 0700. Done before any reset, so a folder that cannot take
+    /// the secrets never costs one.
+    pub fn open(dir: &Path) -> Result<EnvDir> {
+        match std::fs::symlink_metadata(dir) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::config(format!(
+                    "{} exists and is not a folder (a symlink is refused too)",
+                    dir.display()
+                )));
+            }
+            #[cfg(unix)]
+            Ok(m) if std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o002 != 0 => {
+                return Err(Error::config(format!(
+                    "{} is writable by every user: secrets go only into a private folder \
+                     (chmod 700 it, or name a new folder and it is created 0700)",
+                    dir.display()
+                )));
+            }
+            _ => {}
+        }
+        crate::config::create_private_dir(dir)?;
+        Ok(EnvDir { dir: dir.to_owned() })
+    }
+
+    /// The file `issued` goes to.
+    pub fn path_of(&self, issued: &IssuedToken) -> PathBuf {
+        let workspace = issued.workspace.as_deref().unwrap_or("platform");
+        self.dir.join(format!("{workspace}.{}.env", issued.name))
+    }
+
+    /// Writes `issued`'s env file; every write and the sync are checked.
+    pub fn write(&self, issued: &IssuedToken) -> Result<PathBuf> {
+        let path = self.path_of(issued);
+        crate::config::write_atomic(&path, crate::render::export(issued)?.as_bytes())?;
+        Ok(path)
+    }
+
+    /// A rotation's sink writing each new secret here as it arrives.
+    pub fn sink(&self) -> SecretSink {
+        let dir = self.clone();
+        Arc::new(move |issued: &IssuedToken| dir.write(issued).map(drop))
     }
 }

@@ -174,6 +174,22 @@ pub mod requests {
     }
 }
 
+/// `resource` if it is the token `asked` for. An answer naming another
+/// token is refused: acting on it (a reset, a report) would let the server
+/// choose which token's secret is replaced.
+fn named(resource: AccessToken, asked: &str) -> Result<AccessToken> {
+    if resource.name() == asked {
+        return Ok(resource);
+    }
+    Err(server_error(
+        Some(200),
+        format!(
+            "asked for access token {asked:?}, the server answered with {}",
+            crate::render::printable(&format!("{:?}", resource.name()))
+        ),
+    ))
+}
+
 impl Client {
     /// The scope for a workspace operation: the given workspace or the client's default.
     fn workspace_scope(&self, workspace: Option<&str>) -> Result<Scope> {
@@ -223,7 +239,7 @@ impl Client {
             )
             .await
         {
-            Ok(resource) => Some(resource),
+            Ok(resource) => Some(named(resource, name)?),
             Err(e) if e.kind() == ErrorKind::AlreadyExists && options.reset_token => None,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 return Err(e.with_hint(Hint::UseReset {
@@ -237,11 +253,11 @@ impl Client {
             Some(resource) => resource,
             None => {
                 log::info!("access token {name:?} exists; resetting its secret");
-                self.fetch(&requests::get(&collection, name), "object").await?
+                named(self.fetch(&requests::get(&collection, name), "object").await?, name)?
             }
         };
         if options.dry_run {
-            return Ok(self.issued(&scope, resource, None, None));
+            return Ok(self.issued(&scope, name, resource, None, None));
         }
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
             e.with_hint(Hint::SecretNotIssued {
@@ -249,7 +265,7 @@ impl Client {
                 name: name.to_owned(),
             })
         })?;
-        Ok(self.issued(&scope, resource, Some(secret), expires))
+        Ok(self.issued(&scope, name, resource, Some(secret), expires))
     }
 
     /// The object of `name` in `scope`.
@@ -257,24 +273,24 @@ impl Client {
         self.get(scope.clone(), name).await
     }
 
-    /// Issues a new secret for `resource` (read just before) in `scope`.
-    pub(crate) async fn issue_scoped(&self, scope: &Scope, resource: AccessToken) -> Result<IssuedToken> {
+    /// Issues a new secret for the token `name` (its object `resource` read just before) in `scope`.
+    pub(crate) async fn issue_scoped(&self, scope: &Scope, name: &str, resource: AccessToken) -> Result<IssuedToken> {
         let collection = self.collection(scope).await?;
-        let (secret, expires) = self.issue(&collection, resource.name()).await?;
-        Ok(self.issued(scope, resource, Some(secret), expires))
+        let (secret, expires) = self.issue(&collection, name).await?;
+        Ok(self.issued(scope, name, resource, Some(secret), expires))
     }
 
     async fn reset(&self, scope: Scope, name: &str) -> Result<IssuedToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        let resource: AccessToken = self.fetch(&requests::get(&collection, name), "object").await?;
+        let resource = named(self.fetch(&requests::get(&collection, name), "object").await?, name)?;
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
             e.with_hint(Hint::SecretMayBeReset {
                 family: scope.family(),
                 name: name.to_owned(),
             })
         })?;
-        Ok(self.issued(&scope, resource, Some(secret), expires))
+        Ok(self.issued(&scope, name, resource, Some(secret), expires))
     }
 
     async fn issue(&self, collection: &str, name: &str) -> Result<(Secret, Option<i64>)> {
@@ -292,9 +308,12 @@ impl Client {
         Ok((token, issued.expires.map(|e| e as i64)))
     }
 
+    /// The issued token as the caller named it: the name asked for, never
+    /// one the server put in its answer.
     fn issued(
         &self,
         scope: &Scope,
+        name: &str,
         mut resource: AccessToken,
         token: Option<Secret>,
         expires: Option<i64>,
@@ -305,7 +324,7 @@ impl Client {
             resource.status.get_or_insert_with(Default::default).generation = Some(generation);
         }
         IssuedToken {
-            name: resource.name().to_owned(),
+            name: name.to_owned(),
             workspace: scope.workspace().map(str::to_owned),
             server: self.server(),
             description: resource.description().map(str::to_owned),
@@ -318,7 +337,7 @@ impl Client {
     async fn get(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        self.fetch(&requests::get(&collection, name), "object").await
+        named(self.fetch(&requests::get(&collection, name), "object").await?, name)
     }
 
     async fn list(&self, scope: Scope) -> Result<Vec<AccessToken>> {
@@ -335,7 +354,11 @@ impl Client {
     async fn delete(&self, scope: Scope, name: &str) -> Result<AccessToken> {
         names::collect([names::check_name("name", name)])?;
         let collection = self.collection(&scope).await?;
-        self.fetch(&requests::delete(&collection, name), "deleted object").await
+        named(
+            self.fetch(&requests::delete(&collection, name), "deleted object")
+                .await?,
+            name,
+        )
     }
 
     async fn assign_access_role_in(

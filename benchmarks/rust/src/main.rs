@@ -187,7 +187,7 @@ async fn rotate(client: &Client, creator: &Creator, args: &Args, count: usize) {
     };
     let started = Instant::now();
     let report = client
-        .rotate_workspace_access_tokens(&targets, &options, None, None)
+        .rotate_workspace_access_tokens(&targets, &options, &wayfinder_tokens::fleet::RotateHooks::default())
         .await
         .unwrap_or_else(|e| panic!("rotate: {e}"));
     let batch = started.elapsed();
