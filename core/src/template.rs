@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 const MAX_SOURCE: usize = 64 * 1024;
 /// Most `range` iterations one execution may make.
 const MAX_RANGE_ITERATIONS: u64 = 1_000_000;
+/// Most bytes one execution may print: far beyond any listing of tokens,
+/// far below what would exhaust memory.
+const MAX_OUTPUT: usize = 16 * 1024 * 1024;
 
 /// The name of the empty definition that proves the whole source was parsed.
 const COMPLETE: &str = "wayfinder-tokens/parsed-to-the-end";
@@ -52,7 +55,10 @@ impl GoTemplate {
 
     /// Executes the template on `data` serialised as `-o json` would show it.
     /// `secret`, when given, is cut from any error text (never from the
-    /// output: a template that prints the secret was asked to).
+    /// output: a template that prints the secret was asked to). The output
+    /// is capped at 16 MiB, and terminal controls in it (escape sequences
+    /// from server fields) become spaces, as in every other format; newlines
+    /// and tabs stay.
     pub fn render<T: Serialize + ?Sized>(&self, data: &T, secret: Option<&str>) -> Result<String> {
         let cut = |text: String| match secret {
             Some(s) if !s.is_empty() => text.replace(s, "<redacted>"),
@@ -60,9 +66,63 @@ impl GoTemplate {
         };
         let value = gotmpl::to_value(data)
             .map_err(|e| Error::invalid("template", "invalidValue", cut(format!("template data: {e}"))))?;
-        self.0
-            .execute_to_string(&value)
-            .map_err(|e| Error::invalid("template", "invalidValue", cut(format!("template failed: {e}"))))
+        let mut out = Capped::default();
+        match self.0.execute_fmt(&mut out, &value) {
+            Ok(()) => Ok(out.text.chars().map(terminal_safe).collect()),
+            Err(_) if out.full => Err(Error::invalid(
+                "template",
+                "maxLength",
+                format!("template output must be at most {} MiB", MAX_OUTPUT / (1024 * 1024)),
+            )),
+            Err(e) => Err(Error::invalid(
+                "template",
+                "invalidValue",
+                cut(format!("template failed: {e}")),
+            )),
+        }
+    }
+
+    /// Refuses, before anything is created or reset, a template whose
+    /// output would not carry the new secret: it runs on `data` for a stand-in
+    /// token whose secret is `stand_in`.
+    pub fn rehearse<T: Serialize + ?Sized>(&self, data: &T, stand_in: &str) -> Result<()> {
+        if self.render(data, None)?.contains(stand_in) {
+            return Ok(());
+        }
+        Err(Error::invalid(
+            "template",
+            "invalidValue",
+            "the template does not print the new secret ({{.token}}), which cannot be retrieved later: \
+             add {{.token}} to it, or use -o export, env or token",
+        ))
+    }
+}
+
+/// A `fmt::Write` that fails once [`MAX_OUTPUT`] bytes would be passed.
+#[derive(Default)]
+struct Capped {
+    text: String,
+    full: bool,
+}
+
+impl std::fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.text.len() + s.len() > MAX_OUTPUT {
+            self.full = true;
+            return Err(std::fmt::Error);
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+}
+
+/// A character as a terminal may show it: newlines and tabs stay, every
+/// other control character (ESC, BEL, CR, C1 controls…) becomes a space.
+fn terminal_safe(c: char) -> char {
+    if c.is_control() && c != '\n' && c != '\t' {
+        ' '
+    } else {
+        c
     }
 }
 
@@ -85,6 +145,48 @@ mod tests {
         let t = GoTemplate::parse("{{range .a}}{{range $.a}}{{range $.a}}x{{end}}{{end}}{{end}}").expect("parses");
         let many: Vec<u32> = (0..200).collect();
         assert!(t.render(&serde_json::json!({"a": many}), None).is_err());
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let t = GoTemplate::parse("{{range .a}}{{printf \"%0100000d\" 1}}{{end}}").expect("parses");
+        let many: Vec<u32> = (0..1000).collect();
+        let e = t
+            .render(&serde_json::json!({"a": many}), None)
+            .expect_err("100 MB is over the cap");
+        assert_eq!(e.field_errors()[0].code, "maxLength", "{e}");
+        let small = GoTemplate::parse("{{range .a}}x{{end}}").expect("parses");
+        assert_eq!(
+            small.render(&serde_json::json!({"a": [1, 2]}), None).expect("fits"),
+            "xx"
+        );
+    }
+
+    #[test]
+    fn terminal_controls_in_the_data_become_spaces() {
+        let t = GoTemplate::parse("{{.name}}\t{{.description}}\n").expect("parses");
+        let data = serde_json::json!({
+            "name": "ok",
+            "description": "a\u{1b}]52;c;ZXZpbA==\u{7}b\u{1b}[2Jc\r\u{9b}d",
+        });
+        let out = t.render(&data, None).expect("renders");
+        assert_eq!(out, "ok\ta ]52;c;ZXZpbA== b [2Jc  d\n");
+    }
+
+    #[test]
+    fn a_rehearsal_refuses_templates_that_drop_the_secret() {
+        let data = serde_json::json!({"token": "stand-in-secret", "name": "x"});
+        assert!(
+            GoTemplate::parse("{{.token}}")
+                .expect("parses")
+                .rehearse(&data, "stand-in-secret")
+                .is_ok()
+        );
+        let e = GoTemplate::parse("{{.name}}")
+            .expect("parses")
+            .rehearse(&data, "stand-in-secret")
+            .expect_err("drops the secret");
+        assert_eq!(e.field_errors()[0].field, "template");
     }
 
     #[test]

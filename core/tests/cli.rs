@@ -296,14 +296,34 @@ async fn output_template_renders_go_templates_on_what_json_shows() {
             "-o",
             "template",
             "--template",
-            "{{.metadata.name}}|gen={{.status.generation}}|{{.nope}}|{{len .token}}",
+            "{{.metadata.name}}|gen={{.status.generation}}|{{.nope}}|{{.token}}",
         ],
     )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
     let parts: Vec<&str> = out.stdout.split('|').collect();
     assert_eq!(&parts[..3], ["templated", "gen=1", "<no value>"], "{out:?}");
-    assert!(parts[3].parse::<usize>().unwrap() > 20, "the secret is in the data");
+    assert!(parts[3].starts_with("ey"), "the secret is in the data");
+
+    // A template that would drop the one-time secret is refused before any request,
+    // on a create as on a reset.
+    emu.reset_stats();
+    for reset in [false, true] {
+        let mut args = vec![
+            "create",
+            "workspaceaccesstoken",
+            "templated",
+            "--template",
+            "{{.metadata.name}}",
+        ];
+        if reset {
+            args.push("--reset-token");
+        }
+        let out = wf(&config, &args).await;
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("does not print the new secret"), "{out:?}");
+    }
+    assert_eq!(emu.stats().total, 0);
 
     let file = dir.path().join("names.tmpl");
     std::fs::write(&file, "{{range .}}{{.metadata.name}}\n{{end}}").unwrap();
@@ -376,7 +396,7 @@ async fn a_template_failing_after_the_create_still_prints_the_secret() {
             "workspaceaccesstoken",
             "late",
             "--template",
-            "{{index .server 25}}",
+            "{{.token}}{{index .server 25}}",
         ],
     )
     .await;

@@ -273,13 +273,37 @@ async fn server_text_cannot_reach_the_terminal_raw() {
         "metadata": {"name": evil, "namespace": evil, "creationTimestamp": evil},
         "spec": {"description": evil},
     });
-    let cases: [(&str, serde_json::Value, Vec<&str>); 4] = [
+    // An answer to a `get` must name the token asked for; its other fields are still hostile.
+    let mut named_x = object.clone();
+    named_x["metadata"]["name"] = serde_json::json!("x");
+    let cases: [(&str, serde_json::Value, Vec<&str>); 6] = [
         (
             "/resources",
             serde_json::json!({"items": [object.clone()]}),
             vec!["list", "workspaceaccesstokens"],
         ),
-        ("/resources", object.clone(), vec!["get", "workspaceaccesstoken", "x"]),
+        ("/resources", named_x.clone(), vec!["get", "workspaceaccesstoken", "x"]),
+        (
+            "/resources",
+            named_x.clone(),
+            vec![
+                "get",
+                "workspaceaccesstoken",
+                "x",
+                "--template",
+                "{{.spec.description}}|{{.metadata.namespace}}",
+            ],
+        ),
+        (
+            "/resources",
+            serde_json::json!({"items": [object.clone()]}),
+            vec![
+                "list",
+                "workspaceaccesstokens",
+                "--template",
+                "{{range .}}{{.metadata.name}}{{end}}",
+            ],
+        ),
         (
             "/api/v2/whoami",
             serde_json::json!({"authMethod": evil, "username": evil, "workspaces": [evil], "subjectKind": evil}),

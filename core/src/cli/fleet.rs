@@ -9,10 +9,14 @@ use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use super::{Global, LateError, Output, Printed, usage};
+use super::io::Io;
+use super::{Global, Output, Printed, label, usage};
 use crate::client::Client;
 use crate::error::{Error, Front};
-use crate::fleet::{BatchReport, InventoryEntry, InventoryQuery, ProgressFn, RotateOptions};
+use crate::fleet::{
+    BatchReport, EnvDir, InventoryEntry, InventoryQuery, ProgressFn, RotateHooks, RotateOptions, SecretSink, TokenRef,
+    rotated_jsonl,
+};
 use crate::names::parse_expires_in;
 use crate::render;
 use crate::template::GoTemplate;
@@ -147,8 +151,11 @@ fn inventory_table(entries: &[InventoryEntry], headers: bool) -> String {
     render::rows_table(&["WORKSPACE", "NAME", "AGE", "EXPIRES", "GENERATION"], rows, headers)
 }
 
-/// `rotate workspaceaccesstokens …`: the batch rotation.
-pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global) -> Result<Printed, Error> {
+/// `rotate workspaceaccesstokens …`: the batch rotation. Each new secret is
+/// written (an env file, or a JSON line on stdout) the moment its token
+/// rotates; an interrupt stops new rotations and those in flight still get
+/// written.
+pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global, io: &Io) -> Result<Printed, Error> {
     let jsonl = secrets_go_to(args, g.output)?;
     let query = query(&args.filters, g.workspace.as_deref(), &args.names)?;
     let targets: Vec<_> = client
@@ -157,28 +164,96 @@ pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global) -> Re
         .iter()
         .map(InventoryEntry::target)
         .collect();
+    // The folder is checked, and created, before any reset; not at all when nothing matched.
+    let env_dir = match (&args.output_dir, args.dry_run || targets.is_empty()) {
+        (Some(dir), false) => Some(EnvDir::open(dir)?),
+        _ => None,
+    };
     let bar = progress_bar(targets.len());
     let progress: Option<ProgressFn> = bar.clone().map(|bar| {
         let progress: ProgressFn = Arc::new(move |p| bar.set_position(p.done as u64));
         progress
     });
+    let hooks = RotateHooks {
+        progress,
+        on_rotated: (!args.dry_run).then(|| writer(env_dir, io.clone())),
+        cancel: Some(io.cancel.clone()),
+    };
     let options = RotateOptions {
         concurrency: args.filters.concurrency,
         dry_run: args.dry_run,
     };
     let report = client
-        .rotate_workspace_access_tokens(&targets, &options, progress, None)
+        .rotate_workspace_access_tokens(&targets, &options, &hooks)
         .await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let (stdout, late_error) = deliver(&report, args, jsonl)?;
+    let stdout = if jsonl {
+        report.unrotated_jsonl(Front::Cli)?
+    } else {
+        String::new()
+    };
+    rescue(&report, io)?;
     Ok(Printed {
         stdout,
         stderr: summary(&report, g.show_headers),
-        failed: !report.failed.is_empty(),
-        late_error,
+        failed: !(report.failed.is_empty() && report.not_started.is_empty() && report.undelivered.is_empty()),
+        late_error: None,
+        secrets: Vec::new(),
     })
+}
+
+/// Where each new secret goes as its token rotates: its env file (printing
+/// the file's path), else its JSON line on stdout. When the folder cannot
+/// take it, the JSON line goes to stdout instead; when stdout cannot either,
+/// the sink fails and the token is listed as undelivered.
+fn writer(env_dir: Option<EnvDir>, io: Io) -> SecretSink {
+    Arc::new(move |issued| {
+        let to_file = env_dir.as_ref().map(|dir| dir.write(issued));
+        match to_file {
+            Some(Ok(path)) => {
+                // The secret is safe in its file; the path is only a courtesy.
+                let _ = io.stdout.write(&format!("{}\n", path.display()));
+                Ok(())
+            }
+            Some(Err(file_error)) => {
+                io.tell(&format!(
+                    "error: {file_error}; the new secret of {} follows on stdout as a JSON line\n",
+                    label(issued)
+                ));
+                io.stdout
+                    .write(&rotated_jsonl(issued)?)
+                    .map_err(|e| Error::config_with(format!("{file_error}; and stdout: {e}"), e))
+            }
+            None => io
+                .stdout
+                .write(&rotated_jsonl(issued)?)
+                .map_err(|e| Error::config_with(format!("cannot write to standard output: {e}"), e)),
+        }
+    })
+}
+
+/// The rotated tokens whose secrets did not get out: named on stderr, and
+/// printed on the terminal if one is attached.
+fn rescue(report: &BatchReport, io: &Io) -> Result<(), Error> {
+    let Some(first) = report.undelivered.first() else {
+        return Ok(());
+    };
+    let mut names = Vec::new();
+    let mut text = String::new();
+    for issued in &report.rotated {
+        let target = TokenRef {
+            workspace: issued.workspace.clone().unwrap_or_default(),
+            name: issued.name.clone(),
+        };
+        if report.undelivered.iter().any(|u| u.target == target) {
+            names.push(label(issued));
+            text.push_str(&rotated_jsonl(issued)?);
+        }
+    }
+    io.rescue(&names, &text, &first.error);
+    Ok(())
 }
 
 /// Whether the secrets go to stdout as JSON lines (else to `--output-dir`,
@@ -205,32 +280,6 @@ fn secrets_go_to(args: &RotateArgs, output: Option<Output>) -> Result<bool, Erro
     Ok(jsonl)
 }
 
-/// Hands the new secrets over; if the folder cannot take them, prints them
-/// rather than lose them.
-fn deliver(report: &BatchReport, args: &RotateArgs, jsonl: bool) -> Result<(String, Option<LateError>), Error> {
-    let mut stdout = if jsonl {
-        report.to_jsonl(Front::Cli)?
-    } else {
-        String::new()
-    };
-    let Some(dir) = args.output_dir.as_ref().filter(|_| !args.dry_run) else {
-        return Ok((stdout, None));
-    };
-    match report.write_env_dir(dir) {
-        Ok(files) => {
-            for f in files {
-                stdout.push_str(&format!("{}\n", f.display()));
-            }
-            Ok((stdout, None))
-        }
-        Err(e) => {
-            stdout.push_str(&report.to_jsonl(Front::Cli)?);
-            let note = "The tokens were rotated; their secrets are printed above as JSON lines: store them now";
-            Ok((stdout, Some((e, note))))
-        }
-    }
-}
-
 /// A bar on stderr when it is a terminal; nothing otherwise.
 fn progress_bar(total: usize) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() || total == 0 {
@@ -251,8 +300,16 @@ fn summary(report: &BatchReport, headers: bool) -> String {
         0 => String::new(),
         n => format!(", {n} would rotate (dry run)"),
     };
+    let interrupted = match report.not_started.len() {
+        0 => String::new(),
+        n => format!(", {n} not started (interrupted)"),
+    };
+    let unwritten = match report.undelivered.len() {
+        0 => String::new(),
+        n => format!(", {n} rotated but not written"),
+    };
     out.push_str(&format!(
-        "{} rotated, {} failed{dry}\n",
+        "{} rotated, {} failed{dry}{interrupted}{unwritten}\n",
         report.rotated.len(),
         report.failed.len()
     ));

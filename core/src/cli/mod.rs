@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::{Error, Front};
@@ -18,6 +19,9 @@ use crate::template::GoTemplate;
 use crate::tokens::CreateOptions;
 
 mod fleet;
+mod io;
+
+use io::Io;
 
 /// What a CLI run printed and how it ended.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -365,30 +369,46 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
-/// Runs the CLI. `args` excludes the program name.
+/// Runs the CLI with its output kept in memory. `args` excludes the program name.
 pub async fn run<I, S>(args: I) -> CliOutput
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    let args: Vec<String> = args.into_iter().map(Into::into).collect();
+    let (io, stdout, stderr) = Io::buffered(CancellationToken::new());
+    let code = run_with(args.into_iter().map(Into::into).collect(), &io).await;
+    CliOutput {
+        code,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+    }
+}
+
+/// Runs the CLI on the process's standard output and error, writing each
+/// secret as soon as it exists and checking every write; returns the exit
+/// code. Cancelling `cancel` (the host's Ctrl-C or SIGTERM) stops a request
+/// in flight, or, in a batch rotation, stops new rotations while those in
+/// flight finish and get written.
+pub async fn run_stdio(args: Vec<String>, cancel: CancellationToken) -> i32 {
+    run_with(args, &Io::stdio(cancel)).await
+}
+
+/// Exit code after an interrupt, as a shell reports Ctrl-C.
+const INTERRUPTED: i32 = 130;
+
+async fn run_with(args: Vec<String>, io: &Io) -> i32 {
     let cli = match Cli::try_parse_from(std::iter::once("wayfinder-tokens".to_owned()).chain(args.iter().cloned())) {
         Ok(cli) => cli,
         Err(e) => {
             let text = e.render().to_string();
-            let code = e.exit_code();
-            return if code == 0 {
-                CliOutput {
-                    code,
-                    stdout: text,
-                    stderr: String::new(),
+            return if e.exit_code() == 0 {
+                match io.stdout.write(&text) {
+                    Ok(()) => 0,
+                    Err(_) => 1,
                 }
             } else {
-                CliOutput {
-                    code: 2,
-                    stdout: String::new(),
-                    stderr: text,
-                }
+                io.tell(&text);
+                2
             };
         }
     };
@@ -398,33 +418,44 @@ where
         let _ = log::set_boxed_logger(Box::new(StderrLogger));
         log::set_max_level(level);
     }
-    match execute(cli).await {
-        Ok(Printed {
-            stdout,
-            stderr,
-            failed,
-            late_error: None,
-        }) => CliOutput {
-            code: i32::from(failed),
-            stdout,
-            stderr,
-        },
-        Ok(Printed {
-            stdout,
-            stderr,
-            late_error: Some((e, note)),
-            ..
-        }) => CliOutput {
-            code: 1,
-            stdout,
-            stderr: stderr + &error_text(e) + note + "\n",
-        },
-        Err(e) => CliOutput {
-            code: exit_code(&e),
-            stdout: String::new(),
-            stderr: error_text(e),
-        },
+    let batch = matches!(cli.command, Command::Rotate { .. });
+    let outcome = tokio::select! {
+        biased;
+        // A batch watches the interrupt itself: what is in flight still gets written.
+        () = io.cancel.cancelled(), if !batch => {
+            io.tell("interrupted\n");
+            return INTERRUPTED;
+        }
+        outcome = execute(cli, io) => outcome,
+    };
+    match outcome {
+        Ok(printed) => finish(printed, io),
+        Err(e) => {
+            let code = exit_code(&e);
+            io.tell(&error_text(e));
+            code
+        }
     }
+}
+
+/// Writes what a command printed; a secret that could not be written is
+/// named, rescued to the terminal if possible, and the run fails.
+fn finish(printed: Printed, io: &Io) -> i32 {
+    let mut code = i32::from(printed.failed);
+    if let Err(e) = io.stdout.write(&printed.stdout) {
+        code = 1;
+        if !printed.secrets.is_empty() {
+            io.rescue(&printed.secrets, &printed.stdout, &e);
+        } else if e.kind() != std::io::ErrorKind::BrokenPipe {
+            io.tell(&format!("error: could not write to standard output: {e}\n"));
+        }
+    }
+    io.tell(&printed.stderr);
+    if let Some((e, note)) = printed.late_error {
+        io.tell(&(error_text(e) + note + "\n"));
+        code = 1;
+    }
+    if io.cancel.is_cancelled() { INTERRUPTED } else { code }
 }
 
 /// 2 for bad usage or input caught before any request, 1 for the rest.
@@ -460,6 +491,8 @@ pub(crate) struct Printed {
     failed: bool,
     /// An error after the secret was printed, and what it means for that secret.
     late_error: Option<(Error, &'static str)>,
+    /// The tokens whose new secrets are in `stdout` (and nowhere else).
+    secrets: Vec<String>,
 }
 
 impl From<String> for Printed {
@@ -469,7 +502,16 @@ impl From<String> for Printed {
             stderr: String::new(),
             failed: false,
             late_error: None,
+            secrets: Vec::new(),
         }
+    }
+}
+
+/// How the CLI names a token in its messages.
+pub(crate) fn label(issued: &IssuedToken) -> String {
+    match &issued.workspace {
+        Some(w) => format!("{w}/{}", issued.name),
+        None => format!("platform/{}", issued.name),
     }
 }
 
@@ -557,8 +599,13 @@ async fn create(
             }
         }
     }
+    let secrets = match &issued.token {
+        Some(t) if stdout.contains(t.expose()) => vec![label(&issued)],
+        _ => Vec::new(),
+    };
     Ok(Printed {
         late_error,
+        secrets,
         ..Printed::from(stdout)
     })
 }
@@ -607,7 +654,8 @@ fn deliver(
 }
 
 /// Runs the template on a stand-in for the token about to be created, so a
-/// template that cannot render fails before anything is created.
+/// template that cannot render, or would not print the new secret, fails
+/// before anything is created or reset.
 fn rehearse(
     template: &GoTemplate,
     name: &str,
@@ -643,18 +691,18 @@ fn rehearse(
         workspace,
         server: "https://wayfinder.example.com".to_owned(),
         description: options.description.clone(),
-        token: (!options.dry_run).then(|| crate::Secret::from("stand-in".to_owned())),
+        token: (!options.dry_run).then(|| crate::Secret::from(STAND_IN_SECRET.to_owned())),
         expires: None,
         resource,
     };
-    let data = if options.dry_run {
-        serde_json::to_value(&stand_in.resource)
-    } else {
-        serde_json::to_value(render::summary(&stand_in))
+    if options.dry_run {
+        return template.render(&stand_in.resource, None).map(drop);
     }
-    .map_err(|e| Error::config(format!("cannot prepare the template's data: {e}")))?;
-    template.render(&data, None).map(drop)
+    template.rehearse(&render::summary(&stand_in), STAND_IN_SECRET)
 }
+
+/// The secret of a rehearsal's stand-in token: nothing a real one can be.
+const STAND_IN_SECRET: &str = "wayfinder-tokens-rehearsal-stand-in-secret";
 
 fn client(g: &Global) -> Result<Client, Error> {
     Client::new(&ClientOptions {
@@ -666,7 +714,7 @@ fn client(g: &Global) -> Result<Client, Error> {
     })
 }
 
-async fn execute(cli: Cli) -> Result<Printed, Error> {
+async fn execute(cli: Cli, io: &Io) -> Result<Printed, Error> {
     let g = &cli.global;
     let template = output_template(g)?;
     let template = template.as_ref();
@@ -679,7 +727,7 @@ async fn execute(cli: Cli) -> Result<Printed, Error> {
         }
         Command::Rotate { kind } => {
             let fleet::RotateKind::Workspaceaccesstokens(args) = kind;
-            return fleet::rotate(&client(g)?, args, g).await;
+            return fleet::rotate(&client(g)?, args, g, io).await;
         }
         Command::Get { kind } => get(g, kind, template).await,
         Command::List { kind } => list(g, kind, template).await,
