@@ -555,6 +555,14 @@ export interface RotateOptions {
 /** Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script. */
 export declare function runCli(argv: Array<string>): Promise<CliOutput>
 
+/**
+ * Runs the CLI (`npx wayfinder-tokens …`) on the process's own stdout and
+ * stderr, each secret written as soon as it exists and every write checked;
+ * resolves to the exit code. `signal` interrupts: a request in flight
+ * stops; a batch rotation starts nothing new and writes what is in flight.
+ */
+export declare function runCliStdio(argv: string[], signal?: AbortSignal): Promise<number>
+
 /** Where `saveProfile` writes. */
 export interface SaveProfileOptions {
   /** The config file (default: `$WAYFINDER_CONFIG` or `~/.wayfinder/config`). */

@@ -783,4 +783,5 @@ module.exports.Client = nativeBinding.Client
 module.exports.Emulator = nativeBinding.Emulator
 module.exports.IssuedToken = nativeBinding.IssuedToken
 module.exports.runCli = nativeBinding.runCli
+module.exports.runCliStdio = nativeBinding.runCliStdio
 module.exports.VERSION = nativeBinding.VERSION

@@ -3,5 +3,15 @@ import { createRequire } from 'node:module'
 
 const native = createRequire(import.meta.url)('./index.js')
 
-export const { Client, Emulator, IssuedToken, WayfinderError, isWayfinderError, runCli, VERSION } = native
+export const {
+  BatchReport,
+  Client,
+  Emulator,
+  IssuedToken,
+  WayfinderError,
+  isWayfinderError,
+  runCli,
+  runCliStdio,
+  VERSION,
+} = native
 export default native

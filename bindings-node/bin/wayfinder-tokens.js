@@ -3,7 +3,9 @@
 // exit codes; `npx wayfinder-tokens emulator …` runs the emulator command.
 'use strict'
 
-const { runCli, Emulator } = require('../index.js')
+const os = require('node:os')
+
+const { runCliStdio, Emulator } = require('../index.js')
 
 async function emulator(args) {
   const usage = Emulator.usage(args)
@@ -28,10 +30,25 @@ async function main(argv) {
   if (argv[0] === 'emulator') {
     return emulator(argv.slice(1))
   }
-  const { code, stdout, stderr } = await runCli(argv)
-  process.stdout.write(stdout)
-  process.stderr.write(stderr)
-  process.exitCode = code
+  // Ctrl-C or SIGTERM interrupts: a rotation in progress starts nothing new and writes every
+  // secret already issued before it exits; a second signal stops at once.
+  const interrupt = new AbortController()
+  let received = null
+  const onSignal = (signal) => {
+    if (received) {
+      process.stderr.write('interrupted\n')
+      process.exit(128 + os.constants.signals[signal])
+    }
+    received = signal
+    interrupt.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  // The core writes to the process's own stdout and stderr, checking every write.
+  const code = await runCliStdio(argv, interrupt.signal)
+  process.exitCode = code === 130 && received ? 128 + os.constants.signals[received] : code
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
 }
 
 main(process.argv.slice(2)).catch((error) => {

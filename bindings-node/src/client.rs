@@ -586,6 +586,8 @@ impl Client {
         let dry_run = options.dry_run.unwrap_or(false);
         let progress = options
             .on_progress
+            .map(|f| fleet::never_throwing(env, f))
+            .transpose()?
             .map(|f| {
                 f.build_threadsafe_function::<ProgressEvent>()
                     .callee_handled::<false>()
@@ -603,20 +605,20 @@ impl Client {
                 Ok(concurrency) => CoreRotate { concurrency, dry_run },
                 Err(e) => return Err(Failure::Core(e)),
             };
-            let cancel = std::sync::Arc::new(tokio::sync::Notify::new());
-            let run = client.rotate_workspace_access_tokens(
-                &targets,
-                &rotate,
-                fleet::progress(progress),
-                Some(cancel.clone()),
-            );
+            let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+            let hooks = wayfinder_tokens::fleet::RotateHooks {
+                progress: fleet::progress(progress),
+                on_rotated: None,
+                cancel: Some(cancel.clone()),
+            };
+            let run = client.rotate_workspace_access_tokens(&targets, &rotate, &hooks);
             tokio::pin!(run);
             if let Some(abort) = abort {
                 // An abort stops new rotations; the batch still reports.
                 tokio::select! {
                     biased;
                     outcome = &mut run => return guard(async move { outcome }).await,
-                    _ = abort.wait() => cancel.notify_one(),
+                    () = abort.wait() => cancel.cancel(),
                 }
             }
             guard(run).await

@@ -101,6 +101,19 @@ pub fn progress(callback: Option<ProgressCallback>) -> Option<ProgressFn> {
     }))
 }
 
+/// `f` wrapped so that what it throws becomes a process warning: an
+/// exception escaping a callback the runtime's threads scheduled would be
+/// an uncaught exception (a crash under Node's strict policy) mid-batch,
+/// with the batch's secrets in memory.
+pub fn never_throwing<'a>(env: &'a Env, f: Function<'a, ProgressEvent, ()>) -> Result<Function<'a, ProgressEvent, ()>> {
+    let wrap: Function<'a, Function<'a, ProgressEvent, ()>, Function<'a, ProgressEvent, ()>> = env.run_script(
+        "(function (f) { return function onProgress(event) { try { f(event) } catch (error) { \
+         process.emitWarning('onProgress threw, and the rotation goes on: ' + \
+         (error instanceof Error ? error.message : String(error)), 'WayfinderWarning') } } })",
+    )?;
+    wrap.call(f)
+}
+
 /// What a batch rotation did.
 #[napi]
 pub struct BatchReport {

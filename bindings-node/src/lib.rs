@@ -51,6 +51,36 @@ pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> Result<PromiseRaw<'en
     })
 }
 
+/// Runs the CLI (`npx wayfinder-tokens …`) on the process's own stdout and
+/// stderr, each secret written as soon as it exists and every write checked;
+/// resolves to the exit code. `signal` interrupts: a request in flight
+/// stops; a batch rotation starts nothing new and writes what is in flight.
+#[napi(ts_args_type = "argv: string[], signal?: AbortSignal")]
+pub fn run_cli_stdio<'env>(
+    env: &'env Env,
+    argv: Vec<String>,
+    signal: Option<Object<'_>>,
+) -> Result<PromiseRaw<'env, i32>> {
+    let (abort, listening) = match signal.as_ref().map(|s| call::watch(env, s)).transpose()? {
+        Some((abort, listening)) => (Some(abort), listening),
+        None => (None, None),
+    };
+    let run = async move {
+        let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+        let run = wayfinder_tokens::cli::run_stdio(argv, cancel.clone());
+        tokio::pin!(run);
+        if let Some(abort) = abort {
+            tokio::select! {
+                biased;
+                code = &mut run => return Ok(code),
+                () = abort.wait() => cancel.cancel(),
+            }
+        }
+        Ok(run.await)
+    };
+    call::settle(env, listening, run, |code: i32| code)
+}
+
 /// Adds `WayfinderError` and `isWayfinderError`, and makes
 /// `util.inspect(issued)` show `toJSON()` (no secret) instead of `{}`.
 #[napi(module_exports)]

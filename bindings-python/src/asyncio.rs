@@ -38,6 +38,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use tokio::runtime::Runtime;
 use tokio::task::AbortHandle;
+use wayfinder_tokens::fleet::CancellationToken;
 
 use crate::errors::{panicked, to_py};
 
@@ -371,6 +372,40 @@ where
     }
 }
 
+/// Runs `fut` like [`wait`], but a first signal whose handler raised only
+/// cancels `cancel` (for `fut` to wind down and finish); a second one stops
+/// `fut` and is raised.
+pub fn wait_cancelling<T, F>(py: Python<'_>, cancel: CancellationToken, fut: F) -> PyResult<T>
+where
+    F: Future<Output = T> + Send,
+    T: Send,
+{
+    let outcome = py.detach(|| {
+        std::panic::catch_unwind(AssertUnwindSafe(|| {
+            runtime().block_on(async {
+                tokio::pin!(fut);
+                loop {
+                    tokio::select! {
+                        biased;
+                        value = &mut fut => return Ok(value),
+                        interrupted = interrupted() => {
+                            if cancel.is_cancelled() {
+                                return Err(interrupted);
+                            }
+                            cancel.cancel();
+                        }
+                    }
+                }
+            })
+        }))
+    });
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(interrupted)) => Err(interrupted),
+        Err(_) => Err(panicked(py)),
+    }
+}
+
 /// Resolves when a signal handler raised; only the main thread sees signals.
 async fn interrupted() -> PyErr {
     loop {
@@ -393,20 +428,7 @@ where
     F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        // Called from a progress callback, which runs on the runtime's one
-        // worker: waiting here for a task that worker must run would hang.
-        return Err(to_py(
-            py,
-            wayfinder_tokens::Error::Config {
-                message: "a blocking Client method cannot be called from a progress callback \
-                          (it runs on the library's I/O thread); use the AsyncClient there, \
-                          or make the call after the batch returns"
-                    .to_owned(),
-                source: None,
-            },
-        ));
-    }
+    refuse_inside_the_runtime(py)?;
     let fut = Box::pin(fut); // moved as a pointer from here on, see `coroutine`
     let (done, result) = std::sync::mpsc::sync_channel(1);
     let task = runtime().spawn(async move {
@@ -433,6 +455,24 @@ where
         Ok(Err(e)) => Err(to_py(py, e)),
         Err(_) => Err(panicked(py)),
     }
+}
+
+/// A blocking call from a thread of the runtime (a callback of a batch)
+/// would wait for work that thread may have to do: refused.
+fn refuse_inside_the_runtime(py: Python<'_>) -> PyResult<()> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Ok(());
+    }
+    Err(to_py(
+        py,
+        wayfinder_tokens::Error::Config {
+            message: "a blocking Client method cannot be called from a progress callback or on_rotated \
+                      (it runs on the library's threads); use the AsyncClient there, \
+                      or make the call after the batch returns"
+                .to_owned(),
+            source: None,
+        },
+    ))
 }
 
 /// The start of a call that has not begun: the coroutine that drives it
@@ -483,4 +523,113 @@ where
     coroutine.setattr(pyo3::intern!(py, "__name__"), name)?;
     coroutine.setattr(pyo3::intern!(py, "__qualname__"), format!("AsyncClient.{name}"))?;
     Ok(coroutine.unbind())
+}
+
+/// Cancels a batch: no new item starts; those in flight finish.
+#[pyclass(frozen)]
+struct CancelBatch(CancellationToken);
+
+#[pymethods]
+impl CancelBatch {
+    fn __call__(&self) {
+        self.0.cancel();
+    }
+}
+
+/// The driver of a batch call: a cancelled task stops new items, waits for
+/// those in flight (a second cancellation stops at once), and re-raises its
+/// `CancelledError` with the partial result as `report`.
+const DRIVE_BATCH: &std::ffi::CStr = c"import asyncio
+async def drive_batch(start, cancel):
+    future = start()
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError as cancelled:
+        cancel()
+        cancelled.report = await future
+        raise
+";
+
+static DRIVE_BATCH_FN: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// An async batch call (see [`coroutine`]): cancelling its task cancels
+/// `cancel` instead of dropping the call, so what is in flight still lands
+/// in the report (and its secrets in the caller's sinks).
+pub fn batch_coroutine<T, F>(
+    py: Python<'_>,
+    name: &'static str,
+    cancel: CancellationToken,
+    fut: F,
+) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let drive = DRIVE_BATCH_FN.get_or_try_init(py, || {
+        let module = PyModule::from_code(py, DRIVE_BATCH, c"<wayfinder_tokens>", c"wayfinder_tokens._drive_batch")?;
+        module.getattr("drive_batch").map(Bound::unbind)
+    })?;
+    let fut = Box::pin(fut);
+    let pending = Pending(Mutex::new(Some(Box::new(move |py| awaitable(py, fut)))));
+    let coroutine = drive.bind(py).call1((pending, CancelBatch(cancel)))?;
+    coroutine.setattr(pyo3::intern!(py, "__name__"), name)?;
+    coroutine.setattr(pyo3::intern!(py, "__qualname__"), format!("AsyncClient.{name}"))?;
+    Ok(coroutine.unbind())
+}
+
+/// A blocking batch call (see [`blocking`]): a first Ctrl-C cancels
+/// `cancel` and waits for the items in flight, then raises
+/// `KeyboardInterrupt` with the partial result as `report`; a second one
+/// stops at once.
+pub fn batch_blocking<T, F>(
+    py: Python<'_>,
+    name: &'static str,
+    cancel: CancellationToken,
+    fut: F,
+) -> PyResult<Py<PyAny>>
+where
+    F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    refuse_inside_the_runtime(py)?;
+    let _ = name;
+    let fut = Box::pin(fut);
+    let (done, result) = std::sync::mpsc::sync_channel(1);
+    let task = runtime().spawn(async move {
+        let _ = done.send(AssertUnwindSafe(fut).catch_unwind().await);
+    });
+    let (outcome, interrupt) = py.detach(move || {
+        let mut interrupt: Option<PyErr> = None;
+        loop {
+            match result.recv_timeout(SIGNAL_POLL) {
+                Ok(outcome) => return (Ok(outcome), interrupt),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        if interrupt.is_some() {
+                            task.abort();
+                            return (Err(e), None);
+                        }
+                        cancel.cancel();
+                        interrupt = Some(e);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return (Ok(Err(Box::new(()) as Box<dyn std::any::Any + Send>)), interrupt);
+                }
+            }
+        }
+    });
+    let outcome = outcome?;
+    let value = match outcome {
+        Ok(Ok(value)) => value.into_py_any(py)?,
+        Ok(Err(e)) => return Err(interrupt.unwrap_or_else(|| to_py(py, e))),
+        Err(_) => return Err(panicked(py)),
+    };
+    match interrupt {
+        None => Ok(value),
+        Some(e) => {
+            e.value(py).setattr("report", value)?;
+            Err(e)
+        }
+    }
 }

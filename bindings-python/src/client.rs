@@ -13,7 +13,7 @@ use wayfinder_tokens::fleet::MAX_CONCURRENCY;
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
 
-use crate::asyncio::{blocking, coroutine, ready};
+use crate::asyncio::{batch_blocking, batch_coroutine, blocking, coroutine, ready};
 use crate::errors::{invalid, to_py};
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
 
@@ -134,7 +134,7 @@ fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToken> {
 }
 
 macro_rules! client_class {
-    ($name:ident, $finish:ident, $doc:literal, { $($extra:tt)* }) => {
+    ($name:ident, $finish:ident, $batch:ident, $doc:literal, { $($extra:tt)* }) => {
         #[doc = $doc]
         #[pyclass(frozen, module = "wayfinder_tokens")]
         pub struct $name {
@@ -386,8 +386,13 @@ macro_rules! client_class {
             /// Resets each token's secret, `concurrency` at a time. `tokens`: an
             /// `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
             /// `progress`: a callable `(done, total, (workspace, name))`, or True for a bar.
-            /// Returns a `BatchReport`; one token's failure never raises.
-            #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false))]
+            /// Each new secret goes, as soon as it exists, to an env file in `output_dir`
+            /// and to `on_rotated(issued)`. An interrupt (Ctrl-C, a cancelled task) stops
+            /// new rotations, lets those in flight finish, and raises with the partial
+            /// report as the exception's `report`. Returns a `BatchReport`; one token's
+            /// failure never raises.
+            #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false, output_dir=None, on_rotated=None))]
+            #[allow(clippy::too_many_arguments)]
             fn rotate_workspace_access_tokens(
                 &self,
                 py: Python<'_>,
@@ -395,18 +400,25 @@ macro_rules! client_class {
                 concurrency: Option<Bound<'_, PyAny>>,
                 progress: Option<Bound<'_, PyAny>>,
                 dry_run: bool,
+                output_dir: Option<PathBuf>,
+                on_rotated: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Py<PyAny>> {
                 let targets = crate::fleet::targets(&tokens)?;
                 let options = wayfinder_tokens::fleet::RotateOptions {
                     concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                     dry_run,
                 };
+                let secrets = crate::fleet::secret_sink(py, output_dir.filter(|_| !dry_run), on_rotated.as_ref())?;
                 let sink = std::sync::Arc::new(crate::fleet::ProgressSink::new(py, progress.as_ref(), targets.len())?);
+                let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+                let hooks = wayfinder_tokens::fleet::RotateHooks {
+                    progress: sink.callback(),
+                    on_rotated: secrets,
+                    cancel: Some(cancel.clone()),
+                };
                 let client = self.inner.client(py)?;
-                $finish(py, "rotate_workspace_access_tokens", async move {
-                    let report = client
-                        .rotate_workspace_access_tokens(&targets, &options, sink.callback(), None)
-                        .await;
+                $batch(py, "rotate_workspace_access_tokens", cancel, async move {
+                    let report = client.rotate_workspace_access_tokens(&targets, &options, &hooks).await;
                     Python::attach(|py| sink.finish(py));
                     report.map(crate::fleet::ReportOut)
                 })
@@ -438,6 +450,7 @@ macro_rules! client_class {
 client_class!(
     AsyncClient,
     coroutine,
+    batch_coroutine,
     "An async client: every method returns a coroutine. Use `async with`.",
     {
         fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -461,6 +474,7 @@ client_class!(
 client_class!(
     Client,
     blocking,
+    batch_blocking,
     "A blocking client with the same methods as AsyncClient. Use `with`.",
     {
         fn __enter__(slf: Py<Self>) -> Py<Self> {

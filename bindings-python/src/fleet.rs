@@ -10,7 +10,9 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use wayfinder_tokens::Front;
-use wayfinder_tokens::fleet::{BatchReport as CoreReport, InventoryEntry as CoreEntry, Progress, ProgressFn, TokenRef};
+use wayfinder_tokens::fleet::{
+    BatchReport as CoreReport, EnvDir, InventoryEntry as CoreEntry, Progress, ProgressFn, SecretSink, TokenRef,
+};
 
 use crate::errors::to_py;
 use crate::types::{AccessToken, IssuedToken, html_escape, py_repr};
@@ -254,10 +256,28 @@ impl BatchReport {
     fn would_rotate<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         self.report.would_rotate.iter().map(|t| pair(py, t)).collect()
     }
-    /// True when nothing failed.
+    /// Interrupted: `(workspace, name)` of each token nothing was sent for.
+    #[getter]
+    fn not_started<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.report.not_started.iter().map(|t| pair(py, t)).collect()
+    }
+    /// `(workspace, name, error)` of each rotated token whose secret the
+    /// `output_dir` or `on_rotated` did not take (it is in `rotated`, and only there).
+    #[getter]
+    fn undelivered<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        self.report
+            .undelivered
+            .iter()
+            .map(|u| {
+                let error = u.error.describe(Front::Python);
+                (u.target.workspace.as_str(), u.target.name.as_str(), error).into_pyobject(py)
+            })
+            .collect()
+    }
+    /// True when every token rotated and its secret was handed over.
     #[getter]
     fn ok(&self) -> bool {
-        self.report.failed.is_empty()
+        self.report.failed.is_empty() && self.report.not_started.is_empty() && self.report.undelivered.is_empty()
     }
     /// One 0600 env file per new secret in `path` (created 0700); returns the files.
     fn write_env_dir(&self, py: Python<'_>, path: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -283,10 +303,12 @@ impl BatchReport {
     }
     fn __repr__(&self) -> String {
         format!(
-            "BatchReport(rotated={}, failed={}, would_rotate={})",
+            "BatchReport(rotated={}, failed={}, would_rotate={}, not_started={}, undelivered={})",
             self.report.rotated.len(),
             self.report.failed.len(),
-            self.report.would_rotate.len()
+            self.report.would_rotate.len(),
+            self.report.not_started.len(),
+            self.report.undelivered.len()
         )
     }
     fn _repr_html_(&self) -> String {
@@ -474,6 +496,59 @@ impl ProgressSink {
             e.write_unraisable(py, None);
         }
     }
+}
+
+/// Where a rotation's new secrets go as they are issued: an env file in
+/// `output_dir` (checked, or created 0700, now: before any reset) and the
+/// `on_rotated(issued)` callable. An exception from the callable keeps the
+/// secret in the report and lists the token as undelivered.
+pub fn secret_sink(
+    py: Python<'_>,
+    output_dir: Option<PathBuf>,
+    on_rotated: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<SecretSink>> {
+    let dir = output_dir
+        .map(|d| EnvDir::open(&d))
+        .transpose()
+        .map_err(|e| to_py(py, e))?;
+    let callback = match on_rotated.filter(|c| !c.is_none()) {
+        Some(c) if c.is_callable() => Some(c.clone().unbind()),
+        Some(_) => {
+            return Err(PyTypeError::new_err(
+                "on_rotated must be a callable taking an IssuedToken",
+            ));
+        }
+        None => None,
+    };
+    if dir.is_none() && callback.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(move |issued: &wayfinder_tokens::IssuedToken| {
+        if let Some(dir) = &dir {
+            dir.write(issued)?;
+        }
+        let Some(callback) = &callback else {
+            return Ok(());
+        };
+        Python::attach(|py| {
+            callback
+                .call1(py, (IssuedToken(issued.clone()),))
+                .map(drop)
+                .map_err(|e| {
+                    let secret = issued.token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default();
+                    let said = e.to_string();
+                    let said = if secret.is_empty() {
+                        said
+                    } else {
+                        said.replace(&secret, "<redacted>")
+                    };
+                    wayfinder_tokens::Error::Config {
+                        message: format!("on_rotated raised {said}"),
+                        source: None,
+                    }
+                })
+        })
+    })))
 }
 
 /// A core report on its way to Python (converted with the GIL held).

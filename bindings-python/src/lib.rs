@@ -50,6 +50,19 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)>
     Ok((out.code, out.stdout, out.stderr))
 }
 
+/// Runs the CLI (`python -m wayfinder_tokens`) on the process's own stdout
+/// and stderr, each secret written as soon as it exists and every write
+/// checked; returns the exit code. A first Ctrl-C interrupts (a request in
+/// flight stops; a batch rotation starts nothing new and writes what is in
+/// flight); a second raises `KeyboardInterrupt` at once.
+#[pyfunction]
+fn run_cli_stdio(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
+    reset_log_cache(py);
+    let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+    let run = wayfinder_tokens::cli::run_stdio(argv, cancel.clone());
+    asyncio::wait_cancelling(py, cancel, run)
+}
+
 /// Runs the emulator command (`python -m wayfinder_tokens.testing`): the
 /// same flags and first line as `wayfinder-emulator`; returns the exit code.
 #[pyfunction]
@@ -114,6 +127,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<testing::Emulator>()?;
     m.add_function(wrap_pyfunction!(render_table, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli_stdio, m)?)?;
     m.add_function(wrap_pyfunction!(run_emulator, m)?)?;
     m.add_function(wrap_pyfunction!(cli_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache_py, m)?)?;

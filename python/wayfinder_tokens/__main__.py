@@ -1,7 +1,9 @@
 """``python -m wayfinder_tokens``: the same CLI as ``npx wayfinder-tokens``."""
 
 import logging
+import signal
 import sys
+from typing import NoReturn
 
 from wayfinder_tokens import _native
 
@@ -10,14 +12,24 @@ def main() -> int:
     argv = sys.argv[1:]
     logging.basicConfig(level=_native.cli_log_level(argv), format="%(levelname)s %(name)s: %(message)s")
     _native._reset_log_cache()
+    received: list[int] = []
+
+    def interrupt(signum: int, _frame: object) -> NoReturn:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    # SIGTERM interrupts like Ctrl-C: a rotation in progress starts nothing new and
+    # writes every secret already issued, instead of dying with them in memory.
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     try:
-        code, out, err = _native.run_cli(argv)
+        code = _native.run_cli_stdio(argv)
     except KeyboardInterrupt:
-        # The request was cancelled; exit as a shell expects after Ctrl-C.
+        # A second signal: stopped at once.
         sys.stderr.write("interrupted\n")
-        return 130
-    sys.stdout.write(out)
-    sys.stderr.write(err)
+        code = 130
+    if code == 130 and received:
+        return 128 + received[-1]
     return code
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "Emulator",
     "render_table",
     "run_cli",
+    "run_cli_stdio",
     "run_emulator",
     "cli_log_level",
     "_reset_log_cache",
@@ -336,8 +337,15 @@ class BatchReport:
     def would_rotate(self) -> list[tuple[str, str]]:
         """Dry run: ``(workspace, name)`` of each token that would rotate."""
     @property
+    def not_started(self) -> list[tuple[str, str]]:
+        """Interrupted: ``(workspace, name)`` of each token nothing was sent for."""
+    @property
+    def undelivered(self) -> list[tuple[str, str, str]]:
+        """``(workspace, name, error)`` of each rotated token whose secret ``output_dir`` or
+        ``on_rotated`` did not take (it is in ``rotated``, and only there)."""
+    @property
     def ok(self) -> bool:
-        """True when nothing failed."""
+        """True when every token rotated and its secret was handed over."""
     def write_env_dir(self, path: _Path) -> list[Path]:
         """One 0600 env file per new secret in ``path`` (created 0700); returns the files."""
     def to_jsonl(self) -> str:
@@ -470,9 +478,21 @@ class AsyncClient:
         Example: ``await wf.inventory(expiring_within="7d")``
         """
     def rotate_workspace_access_tokens(
-        self, tokens: _Tokens, *, concurrency: int | None = None, progress: _Progress = None, dry_run: bool = False
+        self,
+        tokens: _Tokens,
+        *,
+        concurrency: int | None = None,
+        progress: _Progress = None,
+        dry_run: bool = False,
+        output_dir: _Path | None = None,
+        on_rotated: Callable[[IssuedToken], object] | None = None,
     ) -> Coroutine[Any, Any, BatchReport]:
         """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises).
+
+        Each new secret goes, as soon as it exists, to an env file in ``output_dir`` (checked, or
+        created 0700, before any reset) and to ``on_rotated(issued)``. Cancelling the task stops
+        new rotations, lets those in flight finish, and raises ``CancelledError`` with the partial
+        report as its ``report``.
 
         Example: ``report = await wf.rotate_workspace_access_tokens(await wf.inventory(older_than="90d"))``
         """
@@ -596,9 +616,20 @@ class Client:
     ) -> Inventory:
         """Every workspace access token in ``workspaces`` (default: all visible), 16 lists at a time, filtered."""
     def rotate_workspace_access_tokens(
-        self, tokens: _Tokens, *, concurrency: int | None = None, progress: _Progress = None, dry_run: bool = False
+        self,
+        tokens: _Tokens,
+        *,
+        concurrency: int | None = None,
+        progress: _Progress = None,
+        dry_run: bool = False,
+        output_dir: _Path | None = None,
+        on_rotated: Callable[[IssuedToken], object] | None = None,
     ) -> BatchReport:
-        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises)."""
+        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises).
+
+        Each new secret goes, as soon as it exists, to an env file in ``output_dir`` and to
+        ``on_rotated(issued)``. A first Ctrl-C stops new rotations, lets those in flight finish,
+        and raises ``KeyboardInterrupt`` with the partial report as its ``report``."""
     def whoami(self) -> WhoAmI:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def close(self) -> None:
@@ -676,6 +707,11 @@ def render_table(tokens: list[AccessToken], headers: bool = True) -> str:
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
     """Runs the CLI (`python -m wayfinder_tokens`); returns (exit code, stdout,
     stderr). Ctrl-C raises `KeyboardInterrupt` and cancels the request."""
+
+def run_cli_stdio(argv: list[str]) -> int:
+    """Runs the CLI on the process's own stdout and stderr, each secret written as soon as it
+    exists and every write checked; returns the exit code. A first Ctrl-C interrupts (a batch
+    rotation starts nothing new and writes what is in flight); a second raises `KeyboardInterrupt`."""
 
 def cli_log_level(argv: list[str]) -> int:
     """The Python logging level the CLI flags ask for."""

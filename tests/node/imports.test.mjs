@@ -16,6 +16,15 @@ test('ESM and CommonJS give the same exports', () => {
   }
 })
 
+test('the ESM entry exports every name the CommonJS loader does', async () => {
+  const loader = readFileSync(join(ROOT, 'bindings-node', 'index.js'), 'utf8')
+  const names = [...loader.matchAll(/^module\.exports\.(\w+) = nativeBinding\./gm)].map((m) => m[1])
+  assert.ok(names.includes('BatchReport') && names.includes('runCliStdio'), names.join(', '))
+  const esm = await import('wayfinder-tokens')
+  const cjs = createRequire(import.meta.url)('wayfinder-tokens')
+  for (const name of names) assert.equal(esm[name], cjs[name], name)
+})
+
 test('the package version equals the workspace version', () => {
   const cargo = readFileSync(join(ROOT, 'Cargo.toml'), 'utf8')
   const workspace = /\[workspace\.package\][^[]*?^version = "([^"]+)"/ms.exec(cargo)

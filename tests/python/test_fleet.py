@@ -57,7 +57,8 @@ def test_inventory_and_rotate_with_progress(fleet: Emulator, tmp_path: Path) -> 
     assert sorted(d for d, _, _ in seen) == list(range(1, 32)) and {t for _, t, _ in seen} == {31}
     by_name = {f.name: f for f in report.failed}
     assert by_name["tok1"].old_secret_valid is True
-    assert by_name["tok2"].old_secret_valid is False
+    # The answer was lost on the way back: whether the reset ran is not guessed.
+    assert by_name["tok2"].old_secret_valid is None
     assert isinstance(by_name["tok1"].error, wft.ServerError)
     assert 'reset_workspace_access_token("tok2", workspace="team3")' in by_name["tok2"].recovery
     for text in (repr(report), report._repr_html_(), str(report.to_records())):
