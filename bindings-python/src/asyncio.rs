@@ -310,7 +310,7 @@ where
     F: Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
-    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+    let event_loop = running_loop(py)?;
     let future = event_loop.call_method0("create_future")?;
     let route = Route::of(py, &event_loop);
     let future_ref = future.clone().unbind();
@@ -330,6 +330,18 @@ where
     });
     future.call_method1("add_done_callback", (CancelOnDone(task.abort_handle()),))?;
     Ok(future.unbind())
+}
+
+/// The running asyncio loop; under trio, curio or no loop at all, an error
+/// that says what the `AsyncClient` needs and the way out.
+fn running_loop(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("asyncio")?.call_method0("get_running_loop").map_err(|_| {
+        pyo3::exceptions::PyRuntimeError::new_err(
+            "the AsyncClient runs on asyncio, and no asyncio event loop is running in this thread \
+             (under trio or another event loop, call the blocking Client from a worker thread, \
+             e.g. trio.to_thread.run_sync(client.whoami))",
+        )
+    })
 }
 
 /// An awaitable that resolves at once to `value` (for `__aenter__` and the like).

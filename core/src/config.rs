@@ -426,19 +426,55 @@ pub fn default_path(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf> {
     Ok(home.join(".wayfinder").join("config"))
 }
 
+/// Most bytes a config file may have: profiles and tokens, not a document.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read_if_exists(path: &Path) -> Result<Option<Config>> {
-    let text = match fs::read_to_string(path) {
+    let fail = |e: std::io::Error| Error::config_with(format!("cannot read config file {}: {e}", path.display()), e);
+    let text = match read_regular_file(path, MAX_CONFIG_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Error::config_with(
-                format!("cannot read config file {}: {e}", path.display()),
-                e,
-            ));
-        }
+        Err(e) => return Err(fail(e)),
     };
     warn_if_exposed(path);
     Config::parse(&text, path).map(Some)
+}
+
+/// Reads a regular file of at most `cap` bytes. A FIFO, a device
+/// (`/dev/zero`) or a socket is refused before it can block or stream
+/// forever: it is opened without blocking and checked before any read.
+pub(crate) fn read_regular_file(path: &Path, cap: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a FIFO, device or socket is refused)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is larger than {} MiB", cap / (1024 * 1024)),
+        ));
+    }
+    let mut text = String::new();
+    file.take(cap + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is larger than {} MiB", cap / (1024 * 1024)),
+        ));
+    }
+    Ok(text)
 }
 
 /// Files already warned about in this process.
@@ -519,8 +555,11 @@ impl ConfigLock {
         {
             use std::os::unix::fs::OpenOptionsExt;
             // Never follow a link planted at the lock's path: it would create
-            // or lock whatever file the link points at.
-            options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+            // or lock whatever file the link points at; and never wait for a
+            // reader of a FIFO planted there.
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY);
         }
         let file = options.open(&path).map_err(|e| {
             let why = if is_symlink(&path) {

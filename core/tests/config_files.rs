@@ -133,3 +133,35 @@ async fn a_missing_config_file_is_a_config_error_naming_it() {
     assert_eq!(err.code(), "CONFIG");
     assert!(err.to_string().contains("absent"));
 }
+
+/// Runs `f` on a thread and says whether it returned within a deadlock's bound.
+fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(f());
+    });
+    result.recv_timeout(std::time::Duration::from_secs(30)).ok()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_device_or_huge_file_as_the_config_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let sparse = dir.path().join("sparse");
+    std::fs::File::create(&sparse).unwrap().set_len(1 << 30).unwrap();
+    for path in [fifo.clone(), "/dev/zero".into(), sparse] {
+        let shown = path.display().to_string();
+        let outcome = returns(move || wayfinder_tokens::Client::new(&from_file(&path, None)).map(drop));
+        let e = outcome.unwrap_or_else(|| panic!("{shown} blocked")).unwrap_err();
+        assert!(e.to_string().contains(&shown), "{e}");
+    }
+    // A FIFO planted at the lock's path: saving refuses instead of waiting for a reader.
+    let config = dir.path().join("config");
+    let lock = dir.path().join("config.lock");
+    assert!(std::process::Command::new("mkfifo").arg(&lock).status().unwrap().success());
+    let saved = returns(move || config::update(&config, DEFAULT_LOCK_TIMEOUT, |_| Ok(())));
+    assert!(saved.expect("save_profile blocked on a FIFO").is_err());
+}

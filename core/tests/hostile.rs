@@ -491,3 +491,17 @@ fn a_symlinked_config_is_written_through_the_link() {
     );
     assert_eq!(Config::load(&target).unwrap().version.as_deref(), Some("v2"));
 }
+
+#[tokio::test]
+async fn a_localhost_name_is_resolved_to_loopback_never_through_dns() {
+    let emu = emulator().await;
+    let port = emu.url().rsplit(':').next().unwrap().trim_end_matches('/');
+    // Plain http is allowed to *.localhost because it is loopback: so it must reach
+    // loopback whatever DNS would answer for the name (here it answers nothing).
+    let client = wayfinder_tokens::Client::new(&wayfinder_tokens::ClientOptions {
+        server: Some(format!("http://ci.wayfinder-tokens-test.localhost:{port}")),
+        ..common::options(&emu, common::ADMIN)
+    })
+    .unwrap();
+    assert_eq!(client.whoami().await.unwrap().subject_kind, "User");
+}

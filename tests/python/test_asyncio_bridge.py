@@ -182,3 +182,13 @@ def test_ctrl_c_while_a_result_is_delivered_reaches_the_loop(
             event_loop.run_until_complete(client.whoami())
     finally:
         event_loop.close()
+
+
+def test_without_an_asyncio_loop_the_error_names_asyncio_and_the_way_out(emulator: Emulator) -> None:
+    """What trio (or a coroutine driven by hand) sees: not a bare "no running event loop"."""
+    client = wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev", timeout=10)
+    coroutine = client.whoami()
+    with pytest.raises(RuntimeError) as raised:
+        coroutine.send(None)
+    message = str(raised.value)
+    assert "asyncio" in message and "blocking Client from a worker thread" in message
