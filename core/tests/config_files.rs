@@ -161,7 +161,13 @@ fn a_fifo_device_or_huge_file_as_the_config_is_refused_without_blocking() {
     // A FIFO planted at the lock's path: saving refuses instead of waiting for a reader.
     let config = dir.path().join("config");
     let lock = dir.path().join("config.lock");
-    assert!(std::process::Command::new("mkfifo").arg(&lock).status().unwrap().success());
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&lock)
+            .status()
+            .unwrap()
+            .success()
+    );
     let saved = returns(move || config::update(&config, DEFAULT_LOCK_TIMEOUT, |_| Ok(())));
     assert!(saved.expect("save_profile blocked on a FIFO").is_err());
 }

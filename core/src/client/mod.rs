@@ -91,14 +91,14 @@ impl Client {
         // `localhost` and `*.localhost` are loopback by name (RFC 6761), and
         // plain http is allowed to them for that: they are resolved here to
         // loopback addresses, never through DNS, which could answer anything.
-        if let Some(url::Host::Domain(domain)) = settings.endpoint.host() {
-            if loopback {
-                let loopbacks = [
-                    std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                    std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
-                ];
-                builder = builder.resolve_to_addrs(domain, &loopbacks);
-            }
+        if let Some(url::Host::Domain(domain)) = settings.endpoint.host()
+            && loopback
+        {
+            let loopbacks = [
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+            ];
+            builder = builder.resolve_to_addrs(domain, &loopbacks);
         }
         if let Some(pem) = &settings.ca_certificate {
             builder = builder.tls_backend_preconfigured(crate::tls::pinning_config(pem)?);
