@@ -272,4 +272,4 @@ def test_an_on_rotated_that_raises_leaves_the_secret_in_the_report(emulator: Emu
     [(workspace, name, error)] = report.undelivered
     assert (workspace, name) == ("ws2", "t01") and "disk full for <redacted>" in error
     secret = next(t.token for t in report.rotated if t.name == "t01")
-    assert secret not in error and live(emulator, secret)
+    assert secret is not None and secret not in error and live(emulator, secret)
