@@ -492,7 +492,8 @@ class AsyncClient:
         Each new secret goes, as soon as it exists, to an env file in ``output_dir`` (checked, or
         created 0700, before any reset) and to ``on_rotated(issued)``. Cancelling the task stops
         new rotations, lets those in flight finish, and raises ``CancelledError`` with the partial
-        report as its ``report``.
+        report as its ``report`` (Python 3.11+; before, awaiting a cancelled task raises a new
+        ``CancelledError``, so give ``output_dir`` or ``on_rotated`` there).
 
         Example: ``report = await wf.rotate_workspace_access_tokens(await wf.inventory(older_than="90d"))``
         """

@@ -253,10 +253,14 @@ async def test_cancelling_the_async_batch_keeps_the_secrets(emulator: Emulator, 
         with pytest.raises(asyncio.CancelledError) as raised:
             await task
     emulator.clear_faults()
-    report = raised.value.report  # type: ignore[attr-defined]
     issued = reset_on_server(emulator, "ws1", names)
-    assert {t.name for t in report.rotated} == issued == {t.name for t in seen}
-    assert 0 < len(issued) < len(names) and len(report.not_started) > 0
+    # The sink given up front got every secret issued, on every Python version.
+    assert 0 < len(issued) < len(names) and {t.name for t in seen} == issued
+    if sys.version_info < (3, 11):
+        # Before 3.11, awaiting a cancelled task raises a new CancelledError, not the task's own.
+        return
+    report = raised.value.report  # type: ignore[attr-defined]
+    assert {t.name for t in report.rotated} == issued and len(report.not_started) > 0
 
 
 def test_an_on_rotated_that_raises_leaves_the_secret_in_the_report(emulator: Emulator) -> None:
