@@ -174,7 +174,21 @@ where
 /// Writes the certificate clients should trust to `path` (`--tls-ca-out`).
 pub fn write_trust(emulator: &Emulator, path: Option<&std::path::Path>) -> std::io::Result<()> {
     match (path, emulator.ca_certificate()) {
-        (Some(path), Some(pem)) => std::fs::write(path, pem),
+        (Some(path), Some(pem)) => {
+            use std::io::Write as _;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // A link planted at the path would have its target overwritten.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+            let mut file = options.open(path).map_err(|e| {
+                let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+                let why = if link { "it is a symbolic link".to_owned() } else { e.to_string() };
+                std::io::Error::new(e.kind(), format!("cannot write {}: {why}", path.display()))
+            })?;
+            file.write_all(pem.as_bytes())?;
+            file.sync_all()
+        }
         (Some(_), None) => Err(std::io::Error::other(
             "--tls-ca-out needs --tls or --tls-self-signed (there is no certificate of its own to write)",
         )),

@@ -132,6 +132,11 @@ impl Faults {
     }
 }
 
+/// Most distinct `"METHOD /path"` keys the stats keep.
+pub const MAX_COUNTED_PATHS: usize = 4096;
+/// Most bytes of a path the stats keep.
+pub const MAX_COUNTED_PATH: usize = 512;
+
 /// Requests served, by `"METHOD /path"` (query strings left out).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsSnapshot {
@@ -168,9 +173,21 @@ impl StatsSnapshot {
 pub struct Stats(Mutex<StatsSnapshot>);
 
 impl Stats {
+    /// Counts a request. Paths are counted one by one up to
+    /// [`MAX_COUNTED_PATHS`] distinct keys, each cut at [`MAX_COUNTED_PATH`]
+    /// bytes; past that, under `"METHOD (other paths)"`, so that requests to
+    /// ever new paths (unauthenticated ones included) cannot grow the map.
     pub fn record(&self, method: &str, path: &str) {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *s.requests.entry(format!("{method} {path}")).or_default() += 1;
+        let mut end = path.len().min(MAX_COUNTED_PATH);
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut key = format!("{method} {}", &path[..end]);
+        if !s.requests.contains_key(&key) && s.requests.len() >= MAX_COUNTED_PATHS {
+            key = format!("{method} (other paths)");
+        }
+        *s.requests.entry(key).or_default() += 1;
         s.total += 1;
     }
 
@@ -251,6 +268,20 @@ mod tests {
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn distinct_paths_cannot_grow_the_counts_without_bound() {
+        let stats = Stats::default();
+        let long = "x".repeat(30_000);
+        for i in 0..(MAX_COUNTED_PATHS + 500) {
+            stats.record("GET", &format!("/{i}/{long}"));
+        }
+        let s = stats.snapshot();
+        assert_eq!(s.total, (MAX_COUNTED_PATHS + 500) as u64);
+        assert!(s.requests.len() <= MAX_COUNTED_PATHS + 1);
+        assert!(s.requests.keys().all(|k| k.len() <= MAX_COUNTED_PATH + 20));
+        assert_eq!(s.count("GET", "(other paths)"), 500);
     }
 
     #[test]

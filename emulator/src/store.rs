@@ -337,15 +337,30 @@ impl Store {
 }
 
 /// Creates the data file 0600 if it is missing: it holds the signing key.
-/// SQLite gives its `-wal` and `-shm` files the same mode.
+/// SQLite gives its `-wal` and `-shm` files the same mode. An existing file
+/// that others may read or write is refused rather than trusted with the key.
 fn create_private(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         options.mode(0o600);
+        let file = options.open(path)?;
+        let mode = file.metadata()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} has mode {mode:04o}: it holds the emulator's signing key, so only its owner may \
+                     read it (chmod 600 it)",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(())
     }
+    #[cfg(not(unix))]
     options.open(path).map(drop)
 }
 

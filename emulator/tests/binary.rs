@@ -63,3 +63,36 @@ fn refuses_bad_arguments() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[cfg(unix)]
+#[test]
+fn refuses_a_data_file_others_can_read_and_a_link_at_the_ca_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.db");
+    std::fs::write(&data, b"").unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wayfinder-emulator"))
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("mode 0644") && err.contains("signing key"), "{err}");
+
+    let target = dir.path().join("precious");
+    std::fs::write(&target, b"keep me").unwrap();
+    let link = dir.path().join("ca.pem");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wayfinder-emulator"))
+        .arg("--tls-self-signed")
+        .arg("--tls-ca-out")
+        .arg(&link)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+}
