@@ -46,6 +46,22 @@ pub(crate) fn pinning_config(ca_pem: &str) -> Result<rustls::ClientConfig> {
     Ok(config)
 }
 
+/// Refuses a certificate outside its validity period at `now`.
+fn check_dates(cert: &CertificateDer<'_>, now: UnixTime) -> std::result::Result<(), rustls::Error> {
+    use rustls::CertificateError::{BadEncoding, Expired, NotValidYet};
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(BadEncoding))?;
+    let seconds = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let validity = parsed.validity();
+    if seconds < validity.not_before.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(NotValidYet));
+    }
+    if seconds > validity.not_after.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(Expired));
+    }
+    Ok(())
+}
+
 /// Accepts a certificate identical to a pinned one, else asks the platform.
 #[derive(Debug)]
 struct PinnedOrVerified {
@@ -63,11 +79,12 @@ impl ServerCertVerifier for PinnedOrVerified {
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
         if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
-            // Pinned bytes stand in for the chain, not for the name.
+            // Pinned bytes stand in for the chain, not for the name or the dates.
             let cert = webpki::EndEntityCert::try_from(end_entity)
                 .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
             cert.verify_is_valid_for_subject_name(server_name)
                 .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))?;
+            check_dates(end_entity, now)?;
             return Ok(ServerCertVerified::assertion());
         }
         self.verified

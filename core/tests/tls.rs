@@ -117,3 +117,35 @@ async fn an_untrusted_certificate_is_refused_before_anything_is_sent() {
         assert_eq!(emu.stats().tls_handshakes, 0, "{why}");
     }
 }
+
+/// A self-signed CA:TRUE certificate for the loopback names (as the wf CLI
+/// pins one), valid only between `from` and `until` (years).
+fn self_signed_between(from: i32, until: i32) -> (String, TlsMode) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.not_before = rcgen::date_time_ymd(from, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    let mode = TlsMode::Pem {
+        chain: cert.pem(),
+        key: key.serialize_pem(),
+    };
+    (cert.pem(), mode)
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_outside_its_dates_is_refused() {
+    for (from, until, why) in [(2020, 2021, "Expired"), (2090, 2091, "NotValidYet")] {
+        let (pem, mode) = self_signed_between(from, until);
+        let emu = https(mode).await;
+        let err = client(emu.url(), Some(&pem)).whoami().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transport, "{why}: {err}");
+        assert!(format!("{err:?}").contains(why), "{why}: {err:?}");
+        assert_eq!(emu.stats().total, 0, "{why}: a request went out");
+    }
+    // The same kind of certificate, in its dates, is accepted.
+    let (pem, mode) = self_signed_between(2020, 2090);
+    let emu = https(mode).await;
+    assert_eq!(client(emu.url(), Some(&pem)).whoami().await.unwrap().username, "admin");
+}
