@@ -171,3 +171,42 @@ fn a_fifo_device_or_huge_file_as_the_config_is_refused_without_blocking() {
     let saved = returns(move || config::update(&config, DEFAULT_LOCK_TIMEOUT, |_| Ok(())));
     assert!(saved.expect("save_profile blocked on a FIFO").is_err());
 }
+
+#[tokio::test]
+async fn a_refresh_token_another_process_used_first_gives_way_to_the_one_it_saved() {
+    let emu = wayfinder_emulator::Emulator::builder()
+        .user("alice:wonderland@dev".parse().unwrap())
+        .one_use_refresh_tokens(true)
+        .start()
+        .await
+        .unwrap();
+    let refresh = alice_refresh_token(&emu).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let mut config = Config::default();
+    config.set_profile("alice", emu.url(), &Secret::new(&refresh), Some("dev"), true);
+    wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+    // Both read the same refresh token; the first to refresh spends it.
+    let (first, second) = (with(from_file(&path, None)), with(from_file(&path, None)));
+    first.whoami().await.unwrap();
+    let me = second.whoami().await.expect("the second uses what the first saved");
+    assert_eq!(me.username, "alice");
+    // With a fresh API token in the file, no second refresh was needed.
+    assert_eq!(emu.stats().count("POST", "/api/v2/login/token"), 2);
+
+    // When the file holds no fresh API token, only a newer refresh token, that one is used.
+    let forget_api_token = || {
+        config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+            c.users.get_mut("alice").unwrap().identity.as_mut().unwrap().token = None;
+            Ok(())
+        })
+        .unwrap();
+    };
+    forget_api_token();
+    let (third, fourth) = (with(from_file(&path, None)), with(from_file(&path, None)));
+    third.whoami().await.unwrap();
+    forget_api_token();
+    assert_eq!(fourth.whoami().await.unwrap().username, "alice");
+    // The third's refresh, then the fourth's refused one and its retry with the saved token.
+    assert_eq!(emu.stats().count("POST", "/api/v2/login/token"), 5);
+}

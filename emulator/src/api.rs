@@ -44,6 +44,8 @@ pub struct AppState {
     pub api_version: String,
     pub instance_id: String,
     pub user_token_ttl: Duration,
+    /// With one-use refresh tokens: the `jti`s of those already used.
+    pub spent_refresh_tokens: Option<std::sync::Mutex<std::collections::HashSet<String>>>,
     pub faults: Faults,
     pub stats: Arc<Stats>,
     pub catalog: Catalog,
@@ -335,6 +337,11 @@ async fn refresh(State(s): Shared, headers: HeaderMap, body: Bytes) -> ApiResult
     let claims = s.signer.verify(&token)?;
     if !claims.scopes.iter().any(|sc| sc == SCOPE_REFRESH) {
         return Err(ApiError::unauthorized("not a refresh token"));
+    }
+    if let Some(spent) = &s.spent_refresh_tokens
+        && !spent.lock().unwrap_or_else(|e| e.into_inner()).insert(claims.jti.clone())
+    {
+        return Err(ApiError::unauthorized("this refresh token was already used"));
     }
     let user = s
         .users

@@ -59,6 +59,7 @@ pub struct EmulatorBuilder {
     users: Vec<LocalUser>,
     api_group_version: String,
     user_token_ttl: Duration,
+    one_use_refresh_tokens: bool,
     log_requests: bool,
     workspaces: Vec<String>,
     known_roles: Vec<catalog::KnownRole>,
@@ -74,6 +75,7 @@ impl Default for EmulatorBuilder {
             users: Vec::new(),
             api_group_version: DEFAULT_API_GROUP_VERSION.to_owned(),
             user_token_ttl: Duration::from_secs(3600),
+            one_use_refresh_tokens: false,
             log_requests: false,
             workspaces: Vec::new(),
             known_roles: Vec::new(),
@@ -135,6 +137,14 @@ impl EmulatorBuilder {
     /// Lifetime of the API tokens users get from login and refresh.
     pub fn user_token_ttl(mut self, ttl: Duration) -> Self {
         self.user_token_ttl = ttl;
+        self
+    }
+
+    /// Each refresh token works once: a refresh answers with a new one and
+    /// the one used is refused from then on (as servers that rotate refresh
+    /// tokens do). Off by default.
+    pub fn one_use_refresh_tokens(mut self, on: bool) -> Self {
+        self.one_use_refresh_tokens = on;
         self
     }
 
@@ -221,6 +231,7 @@ impl EmulatorBuilder {
             api_version: self.api_group_version,
             instance_id: String::from_utf8_lossy(&instance).into_owned(),
             user_token_ttl: self.user_token_ttl,
+            spent_refresh_tokens: self.one_use_refresh_tokens.then(Default::default),
             faults: faults::Faults::default(),
             stats: Arc::default(),
             catalog: catalog::Catalog::new(workspaces, &self.known_roles),

@@ -141,8 +141,69 @@ async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
 }
 
 /// Renews a user's API token with their refresh token, and writes both
-/// back to the config file they came from.
+/// back to the config file they came from. A refresh token may work only
+/// once: when it is refused, another process may have used it first and
+/// written its successor to the file, so the file is read again (under its
+/// lock) and a newer API token or refresh token found there is used.
 async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
+    let mut current = refresh_token.clone();
+    let mut read_again = false;
+    loop {
+        let error = match refresh_once(client, &current).await {
+            Ok(token) => return Ok(token),
+            Err(e) if e.kind() == ErrorKind::Unauthenticated && !read_again => e,
+            Err(e) if e.kind() == ErrorKind::Unauthenticated => return Err(e.with_hint(Hint::LogInAgain)),
+            Err(e) => return Err(e),
+        };
+        read_again = true;
+        match newer_in_file(client, &current).await {
+            Some(Newer::ApiToken(token)) => {
+                log::debug!("the refresh token was used by another process; using the API token it saved");
+                client.remember_secret(&token);
+                return Ok(token);
+            }
+            Some(Newer::RefreshToken(newer)) => {
+                log::debug!("the refresh token was used by another process; refreshing with the one it saved");
+                client.remember_secret(&newer);
+                current = newer;
+            }
+            None => return Err(error.with_hint(Hint::LogInAgain)),
+        }
+    }
+}
+
+/// What another process saved in the config file after using our refresh token.
+enum Newer {
+    /// Its API token, still fresh.
+    ApiToken(Secret),
+    /// Its refresh token.
+    RefreshToken(Secret),
+}
+
+/// The identity the config file holds now for this client's user, if it
+/// differs from `used` (read under the file's lock, so a writer is finished).
+async fn newer_in_file(client: &Client, used: &Secret) -> Option<Newer> {
+    let Origin::File { path, user_name, .. } = &client.settings().origin else {
+        return None;
+    };
+    let (path, user_name) = (path.clone(), user_name.clone());
+    let identity = tokio::task::spawn_blocking(move || {
+        config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+            Ok(c.users.get(&user_name).and_then(|u| u.identity.clone()))
+        })
+    })
+    .await
+    .ok()?
+    .ok()??;
+    let refresh = identity.refresh_token.filter(|r| r != used)?;
+    match identity.token.filter(|t| !is_expiring(t)) {
+        Some(token) => Some(Newer::ApiToken(token)),
+        None => Some(Newer::RefreshToken(refresh)),
+    }
+}
+
+/// One refresh with `refresh_token`; the new tokens are written back.
+async fn refresh_once(client: &Client, refresh_token: &Secret) -> Result<Secret> {
     #[derive(Deserialize)]
     struct Issued {
         token: Option<Secret>,
@@ -155,11 +216,7 @@ async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
         .replay(Replay::Safe);
     let answer = client
         .send_with_retries(&request, Some(&Bearer::new(refresh_token.clone())))
-        .await
-        .map_err(|e| match e.kind() {
-            ErrorKind::Unauthenticated => e.with_hint(Hint::LogInAgain),
-            _ => e,
-        })?;
+        .await?;
     let issued: Issued = client.decode(&answer, "refresh answer")?;
     let token = issued
         .token
