@@ -6,7 +6,30 @@ themselves for CI (``to_env``, ``to_export``, ``to_github_actions``…) and
 never show their secret in ``repr``.
 """
 
-from wayfinder_tokens._native import (
+
+def _refuse_subinterpreters() -> None:
+    """The native module holds one runtime for the process and is not built for
+    subinterpreters: CPython would hand them a copy of the main interpreter's module,
+    and destroying one breaks the main interpreter's clients. Refused before it loads."""
+    import importlib
+
+    for name in ("_interpreters", "_xxsubinterpreters"):
+        try:
+            interpreters = importlib.import_module(name)
+            current, main = interpreters.get_current(), interpreters.get_main()
+        except Exception:  # noqa: BLE001 (private modules: absent or changed, nothing to check)
+            continue
+        if current != main:
+            raise ImportError(
+                "wayfinder_tokens cannot be imported in a subinterpreter; "
+                "use it from the main interpreter (a thread or process pool works)"
+            )
+        return
+
+
+_refuse_subinterpreters()
+
+from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter check)
     AccessRole,
     AccessToken,
     AlreadyExistsError,

@@ -336,3 +336,21 @@ def test_out_of_range_numbers_are_validation_errors(emulator: Emulator, value: o
     with pytest.raises(wft.ValidationError) as fault:
         emulator.inject_fault("/x", times=value)  # type: ignore[arg-type]
     assert fault.value.field_errors[0].field == "times"
+
+
+def test_a_subinterpreter_is_refused_and_the_main_interpreter_keeps_working(emulator: Emulator) -> None:
+    try:
+        import _interpreters as interpreters  # type: ignore[import-not-found]  # Python 3.13+
+    except ImportError:
+        interpreters = pytest.importorskip("_xxsubinterpreters")
+    interpreter = interpreters.create()
+    try:
+        try:
+            outcome: object = interpreters.run_string(interpreter, "import wayfinder_tokens")
+        except Exception as raised:  # noqa: BLE001 (before 3.13 a failed run raises RunFailedError)
+            outcome = raised
+    finally:
+        interpreters.destroy(interpreter)
+    assert "cannot be imported in a subinterpreter" in str(outcome)
+    with wft.Client(server=emulator.url, token=ADMIN, timeout=10) as client:
+        assert client.whoami().username == "admin"
