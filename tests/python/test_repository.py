@@ -20,3 +20,17 @@ def test_the_readme_layout_names_every_top_level_entry() -> None:
     missing = sorted(e for e in entries if e not in named)
     assert not missing, f"README's layout does not name: {missing}"
     assert not {"index.js", "index.d.ts", "npm", "bin"} & entries, "generated Node files belong in bindings-node/"
+
+
+def test_workflows_pin_actions_to_commits_and_never_run_install_scripts_in_a_release() -> None:
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    for workflow in workflows:
+        for line in workflow.read_text().splitlines():
+            uses = re.search(r"uses:\s*(\S+)", line)
+            if uses and not uses.group(1).startswith("./"):
+                assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses.group(1)), f"{workflow.name}: {line.strip()}"
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text()
+    installs = re.findall(r"npm (?:ci|install)[^\n]*", release)
+    assert installs and all("--ignore-scripts" in i for i in installs), installs
+    assert release.count("--remap-path-prefix") >= 2
