@@ -19,7 +19,7 @@ TOOLS := $(CURDIR)/.tools
 ACTIONLINT_VERSION := 1.7.12
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := config_parse jwt_claims error_decode render_roundtrip
-PY_SOURCES := python tests/python tests/notebook tests/readme tests/matrix examples benchmarks
+PY_SOURCES := python tests/python tests/notebook tests/readme tests/matrix examples benchmarks .github/scripts
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
@@ -89,6 +89,7 @@ MATRIX_WHEELS := $(CARGO_TARGET_DIR)/wheels-matrix
 test-matrix: install build-node ## The Python suite under Python 3.9-3.13 and the Node suite under Node 18-24, one build each
 	rm -rf $(MATRIX_WHEELS)
 	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin build --quiet --interpreter $(PY) --out $(MATRIX_WHEELS)
+	$(PY) .github/scripts/scrub_sbom.py $(CURDIR) $(MATRIX_WHEELS)/*.whl
 	$(PY) tests/matrix/run.py $(MATRIX_WHEELS)/*.whl
 
 test-notebook: build-python ## Execute examples/notebook.ipynb headless

@@ -34,3 +34,29 @@ def test_workflows_pin_actions_to_commits_and_never_run_install_scripts_in_a_rel
     installs = re.findall(r"npm (?:ci|install)[^\n]*", release)
     assert installs and all("--ignore-scripts" in i for i in installs), installs
     assert release.count("--remap-path-prefix") >= 2
+
+
+def test_the_sbom_scrubber_removes_the_checkout_path_and_keeps_record_true(tmp_path: Path) -> None:
+    import base64
+    import hashlib
+    import runpy
+    import zipfile
+
+    scrub = runpy.run_path(str(ROOT / ".github" / "scripts" / "scrub_sbom.py"))["scrub"]
+    checkout = tmp_path / "home" / "someone" / "src"
+    checkout.mkdir(parents=True)
+    sbom_name = "pkg-1.0.dist-info/sboms/pkg.cyclonedx.json"
+    sbom = f'{{"bom-ref": "path+file://{checkout}/core#pkg@1.0"}}'.encode()
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("pkg/__init__.py", b"")
+        z.writestr(sbom_name, sbom)
+        z.writestr("pkg-1.0.dist-info/RECORD", f"pkg/__init__.py,,0\n{sbom_name},sha256=stale,{len(sbom)}\n")
+    assert scrub(wheel, checkout) == 1
+    with zipfile.ZipFile(wheel) as z:
+        scrubbed = z.read(sbom_name)
+        record = z.read("pkg-1.0.dist-info/RECORD").decode()
+    assert str(checkout).encode() not in scrubbed and b"path+file:///build/core#pkg@1.0" in scrubbed
+    digest = base64.urlsafe_b64encode(hashlib.sha256(scrubbed).digest()).rstrip(b"=").decode()
+    assert f"{sbom_name},sha256={digest},{len(scrubbed)}" in record
+    assert scrub(wheel, checkout) == 0
