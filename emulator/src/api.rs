@@ -339,7 +339,10 @@ async fn refresh(State(s): Shared, headers: HeaderMap, body: Bytes) -> ApiResult
         return Err(ApiError::unauthorized("not a refresh token"));
     }
     if let Some(spent) = &s.spent_refresh_tokens
-        && !spent.lock().unwrap_or_else(|e| e.into_inner()).insert(claims.jti.clone())
+        && !spent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(claims.jti.clone())
     {
         return Err(ApiError::unauthorized("this refresh token was already used"));
     }

@@ -183,7 +183,11 @@ pub fn write_trust(emulator: &Emulator, path: Option<&std::path::Path>) -> std::
             std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
             let mut file = options.open(path).map_err(|e| {
                 let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-                let why = if link { "it is a symbolic link".to_owned() } else { e.to_string() };
+                let why = if link {
+                    "it is a symbolic link".to_owned()
+                } else {
+                    e.to_string()
+                };
                 std::io::Error::new(e.kind(), format!("cannot write {}: {why}", path.display()))
             })?;
             file.write_all(pem.as_bytes())?;
