@@ -701,7 +701,16 @@ pub fn replace(path: &Path, lock_timeout: Duration, config: &Config) -> Result<(
 
 /// Writes a standalone config holding just this token (mode 0600, atomic).
 pub fn write_config(issued: &crate::model::IssuedToken, path: &Path) -> Result<()> {
-    replace(path, DEFAULT_LOCK_TIMEOUT, &crate::render::config(issued)?)
+    let config = crate::render::config(issued)?;
+    let target = resolve_links(path)?;
+    if target.exists() {
+        // Someone's file: replaced under its lock, like every other write to it.
+        return replace(path, DEFAULT_LOCK_TIMEOUT, &config);
+    }
+    // A new standalone file (a CI artifact): written atomically, with no lock
+    // file left beside it; two writers racing each write a whole file.
+    create_private_dir(&parent_of(&target))?;
+    write_atomic(&target, config.to_yaml()?.as_bytes())
 }
 
 /// Merges this token as a profile into an existing config file (the user's

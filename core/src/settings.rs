@@ -359,7 +359,16 @@ pub fn is_loopback(host: &url::Host<&str>) -> bool {
 /// `http://` only to loopback unless `allow_insecure_http`.
 pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
     let invalid = |m: String| Error::invalid("server", "invalidValue", m);
-    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
+    let raw = raw.trim();
+    if !raw.contains("://") {
+        // `host`, `host:8443`: what people type; the URL parser's words for it
+        // ("relative URL without a base", "unknown scheme") help nobody.
+        return Err(invalid(format!(
+            "server {:?} has no scheme: write https://{raw}",
+            crate::render::printable(raw)
+        )));
+    }
+    let url = Url::parse(raw).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
     let host = url
         .host()
         .ok_or_else(|| invalid("server must have a host".to_owned()))?;

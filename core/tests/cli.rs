@@ -540,3 +540,36 @@ async fn fleet_list_and_rotate_from_the_command_line() {
     assert_eq!(dry.code, 0, "{dry:?}");
     assert!(dry.stderr.contains("3 would rotate"), "{dry:?}");
 }
+
+#[tokio::test]
+async fn show_config_with_export_prints_what_export_prints() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emu.url());
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "exported",
+            "--show-config",
+            "-o",
+            "export",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let keys: Vec<&str> = out.stdout.lines().map(|l| l.split('=').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        ["WAYFINDER_SERVER", "WAYFINDER_TOKEN", "WAYFINDER_WORKSPACE"],
+        "{out:?}"
+    );
+    // Other pairings stay refused, before any request.
+    let out = wf(
+        &config,
+        &["create", "workspaceaccesstoken", "other", "--show-config", "-o", "json"],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+}

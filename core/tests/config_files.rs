@@ -82,6 +82,12 @@ async fn write_config_makes_a_standalone_private_file() {
         std::fs::read_to_string(&path).unwrap(),
         render::config_yaml(&issued).unwrap()
     );
+    // Nothing else is left beside it (no lock file: a CI artifact stays one file).
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["ci-deploy.config"]);
     let client = with(from_file(&path, None));
     assert_eq!(client.whoami().await.unwrap().workspaces, vec!["dev"]);
     let dry = admin(&emu)

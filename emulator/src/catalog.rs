@@ -160,11 +160,16 @@ impl Catalog {
         errors
     }
 
+    /// An unknown role, with the ones that exist (so a typo is one look away).
     fn unknown(&self, role: &str) -> FieldError {
+        let known: Vec<&str> = self.roles.keys().map(String::as_str).collect();
         FieldError::new(
             "role",
             "mustExist",
-            format!("role {role:?} does not exist on this server"),
+            format!(
+                "role {role:?} does not exist on this server; known roles: {}",
+                known.join(", ")
+            ),
         )
     }
 }
@@ -190,6 +195,12 @@ mod tests {
         assert_eq!(
             codes(c.check_access_role("nope.role", "c1", "n")),
             vec![("role".into(), "mustExist")]
+        );
+        let unknown = c.check_wayfinder_role("workspace.acesstokenmanager");
+        assert!(
+            unknown[0].message.contains("known roles: ") && unknown[0].message.contains("workspace.accesstokenmanager"),
+            "{}",
+            unknown[0].message
         );
         assert_eq!(
             codes(c.check_access_role("workspace.admin", "c1", "")),

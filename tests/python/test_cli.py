@@ -62,3 +62,52 @@ def test_debug_logs_never_show_the_token(emulator: Emulator, tmp_path: Path) -> 
     assert secret not in out.stderr and ADMIN not in out.stderr
     with wft.Client(server=emulator.url, token=secret) as c:
         assert c.whoami().subject_kind == "WorkspaceAccessToken"
+
+
+def subcommands(path: list[str], env: dict[str, str]) -> list[list[str]]:
+    """Every command path under `path`, from the "Commands:" sections of --help."""
+    text = wf(*path, "--help", env=env).stdout
+    found = [path]
+    if "Commands:" in text:
+        section = text.split("Commands:", 1)[1].split("\n\n", 1)[0]
+        for line in section.splitlines():
+            name = line.split()[0] if line.strip() else ""
+            if name and name != "help":
+                found += subcommands([*path, name], env)
+    return found
+
+
+def help_examples(env: dict[str, str]) -> list[str]:
+    """The command lines each --help gives as examples, in order."""
+    examples: list[str] = []
+    for path in subcommands([], env):
+        text = wf(*path, "--help", env=env).stdout
+        for line in text.split("Examples:", 1)[-1].splitlines() if "Examples:" in text else []:
+            if line.startswith("  wayfinder-tokens ") and line.strip() not in examples:
+                examples.append(line.strip())
+    return examples
+
+
+def test_every_help_example_works(tmp_path: Path) -> None:
+    """Each example of every --help, run as written, against an emulator holding what it
+    assumes: the token it creates absent, the tokens it reads, resets or grants present."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    examples = help_examples(base)
+    assert len(examples) == len(set(examples)) >= 12, examples
+    assert any("--show-config -o export" in e for e in examples)
+    for i, example in enumerate(examples):
+        with Emulator(admin_token=ADMIN, workspaces=["dev", "payments"]) as emu:
+            creates = "create " in example and "--reset-token" not in example
+            with wft.Client(server=emu.url, token=ADMIN, workspace="dev", timeout=10) as c:
+                if not creates:
+                    c.create_workspace_access_token("ci-deploy")
+                    c.create_workspace_access_token("ci-deploy", workspace="payments")
+                    c.create_platform_access_token("fleet-bot")
+                elif "fleet-bot" not in example and "platformaccesstoken" in example:
+                    c.create_platform_access_token("fleet-bot")
+            env = dict(base, WAYFINDER_SERVER=emu.url, WAYFINDER_TOKEN=ADMIN, WAYFINDER_CONFIG=str(tmp_path / "c"))
+            cwd = tmp_path / f"example-{i}"
+            cwd.mkdir()
+            script = f'wayfinder-tokens() {{ "{sys.executable}" -m wayfinder_tokens "$@"; }}\n{example}\n'
+            out = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, f"{example}\n{out.stderr}"

@@ -522,6 +522,8 @@ const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, git
 /// throw the one-time secret away is refused.
 fn create_output(args: &CreateArgs, output: Option<Output>) -> Result<Output, Error> {
     let output = match (args.show_config, args.show_token, output) {
+        // `wf` documents this pair as "a config suitable for export": the variables, bare.
+        (true, _, Some(Output::Export)) => Output::Export,
         (true, _, None | Some(Output::Config)) => Output::Config,
         (_, true, None | Some(Output::Token)) => Output::Token,
         (false, false, Some(o)) => o,
