@@ -289,9 +289,39 @@ async fn legacy_servers_without_apiinfo_use_v1alpha1() {
         ..wayfinder_emulator::Fault::new("/apiinfo")
     })
     .unwrap();
+    // A pre-2.4 server answers under its legacy API (here 401 without credentials).
+    emu.inject_fault(wayfinder_emulator::Fault {
+        status: Some(401),
+        ..wayfinder_emulator::Fault::new("/api/v1alpha1/serverinfo")
+    })
+    .unwrap();
     let err = admin(&emu).whoami().await.unwrap_err();
     assert_eq!(err.code(), "NOT_FOUND");
     assert_eq!(emu.stats().count("GET", "/api/v1alpha1/whoami"), 1);
+}
+
+#[tokio::test]
+async fn a_url_with_no_wayfinder_api_is_a_configuration_error_naming_it() {
+    let emu = emulator().await;
+    emu.inject_fault(wayfinder_emulator::Fault {
+        status: Some(404),
+        body: Some(
+            r#"{"kind":"Status","code":404,"message":"the server could not find the requested resource"}"#.into(),
+        ),
+        times: 10,
+        ..wayfinder_emulator::Fault::new("/")
+    })
+    .unwrap();
+    let err = admin(&emu)
+        .create_workspace_access_token("ci", None, &CreateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "CONFIG", "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no Wayfinder API at") && text.contains(emu.url()),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -149,3 +149,35 @@ async fn a_pinned_certificate_outside_its_dates_is_refused() {
     let emu = https(mode).await;
     assert_eq!(client(emu.url(), Some(&pem)).whoami().await.unwrap().username, "admin");
 }
+
+#[tokio::test]
+async fn https_to_a_plain_http_server_says_so_and_is_not_retried() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    let err = Client::new(&ClientOptions {
+        server: Some(format!("https://127.0.0.1:{port}")),
+        token: Some(Secret::new(ADMIN)),
+        max_retries: Some(4),
+        ..ClientOptions::default()
+    })
+    .unwrap()
+    .whoami()
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+    assert!(err.to_string().contains("not speaking TLS"), "{err}");
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "retried: {err}");
+}

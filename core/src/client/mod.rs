@@ -174,11 +174,29 @@ impl Client {
         self.inner.api_info.get_or_try_init(|| self.discover()).await
     }
 
+    /// After `/apiinfo` answered 404: a pre-2.4 Wayfinder still answers
+    /// under its legacy API (401 without credentials), where a wrong URL (a
+    /// path under another site, a proxy's default page) answers 404 again.
+    /// Told apart now, a wrong URL is a configuration error naming it instead
+    /// of every later call looking like a missing token.
+    async fn confirm_legacy_api(&self) -> Result<()> {
+        let probe = ApiRequest::new(Method::GET, format!("{LEGACY_NON_RESOURCE_API}/serverinfo")).unauthenticated();
+        match self.send_with_retries(&probe, None).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::config(format!(
+                "no Wayfinder API at {} (/apiinfo and {LEGACY_NON_RESOURCE_API}/serverinfo answered 404): \
+                 check the server URL, which is the address the wf CLI logs in to",
+                self.server()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     async fn discover(&self) -> Result<ApiInfo> {
         let request = ApiRequest::new(Method::GET, "/apiinfo").unauthenticated();
         let info = match self.send_with_retries(&request, None).await {
             Ok(answer) => self.decode::<ApiInfo>(&answer, "/apiinfo answer")?,
             Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.confirm_legacy_api().await?;
                 log::debug!("/apiinfo answered 404: a pre-2.4 server, using {LEGACY_NON_RESOURCE_API}");
                 ApiInfo {
                     non_resource_api: LEGACY_NON_RESOURCE_API.to_owned(),

@@ -258,11 +258,12 @@ fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
     // keeps the chain's text, `source()` the error itself.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
-    let mut refused_certificate = false;
+    let (mut refused_certificate, mut plaintext) = (false, false);
     while let Some(s) = source {
         detail.push_str(": ");
         detail.push_str(&s.to_string());
         refused_certificate |= is_certificate_refusal(s);
+        plaintext |= is_plaintext_answer(s);
         source = s.source();
     }
     if refused_certificate {
@@ -270,6 +271,17 @@ fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
         // request (nor its token) left this process.
         return Failure::fatal(Error::Transport {
             message: format!("the server's TLS certificate is not trusted, so nothing was sent ({detail})"),
+            source: Some(Box::new(e)),
+            hint: None,
+        });
+    }
+    if plaintext {
+        // No retry: a plain-HTTP server answers the same way every time.
+        return Failure::fatal(Error::Transport {
+            message: format!(
+                "the server is not speaking TLS (it answered an https:// request in plain text): \
+                 is its URL http:// rather than https://? ({detail})"
+            ),
             source: Some(Box::new(e)),
             hint: None,
         });
@@ -296,6 +308,20 @@ fn transport_failure(e: reqwest::Error, replay: Replay) -> Failure {
         error,
         retry_after: None,
     }
+}
+
+/// Whether `e` is rustls reading something that is not TLS at all (what a
+/// plain-HTTP server answers to a TLS handshake).
+fn is_plaintext_answer(e: &(dyn std::error::Error + 'static)) -> bool {
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return io.get_ref().is_some_and(|inner| is_plaintext_answer(inner));
+    }
+    matches!(
+        e.downcast_ref::<rustls::Error>(),
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType | rustls::InvalidMessage::UnknownProtocolVersion
+        ))
+    )
 }
 
 /// Whether `e` is rustls refusing the server's certificate. An I/O error
