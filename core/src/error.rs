@@ -119,6 +119,57 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// What to do next.
     pub hint: Option<Hint>,
+    /// Where the refused credentials came from (401 answers).
+    pub credentials: Option<CredentialSource>,
+}
+
+/// Where a client's credentials came from, so that a refusal can say which
+/// token to look at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// The client's own arguments (server and token given explicitly).
+    Arguments,
+    /// `WAYFINDER_SERVER` and `WAYFINDER_TOKEN`.
+    Environment,
+    /// A profile of a config file.
+    File {
+        /// The config file.
+        path: std::path::PathBuf,
+        /// The profile.
+        profile: String,
+    },
+}
+
+impl CredentialSource {
+    /// Where they came from and what to do next, in `front`'s names.
+    pub fn phrase(&self, front: Front) -> String {
+        match self {
+            CredentialSource::Arguments => {
+                let option = match front {
+                    Front::Node => "the token option",
+                    Front::Cli => "the token given",
+                    Front::Rust | Front::Python => "the token argument",
+                };
+                format!("The credentials came from {option}: pass a token that works")
+            }
+            CredentialSource::Environment => "The credentials came from WAYFINDER_SERVER and WAYFINDER_TOKEN: \
+                                              set WAYFINDER_TOKEN to a token that works, or unset both to use \
+                                              the config file"
+                .to_owned(),
+            CredentialSource::File { path, profile } => {
+                let choose = match front {
+                    Front::Cli => "--profile",
+                    Front::Node => "the profile option",
+                    Front::Rust | Front::Python => "the profile argument",
+                };
+                format!(
+                    "The credentials came from profile {profile:?} of {}: log in again (wf login), \
+                     or choose another profile with {choose}",
+                    path.display()
+                )
+            }
+        }
+    }
 }
 
 /// Which family of access token a hint talks about.
@@ -388,6 +439,7 @@ impl Error {
             field_errors: Vec::new(),
             retry_after: None,
             hint: None,
+            credentials: None,
         }))
     }
 
@@ -405,6 +457,7 @@ impl Error {
             field_errors,
             retry_after,
             hint: None,
+            credentials: None,
         }))
     }
 
@@ -494,7 +547,24 @@ impl Error {
 
     /// The message and the hint, in `front`'s names.
     pub fn describe(&self, front: Front) -> String {
-        with_hint(self.message(), self.hint(), front)
+        let described = with_hint(self.message(), self.hint(), front);
+        match self {
+            Error::Api(api) => match &api.credentials {
+                Some(source) => format!("{described}. {}", source.phrase(front)),
+                None => described,
+            },
+            _ => described,
+        }
+    }
+
+    /// A refusal (401) says where the refused credentials came from.
+    pub(crate) fn with_credentials(mut self, source: CredentialSource) -> Error {
+        if let Error::Api(api) = &mut self
+            && api.reason == ErrorKind::Unauthenticated
+        {
+            api.credentials = Some(source);
+        }
+        self
     }
 
     /// Sets what to do next (errors that cannot carry a hint are returned as they are).

@@ -36,7 +36,7 @@ mod tls;
 pub mod tokens;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};
-pub use error::{ApiError, Error, ErrorKind, FieldError, Front, Hint, Result, TokenFamily};
+pub use error::{ApiError, CredentialSource, Error, ErrorKind, FieldError, Front, Hint, Result, TokenFamily};
 pub use model::{AccessRole, AccessToken, IssuedToken, Roles, WhoAmI};
 pub use secret::Secret;
 pub use settings::{ClientOptions, DEFAULT_API_GROUP_VERSION};

@@ -502,3 +502,40 @@ fn secrets_are_redacted_in_debug() {
     };
     assert!(!format!("{options:?}").contains("canary-secret-debug"));
 }
+
+#[tokio::test]
+async fn a_refusal_says_where_the_credentials_came_from() {
+    let emu = emulator().await;
+    let err = with(options(&emu, "not-a-working-token")).whoami().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated);
+    assert!(
+        err.describe(wayfinder_tokens::Front::Python)
+            .contains("The credentials came from the token argument"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config");
+    let mut config = wayfinder_tokens::config::Config::default();
+    config.set_profile(
+        "stale",
+        emu.url(),
+        &Secret::new("not-a-working-token"),
+        Some("dev"),
+        true,
+    );
+    wayfinder_tokens::config::replace(&path, wayfinder_tokens::config::DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+    let from_file = with(ClientOptions {
+        config_path: Some(path.clone()),
+        ..ClientOptions::default()
+    });
+    let text = from_file
+        .whoami()
+        .await
+        .unwrap_err()
+        .describe(wayfinder_tokens::Front::Cli);
+    assert!(
+        text.contains(&format!("profile \"stale\" of {}", path.display())),
+        "{text}"
+    );
+    assert!(text.contains("--profile"), "{text}");
+}

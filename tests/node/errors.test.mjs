@@ -90,3 +90,12 @@ test('async methods reject, never throw synchronously', async (t) => {
   })
   await assert.rejects(promise, { code: 'VALIDATION' })
 })
+
+test('a refused token says where it came from', async (t) => {
+  const { emulator } = await setup(t)
+  const stale = new Client({ server: emulator.url, token: 'not-a-working-token' })
+  await assert.rejects(
+    stale.whoami(),
+    (e) => e.code === 'UNAUTHENTICATED' && /came from the token option/.test(e.message),
+  )
+})

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import wayfinder_tokens as wft
 from support import ADMIN
 from wayfinder_tokens.testing import Emulator
@@ -111,3 +113,13 @@ def test_every_help_example_works(tmp_path: Path) -> None:
             script = f'wayfinder-tokens() {{ "{sys.executable}" -m wayfinder_tokens "$@"; }}\n{example}\n'
             out = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
             assert out.returncode == 0, f"{example}\n{out.stderr}"
+
+
+def test_a_refused_token_says_where_it_came_from(emulator: Emulator, tmp_path: Path) -> None:
+    env = dict(cli_env(emulator, tmp_path), WAYFINDER_TOKEN="not-a-working-token")
+    out = wf("whoami", env=env)
+    assert out.returncode == 1
+    assert "came from WAYFINDER_SERVER and WAYFINDER_TOKEN" in out.stderr, out.stderr
+    with wft.Client(server=emulator.url, token="not-a-working-token") as c, pytest.raises(wft.AuthenticationError) as e:
+        c.whoami()
+    assert "came from the token argument" in str(e.value)

@@ -246,6 +246,25 @@ impl Client {
     }
 
     async fn answer(&self, request: &ApiRequest) -> Result<Answer> {
+        self.authenticated_answer(request)
+            .await
+            .map_err(|e| e.with_credentials(self.credential_source()))
+    }
+
+    /// Where this client's credentials came from.
+    fn credential_source(&self) -> crate::error::CredentialSource {
+        use crate::error::CredentialSource;
+        match &self.inner.settings.origin {
+            Origin::Explicit => CredentialSource::Arguments,
+            Origin::Environment => CredentialSource::Environment,
+            Origin::File { path, profile, .. } => CredentialSource::File {
+                path: path.clone(),
+                profile: profile.clone(),
+            },
+        }
+    }
+
+    async fn authenticated_answer(&self, request: &ApiRequest) -> Result<Answer> {
         if !request.authenticated {
             return self.send_with_retries(request, None).await;
         }
