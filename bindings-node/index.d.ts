@@ -230,15 +230,16 @@ export declare class IssuedToken {
   toJson(): string
   /** The same fields as YAML. */
   toYaml(): string
-  /** `::add-mask::` for the token, then lines for `$GITHUB_ENV`. */
-  toGithubActions(): string
   /**
-   * GitHub Actions, as `@actions/core` does it: prints `::add-mask::` for the
-   * token on stdout, then appends the variables to the `$GITHUB_ENV` file
-   * (or `envFile`) in the multi-line form. Refuses when stdout is that file.
-   * Returns the file written.
+   * Hands the token to the later steps of a GitHub Actions job, as
+   * `@actions/core` does: prints `::add-mask::` for it on stdout and sets
+   * this step's outputs (`$GITHUB_OUTPUT`), so later steps keep the job's own
+   * credentials. `{ env: true }` also sets the variables for every later step
+   * (`$GITHUB_ENV`): without a `prefix` they then run as this new token.
+   * Throws `CONFIG` before writing anything when a file is missing or is
+   * stdout. Returns the files written.
    */
-  exportToGithubActions(envFile?: string | undefined | null): string
+  exportToGithubActions(options?: GithubHandoffOptions | undefined | null): Array<string>
   /**
    * Writes a standalone config holding just this token (atomic, mode
    * 0600), off the JS thread.
@@ -450,6 +451,18 @@ export interface FromEnvOptions {
   profile?: string
   /** The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`). */
   configPath?: string
+}
+
+/** Options of `exportToGithubActions()`. */
+export interface GithubHandoffOptions {
+  /** Put before each name: `NEW_` gives `NEW_WAYFINDER_TOKEN`. */
+  prefix?: string
+  /** Also set the variables for every later step (`$GITHUB_ENV`). */
+  env?: boolean
+  /** The output file (default `$GITHUB_OUTPUT`). */
+  outputFile?: string
+  /** The env file (default `$GITHUB_ENV`). */
+  envFile?: string
 }
 
 /** One access token of an inventory: what `get` shows, plus its age, expiry and generation. */

@@ -268,20 +268,24 @@ impl IssuedToken {
         sync(env, render::yaml(&self.inner))
     }
 
-    /// `::add-mask::` for the token, then lines for `$GITHUB_ENV`.
+    /// Hands the token to the later steps of a GitHub Actions job, as
+    /// `@actions/core` does: prints `::add-mask::` for it on stdout and sets
+    /// this step's outputs (`$GITHUB_OUTPUT`), so later steps keep the job's own
+    /// credentials. `{ env: true }` also sets the variables for every later step
+    /// (`$GITHUB_ENV`): without a `prefix` they then run as this new token.
+    /// Throws `CONFIG` before writing anything when a file is missing or is
+    /// stdout. Returns the files written.
     #[napi]
-    pub fn to_github_actions(&self, env: &Env) -> Result<String> {
-        sync(env, render::github_actions(&self.inner))
-    }
-
-    /// GitHub Actions, as `@actions/core` does it: prints `::add-mask::` for the
-    /// token on stdout, then appends the variables to the `$GITHUB_ENV` file
-    /// (or `envFile`) in the multi-line form. Refuses when stdout is that file.
-    /// Returns the file written.
-    #[napi]
-    pub fn export_to_github_actions(&self, env: &Env, env_file: Option<String>) -> Result<String> {
-        let path = env_file.map(std::path::PathBuf::from);
-        sync(env, github::export(&self.inner, path.as_deref())).map(|p| p.display().to_string())
+    pub fn export_to_github_actions(&self, env: &Env, options: Option<GithubHandoffOptions>) -> Result<Vec<String>> {
+        let options = options.unwrap_or_default();
+        let handoff = github::Handoff {
+            prefix: options.prefix.unwrap_or_default(),
+            env: options.env.unwrap_or(false),
+            output_file: options.output_file.map(std::path::PathBuf::from),
+            env_file: options.env_file.map(std::path::PathBuf::from),
+        };
+        sync(env, github::export(&self.inner, &handoff))
+            .map(|files| files.iter().map(|p| p.display().to_string()).collect())
     }
 
     /// Writes a standalone config holding just this token (atomic, mode
@@ -372,4 +376,18 @@ fn save_profile(
         options.make_current.unwrap_or(false),
         None,
     )
+}
+
+/// Options of `exportToGithubActions()`.
+#[napi(object)]
+#[derive(Default)]
+pub struct GithubHandoffOptions {
+    /// Put before each name: `NEW_` gives `NEW_WAYFINDER_TOKEN`.
+    pub prefix: Option<String>,
+    /// Also set the variables for every later step (`$GITHUB_ENV`).
+    pub env: Option<bool>,
+    /// The output file (default `$GITHUB_OUTPUT`).
+    pub output_file: Option<String>,
+    /// The env file (default `$GITHUB_ENV`).
+    pub env_file: Option<String>,
 }

@@ -275,15 +275,28 @@ impl IssuedToken {
     fn to_yaml(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::yaml)
     }
-    /// `::add-mask::` and the variables, in GitHub Actions' formats.
-    fn to_github_actions(&self, py: Python<'_>) -> PyResult<String> {
-        self.render(py, render::github_actions)
-    }
-    /// Masks the secret in the job log and appends the variables to `$GITHUB_ENV` (or `env_file`).
-    /// Raises `ConfigError` when `$GITHUB_ENV` is unset or stdout is that file. Returns the file.
-    #[pyo3(signature = (env_file=None))]
-    fn export_to_github_actions(&self, py: Python<'_>, env_file: Option<PathBuf>) -> PyResult<PathBuf> {
-        py.detach(|| github::export(&self.0, env_file.as_deref()))
+    /// Hands the token to the later steps of a GitHub Actions job: masks it in
+    /// the log and sets this step's outputs (`$GITHUB_OUTPUT`), so later steps keep
+    /// the job's own credentials. `env=True` also sets the variables for every later
+    /// step (`$GITHUB_ENV`): without a `prefix` they then run as this new token.
+    /// Raises `ConfigError` before writing anything when a file is missing or is
+    /// stdout. Returns the files written.
+    #[pyo3(signature = (*, prefix=None, env=false, output_file=None, env_file=None))]
+    fn export_to_github_actions(
+        &self,
+        py: Python<'_>,
+        prefix: Option<String>,
+        env: bool,
+        output_file: Option<PathBuf>,
+        env_file: Option<PathBuf>,
+    ) -> PyResult<Vec<PathBuf>> {
+        let handoff = github::Handoff {
+            prefix: prefix.unwrap_or_default(),
+            env,
+            output_file,
+            env_file,
+        };
+        py.detach(|| github::export(&self.0, &handoff))
             .map_err(|e| to_py(py, e))
     }
     /// The fields of `to_json` as a dict, without the secret unless `include_secret=True`.

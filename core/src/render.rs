@@ -202,27 +202,6 @@ pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     yaml_serde::to_string(value).map_err(|e| Error::config(format!("cannot render YAML: {e}")))
 }
 
-/// GitHub Actions: `::add-mask::` for the token first, then `$GITHUB_ENV` lines.
-pub fn github_actions(issued: &IssuedToken) -> Result<String> {
-    let vars = variables(issued)?;
-    for (key, value) in &vars {
-        if value.contains(['\n', '\r']) {
-            return Err(Error::invalid(
-                key,
-                "invalidValue",
-                format!("{key} contains a newline, which $GITHUB_ENV lines cannot hold"),
-            ));
-        }
-    }
-    // Workflow command data escaping, so the mask matches the real value.
-    let masked = secret_of(issued)?.expose().replace('%', "%25");
-    let mut out = format!("::add-mask::{masked}\n");
-    for (key, value) in vars {
-        let _ = writeln!(out, "{key}={value}");
-    }
-    Ok(out)
-}
-
 /// NAME, WORKSPACE, DESCRIPTION, CREATED columns; never a token.
 pub fn table(tokens: &[AccessToken], headers: bool) -> String {
     let rows = tokens.iter().map(|t| {
@@ -302,24 +281,9 @@ mod tests {
     #[test]
     fn dry_runs_have_nothing_to_render() {
         let dry = issued(None);
-        for result in [
-            env(&dry),
-            export(&dry),
-            token(&dry),
-            github_actions(&dry),
-            config_yaml(&dry),
-        ] {
+        for result in [env(&dry), export(&dry), token(&dry), config_yaml(&dry)] {
             assert_eq!(result.expect_err("dry").field_errors()[0].field, "token");
         }
         assert!(json(&dry).is_ok_and(|j| !j.contains("token")));
-    }
-
-    #[test]
-    fn github_actions_refuses_newlines_and_escapes_percent() -> Result<()> {
-        assert!(github_actions(&issued(Some("a\nb"))).is_err());
-        let out = github_actions(&issued(Some("a%b")))?;
-        assert!(out.starts_with("::add-mask::a%25b\n"));
-        assert!(out.contains("WAYFINDER_TOKEN=a%b\n"));
-        Ok(())
     }
 }

@@ -34,7 +34,7 @@ fn issued(input: &Value) -> IssuedToken {
 type Renderer = fn(&IssuedToken) -> wayfinder_tokens::Result<String>;
 
 /// Every format, by the name the vectors use.
-const FORMATS: [(&str, Renderer); 8] = [
+const FORMATS: [(&str, Renderer); 7] = [
     ("env", render::env),
     ("export", render::export),
     ("shell", render::shell),
@@ -42,7 +42,6 @@ const FORMATS: [(&str, Renderer); 8] = [
     ("json", render::json),
     ("yaml", render::yaml),
     ("token", render::token),
-    ("github_actions", render::github_actions),
 ];
 
 fn render_all(token: &IssuedToken) -> Map<String, Value> {

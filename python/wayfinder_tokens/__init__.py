@@ -2,7 +2,7 @@
 
 A thin layer over a Rust core: ``AsyncClient`` (awaitable methods) and
 ``Client`` (the same methods, blocking) share one runtime. Results render
-themselves for CI (``to_env``, ``to_export``, ``to_github_actions``…) and
+themselves for CI (``to_env``, ``to_export``, ``export_to_github_actions``…) and
 never show their secret in ``repr``.
 """
 

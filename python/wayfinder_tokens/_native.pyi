@@ -190,14 +190,21 @@ class IssuedToken:
         """The token as JSON (with its secret: the caller asked for it)."""
     def to_yaml(self) -> str:
         """The token as YAML (with its secret)."""
-    def to_github_actions(self) -> str:
-        """`::add-mask::` and the variables, in GitHub Actions' formats."""
-    def export_to_github_actions(self, env_file: _Path | None = None) -> Path:
-        """Print ``::add-mask::`` for the token on stdout and append the variables
-        to the ``$GITHUB_ENV`` file (or ``env_file``), as ``@actions/core`` does.
+    def export_to_github_actions(
+        self,
+        *,
+        prefix: str | None = None,
+        env: bool = False,
+        output_file: _Path | None = None,
+        env_file: _Path | None = None,
+    ) -> list[Path]:
+        """Hands the token to the later steps of a GitHub Actions job: prints ``::add-mask::``
+        for it and sets this step's outputs (``$GITHUB_OUTPUT``), so later steps keep the job's
+        own credentials. ``env=True`` also sets the variables for every later step
+        (``$GITHUB_ENV``): without a ``prefix`` they then run as this new token.
 
-        Raises ``ConfigError`` when ``$GITHUB_ENV`` is unset or stdout is that file.
-        Returns the file written.
+        Raises ``ConfigError`` before writing anything when a file is missing or is stdout.
+        Returns the files written.
         """
     def to_dict(self, *, include_secret: bool = False) -> dict[str, Any]:
         """The fields of ``to_json`` as a dict, without the secret unless ``include_secret=True``."""

@@ -34,29 +34,35 @@ test('toShell exports to child processes through eval', async (t) => {
   assert.equal(out, issued.token)
 })
 
-test('exportToGithubActions masks on stdout and appends to the env file', async (t) => {
+test('exportToGithubActions masks on stdout and sets step outputs, the env only when asked', async (t) => {
   const { emulator } = await setup(t)
   const dir = mkdtempSync(join(tmpdir(), 'wft-gha-'))
+  const outputFile = join(dir, 'github_output')
   const envFile = join(dir, 'github_env')
+  writeFileSync(outputFile, '')
   writeFileSync(envFile, '')
   // In a child process, so the mask line does not mix with the runner's output.
   const child = `
     const { Client } = require(${JSON.stringify(ROOT)})
     const client = new Client({ server: process.argv[1], token: process.argv[2], workspace: 'dev' })
     client.createWorkspaceAccessToken('gha').then((issued) => {
-      const written = issued.exportToGithubActions()
-      process.stderr.write(JSON.stringify({ written, token: issued.token }))
+      const outputs = issued.exportToGithubActions()
+      const both = issued.exportToGithubActions({ env: true, prefix: 'CI_' })
+      process.stderr.write(JSON.stringify({ outputs, both }))
     })`
-  const env = { ...process.env, GITHUB_ENV: envFile }
+  const env = { ...process.env, GITHUB_OUTPUT: outputFile, GITHUB_ENV: envFile }
   const out = execFileSync(process.execPath, ['-e', child, emulator.url, ADMIN], {
     env,
     encoding: 'utf8',
     stdio: 'pipe',
   })
-  const lines = readFileSync(envFile, 'utf8')
-  assert.match(out, /^::add-mask::ey[^\n]+\n$/)
-  const token = out.trim().slice('::add-mask::'.length)
-  assert.ok(!lines.includes('::'), lines)
-  const delimiter = lines.split('\n')[0].split('<<')[1]
-  assert.ok(lines.includes(`WAYFINDER_TOKEN<<${delimiter}\n${token}\n${delimiter}\n`), lines)
+  assert.match(out, /^::add-mask::ey[^\n]+\n::add-mask::ey[^\n]+\n$/)
+  const token = out.split('\n')[0].slice('::add-mask::'.length)
+  const outputs = readFileSync(outputFile, 'utf8')
+  assert.ok(!outputs.includes('::'), outputs)
+  const delimiter = outputs.split('\n')[0].split('<<')[1]
+  assert.ok(outputs.includes(`WAYFINDER_TOKEN<<${delimiter}\n${token}\n${delimiter}\n`), outputs)
+  const variables = readFileSync(envFile, 'utf8')
+  assert.match(variables, /^CI_WAYFINDER_SERVER<</)
+  assert.ok(variables.includes(`\n${token}\n`) && !/^WAYFINDER_TOKEN<</m.test(variables), variables)
 })

@@ -16,7 +16,6 @@ const FORMATS = {
   json: (t) => t.toJson(),
   yaml: (t) => t.toYaml(),
   token: (t) => `${t.token}\n`,
-  github_actions: (t) => t.toGithubActions(),
 }
 
 function issued(input) {

@@ -139,54 +139,108 @@ def parse_github_env(text: str) -> dict[str, str]:
     return out
 
 
-def test_github_output_masks_on_stdout_and_appends_to_the_env_file(emulator: Emulator, tmp_path: Path) -> None:
-    env_file = tmp_path / "github_env"
-    env_file.write_text("EARLIER=1\n")
-    env = base_env(emulator) | {"GITHUB_ENV": str(env_file)}
-    out = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=env)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("::add-mask::ey") and out.stdout.count("\n") == 1
-    secret = out.stdout.removeprefix("::add-mask::").strip()
-    text = env_file.read_text()
-    assert "::" not in text, "no workflow command in the env file"
-    assert parse_github_env(text) == {
-        "EARLIER": "1",
-        "WAYFINDER_SERVER": emulator.url,
-        "WAYFINDER_TOKEN": secret,
-        "WAYFINDER_WORKSPACE": "dev",
-    }
+def runner_files(tmp_path: Path) -> dict[str, str]:
+    """The files a GitHub Actions runner gives a step, created empty as the runner does."""
+    files = {}
+    for name in ("GITHUB_ENV", "GITHUB_OUTPUT"):
+        path = tmp_path / name.lower()
+        path.write_text("")
+        files[name] = str(path)
+    return files
+
+
+def run_steps(emulator: Emulator, tmp_path: Path, steps: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Runs `steps` as one job of a simulated runner: the job's own credentials in its
+    environment, and each step's `$GITHUB_ENV` additions in the environment of the next."""
+    job = base_env(emulator) | runner_files(tmp_path)
+    done = []
+    for step in steps:
+        out = wf(*step, env=job)
+        done.append(out)
+        job = job | parse_github_env(Path(job["GITHUB_ENV"]).read_text())
+    return done
+
+
+ROLE = "workspace.accesstokenmanager"
+SEED_FLOW = [
+    ["create", "workspaceaccesstoken", "ci-deploy", "-w", "dev", "-o", "github"],
+    ["assign", "wayfinderrole", "-w", "dev", "--workspace-access-token", "ci-deploy", "--role", ROLE],
+]
+
+
+def test_the_seed_create_then_assign_flow_works_in_one_job(emulator: Emulator, tmp_path: Path) -> None:
+    create, assign = run_steps(emulator, tmp_path, SEED_FLOW)
+    assert create.returncode == 0, create.stderr
+    assert assign.returncode == 0, assign.stderr
+    assert create.stdout.startswith("::add-mask::ey") and create.stdout.count("\n") == 1
+    secret = create.stdout.removeprefix("::add-mask::").strip()
+    outputs = parse_github_env((tmp_path / "github_output").read_text())
+    assert outputs == {"WAYFINDER_SERVER": emulator.url, "WAYFINDER_TOKEN": secret, "WAYFINDER_WORKSPACE": "dev"}
+    assert (tmp_path / "github_env").read_text() == "", "the job's own credentials are left alone"
+    with wft.Client(server=emulator.url, token=secret, workspace="dev") as c:
+        assert c.whoami().subject_kind == "WorkspaceAccessToken"
+
+
+def test_github_env_with_a_prefix_keeps_the_job_credentials_and_without_one_replaces_them(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    prefixed = [SEED_FLOW[0] + ["--github-env", "--github-prefix", "NEW_"], SEED_FLOW[1]]
+    (tmp_path / "prefixed").mkdir()
+    create, assign = run_steps(emulator, tmp_path / "prefixed", prefixed)
+    assert create.returncode == 0 and assign.returncode == 0, assign.stderr
+    variables = parse_github_env((tmp_path / "prefixed" / "github_env").read_text())
+    assert set(variables) == {"NEW_WAYFINDER_SERVER", "NEW_WAYFINDER_TOKEN", "NEW_WAYFINDER_WORKSPACE"}
+    # Named as they are, the variables make later steps run as the new token, which has no roles:
+    # what --help and the README warn of.
+    (tmp_path / "bare").mkdir()
+    flow = [["create", "workspaceaccesstoken", "ci-other", "-w", "dev", "-o", "github", "--github-env"], SEED_FLOW[1]]
+    flow[1] = [a if a != "ci-deploy" else "ci-other" for a in flow[1]]
+    create, assign = run_steps(emulator, tmp_path / "bare", flow)
+    assert create.returncode == 0 and assign.returncode == 1 and "403" in assign.stderr, assign.stderr
 
 
 def test_github_output_is_refused_before_any_request_when_it_could_leak(emulator: Emulator, tmp_path: Path) -> None:
-    env_file = tmp_path / "github_env"
-    env_file.write_text("")
+    files = runner_files(tmp_path)
     emulator.reset_stats()
     unset = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=base_env(emulator))
-    assert unset.returncode == 2 and "GITHUB_ENV" in unset.stderr
-    missing_env = base_env(emulator) | {"GITHUB_ENV": str(tmp_path / "missing")}
+    assert unset.returncode == 2 and "GITHUB_OUTPUT" in unset.stderr
+    missing_env = base_env(emulator) | {"GITHUB_OUTPUT": str(tmp_path / "missing")}
     missing = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=missing_env)
     assert missing.returncode == 2 and "missing" in missing.stderr, missing.stderr
-    env = base_env(emulator) | {"GITHUB_ENV": str(env_file)}
-    with env_file.open("a") as redirected:
-        same = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=env, stdout=redirected.fileno())
-    assert same.returncode == 2 and "stdout" in same.stderr, same.stderr
-    assert env_file.read_text() == ""
+    bad_prefix = wf(
+        "create", "workspaceaccesstoken", "gha", "-o", "github", "--github-prefix", "new-", env=base_env(emulator) | files
+    )
+    assert bad_prefix.returncode == 2 and "prefix" in bad_prefix.stderr, bad_prefix.stderr
+    env = base_env(emulator) | files
+    for target in ("GITHUB_OUTPUT", "GITHUB_ENV"):
+        with open(files[target], "a") as redirected:
+            same = wf(
+                *["create", "workspaceaccesstoken", "gha", "-o", "github", "--github-env"],
+                env=env,
+                stdout=redirected.fileno(),
+            )
+        assert same.returncode == 2 and "stdout" in same.stderr, same.stderr
+        assert Path(files[target]).read_text() == ""
     assert emulator.stats()["total"] == 0, "nothing was created"
 
 
 def test_export_to_github_actions_from_the_library(
     client: wft.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    env_file = tmp_path / "github_env"
-    env_file.write_text("")
     issued = client.create_workspace_access_token("lib-gha")
-    monkeypatch.delenv("GITHUB_ENV", raising=False)
-    with pytest.raises(wft.ConfigError, match="GITHUB_ENV"):
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    with pytest.raises(wft.ConfigError, match="GITHUB_OUTPUT"):
         issued.export_to_github_actions()
-    monkeypatch.setenv("GITHUB_ENV", str(env_file))
-    assert issued.export_to_github_actions() == env_file
+    files = runner_files(tmp_path)
+    for name, path in files.items():
+        monkeypatch.setenv(name, path)
+    assert issued.export_to_github_actions() == [Path(files["GITHUB_OUTPUT"])]
     assert capfd.readouterr().out == f"::add-mask::{issued.token}\n"
-    assert parse_github_env(env_file.read_text())["WAYFINDER_TOKEN"] == issued.token
+    assert parse_github_env(Path(files["GITHUB_OUTPUT"]).read_text())["WAYFINDER_TOKEN"] == issued.token
+    assert Path(files["GITHUB_ENV"]).read_text() == ""
+    written = issued.export_to_github_actions(prefix="CI_", env=True)
+    assert written == [Path(files["GITHUB_OUTPUT"]), Path(files["GITHUB_ENV"])]
+    assert parse_github_env(Path(files["GITHUB_ENV"]).read_text())["CI_WAYFINDER_TOKEN"] == issued.token
 
 
 def test_shell_output_exports_to_child_processes(client: wft.Client) -> None:

@@ -20,7 +20,6 @@ FORMATS: dict[str, Callable[[wft.IssuedToken], str]] = {
     "json": wft.IssuedToken.to_json,
     "yaml": wft.IssuedToken.to_yaml,
     "token": lambda t: f"{t.token}\n",
-    "github_actions": wft.IssuedToken.to_github_actions,
 }
 
 

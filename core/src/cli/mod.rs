@@ -111,7 +111,7 @@ pub(crate) enum Output {
     Json,
     Yaml,
     Table,
-    /// Prints ::add-mask:: and appends the variables to the $GITHUB_ENV file
+    /// GitHub Actions: masks the secret, sets the step's outputs ($GITHUB_OUTPUT); later steps keep the job's own credentials
     Github,
     /// Go text/template (--template or --template-file) on the object -o json shows
     Template,
@@ -245,6 +245,13 @@ struct CreateArgs {
     /// Also save the token as a profile in the config file
     #[arg(long, value_name = "PROFILE", num_args = 0..=1, default_missing_value = "")]
     save_profile: Option<String>,
+    /// With -o github: also set the variables for every later step ($GITHUB_ENV). Without
+    /// --github-prefix, later steps then run as the new token, which has no roles yet
+    #[arg(long)]
+    github_env: bool,
+    /// With -o github: put PREFIX before each name (NEW_ gives NEW_WAYFINDER_TOKEN)
+    #[arg(long, value_name = "PREFIX")]
+    github_prefix: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -558,10 +565,7 @@ async fn create(
             g.output
         },
     )?;
-    let github_env = match (output, args.dry_run) {
-        (Output::Github, false) => Some(crate::github::target(None, &|k| std::env::var(k).ok())?),
-        _ => None,
-    };
+    let github = github_targets(args, output)?;
     let options = CreateOptions {
         description: args.description.clone(),
         expires_in: args
@@ -585,7 +589,7 @@ async fn create(
     };
     // The secret exists now and only this process holds it: whatever fails
     // from here on, it is printed first.
-    let (stdout, mut late_error) = deliver(&issued, output, template, github_env.as_deref(), g.show_headers)?;
+    let (stdout, mut late_error) = deliver(&issued, output, template, github.as_ref(), g.show_headers)?;
     if let Some(profile) = &args.save_profile
         && !issued.is_dry_run()
     {
@@ -612,6 +616,23 @@ async fn create(
     })
 }
 
+/// Where `-o github` hands the token over, checked before any request.
+fn github_targets(args: &CreateArgs, output: Output) -> Result<Option<crate::github::Targets>, Error> {
+    match (output, args.dry_run) {
+        (Output::Github, false) => crate::github::Handoff {
+            prefix: args.github_prefix.clone().unwrap_or_default(),
+            env: args.github_env,
+            ..crate::github::Handoff::default()
+        }
+        .targets(&|k| std::env::var(k).ok())
+        .map(Some),
+        _ if output != Output::Github && (args.github_env || args.github_prefix.is_some()) => {
+            Err(usage("--github-env and --github-prefix apply to -o github"))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// An error after the secret was issued, and what it means for that secret.
 type LateError = (Error, &'static str);
 
@@ -620,11 +641,11 @@ fn deliver(
     issued: &IssuedToken,
     output: Output,
     template: Option<&GoTemplate>,
-    github_env: Option<&std::path::Path>,
+    github: Option<&crate::github::Targets>,
     headers: bool,
 ) -> Result<(String, Option<LateError>), Error> {
-    match (github_env, template) {
-        (Some(path), _) => match crate::github::append(issued, path) {
+    match (github, template) {
+        (Some(targets), _) => match crate::github::append(issued, targets) {
             Ok(mask) => Ok((mask, None)),
             // Mask it in the job log, then print it.
             Err(e) => Ok((
@@ -854,7 +875,7 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
         Output::Token => render::token(issued),
         Output::Json => render::json(issued),
         Output::Yaml => render::yaml(issued),
-        Output::Github => render::github_actions(issued),
+        Output::Github => Err(usage("-o github needs the runner's files ($GITHUB_OUTPUT)")),
         Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
         Output::Template => Err(usage("-o template needs --template TEXT or --template-file PATH")),
         Output::Jsonl => Err(usage("-o jsonl applies to rotate")),
