@@ -208,7 +208,14 @@ def test_github_output_is_refused_before_any_request_when_it_could_leak(emulator
     missing = wf("create", "workspaceaccesstoken", "gha", "-o", "github", env=missing_env)
     assert missing.returncode == 2 and "missing" in missing.stderr, missing.stderr
     bad_prefix = wf(
-        "create", "workspaceaccesstoken", "gha", "-o", "github", "--github-prefix", "new-", env=base_env(emulator) | files
+        "create",
+        "workspaceaccesstoken",
+        "gha",
+        "-o",
+        "github",
+        "--github-prefix",
+        "new-",
+        env=base_env(emulator) | files,
     )
     assert bad_prefix.returncode == 2 and "prefix" in bad_prefix.stderr, bad_prefix.stderr
     env = base_env(emulator) | files
