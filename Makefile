@@ -73,7 +73,8 @@ lint: install $(TOOLS)/actionlint ## Check formatting, clippy, ruff, prettier, a
 test-rust: ## Rust unit and integration tests (against the emulator)
 	cargo test --workspace --quiet
 
-test-python: build-python ## The pytest suite, mypy --strict and stubtest
+# The Node addon too: the suite runs both CLIs (python -m and the npm bin) through the same cases.
+test-python: build-python build-node ## The pytest suite, mypy --strict and stubtest
 	$(PY) -m pytest -q
 	$(PY) -m mypy
 	$(PY) -m mypy.stubtest wayfinder_tokens

@@ -29,9 +29,10 @@ COLLECTION = "/resources/accesstokens.appvia.io/v2beta1/workspaces/{ws}/workspac
 
 
 def clis() -> list[list[str]]:
+    """Both CLIs; the npm bin when its addon is built (`make test-python` builds it)."""
     found = [[sys.executable, "-m", "wayfinder_tokens"]]
     node = shutil.which("node")
-    if node:
+    if node and any(NODE_BIN.parents[1].glob("*.node")):
         found.append([node, str(NODE_BIN)])
     return found
 
