@@ -463,6 +463,23 @@ mod tests {
         .expect_err("v has no token");
         assert_eq!(b.code(), "CONFIG");
         assert!(b.to_string().contains("\"v\""));
+        // A profile asked for is an explicit argument: it wins over WAYFINDER_*.
+        let with_env = env_of(&[
+            ("WAYFINDER_CONFIG", path.to_str().unwrap_or_default()),
+            ("WAYFINDER_SERVER", "https://from-env.example.com"),
+            ("WAYFINDER_TOKEN", "env-token"),
+        ]);
+        let chosen = Settings::resolve(
+            &ClientOptions {
+                profile: Some("a".into()),
+                ..ClientOptions::default()
+            },
+            &with_env,
+        )?;
+        assert!(matches!(chosen.origin, Origin::File { ref profile, .. } if profile == "a"));
+        assert_eq!(chosen.endpoint.host_str(), Some("127.0.0.1"));
+        let unchosen = Settings::resolve(&ClientOptions::default(), &with_env)?;
+        assert_eq!(unchosen.origin, Origin::Environment);
         Ok(())
     }
 

@@ -42,8 +42,9 @@ pub struct CliOutput {
     long_about = "Create, reset, list, delete and grant roles to Wayfinder workspace and platform access \
                   tokens: one command hands your CI a working secret. It reads the same config file as the \
                   wf CLI and never prints a secret where it should not.",
-    after_help = "Settings come from WAYFINDER_SERVER + WAYFINDER_TOKEN (+ WAYFINDER_WORKSPACE) if set, \
-                  else from the wf config file ($WAYFINDER_CONFIG or ~/.wayfinder/config)."
+    after_help = "Settings come from --profile or --config when given, else from WAYFINDER_SERVER + \
+                  WAYFINDER_TOKEN (+ WAYFINDER_WORKSPACE) if set, else from the wf config file \
+                  ($WAYFINDER_CONFIG or ~/.wayfinder/config)."
 )]
 struct Cli {
     #[command(subcommand)]
