@@ -123,6 +123,9 @@ async fn dry_run_renders_the_resource() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("kind: WorkspaceAccessToken"), "{}", out.stdout);
     assert!(out.stdout.contains("description: x"));
+    for invented in ["creationTimestamp", "resourceVersion", "uid", "generation"] {
+        assert!(!out.stdout.contains(invented), "{invented}: {}", out.stdout);
+    }
     let out = wf(
         &config,
         &["create", "workspaceaccesstoken", "dry", "--dry-run", "-o", "json"],

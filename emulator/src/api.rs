@@ -559,7 +559,18 @@ async fn create(
         if s.store.get(target.kind, &target.workspace, &target.name)?.is_some() {
             return Err(exists());
         }
-        row.uid = String::new();
+        // What would be created, as validated: nothing the server assigns on
+        // creation (uid, times, versions, status) is invented for it.
+        let mut object = s.to_object(&row);
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            for assigned in ["uid", "creationTimestamp", "resourceVersion"] {
+                meta.remove(assigned);
+            }
+        }
+        if let Some(map) = object.as_object_mut() {
+            map.remove("status");
+        }
+        return Ok((StatusCode::CREATED, Json(object)));
     } else {
         row = s.store.insert(&row).map_err(|e| match e {
             crate::store::StoreError::AlreadyExists => exists(),

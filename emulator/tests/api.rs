@@ -346,6 +346,11 @@ async fn dry_run_persists_nothing() {
     let (status, obj) = api.call(Method::POST, &path, Some(ADMIN), Some(body.clone())).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(obj["metadata"]["name"], "dry");
+    // Nothing a creation would assign is invented for an object that was not created.
+    for assigned in ["uid", "creationTimestamp", "resourceVersion"] {
+        assert!(obj["metadata"].get(assigned).is_none(), "{assigned}: {obj}");
+    }
+    assert!(obj.get("status").is_none(), "{obj}");
     let (_, list) = api.call(Method::GET, &ws_path("dev", ""), Some(ADMIN), None).await;
     assert_eq!(list["items"], json!([]));
     let (status, _) = api.call(Method::GET, &ws_path("dev", "/dry"), Some(ADMIN), None).await;
