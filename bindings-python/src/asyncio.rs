@@ -595,7 +595,7 @@ where
 /// stops at once.
 pub fn batch_blocking<T, F>(
     py: Python<'_>,
-    name: &'static str,
+    _name: &'static str,
     cancel: CancellationToken,
     fut: F,
 ) -> PyResult<Py<PyAny>>
@@ -604,7 +604,6 @@ where
     T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     refuse_inside_the_runtime(py)?;
-    let _ = name;
     let fut = Box::pin(fut);
     let (done, result) = std::sync::mpsc::sync_channel(1);
     let task = runtime().spawn(async move {
