@@ -156,7 +156,7 @@ impl Emulator {
     /// them first with `Emulator.usage`.
     #[napi]
     pub fn from_args<'env>(env: &'env Env, args: Vec<String>) -> Result<PromiseRaw<'env, Emulator>> {
-        let (builder, trust_out) = cli::parse(args).map_err(|usage| {
+        let (builder, trust_out) = cli::parse_as(NPX_PROGRAM, args).map_err(|usage| {
             js_error(
                 env,
                 Failure::Core(CoreError::invalid("args", "invalidValue", usage.text.trim_end())),
@@ -169,7 +169,7 @@ impl Emulator {
     /// else the help, version or usage error to print and the exit code.
     #[napi]
     pub fn usage(args: Vec<String>) -> Option<EmulatorUsage> {
-        cli::parse(args).err().map(|usage| EmulatorUsage {
+        cli::parse_as(NPX_PROGRAM, args).err().map(|usage| EmulatorUsage {
             code: usage.code,
             text: usage.text,
         })
@@ -249,3 +249,6 @@ impl Emulator {
         spawn(env, None, stop, |()| ())
     }
 }
+
+/// How the npm package runs the emulator command.
+const NPX_PROGRAM: &str = "wayfinder-tokens emulator";

@@ -67,7 +67,7 @@ pub fn run_cli_stdio<'env>(
     };
     let run = async move {
         let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-        let run = wayfinder_tokens::cli::run_stdio(argv, cancel.clone());
+        let run = wayfinder_tokens::cli::run_stdio(wayfinder_tokens::cli::PROGRAM, argv, cancel.clone());
         tokio::pin!(run);
         if let Some(abort) = abort {
             tokio::select! {

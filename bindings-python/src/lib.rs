@@ -59,7 +59,7 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)>
 fn run_cli_stdio(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
     reset_log_cache(py);
     let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-    let run = wayfinder_tokens::cli::run_stdio(argv, cancel.clone());
+    let run = wayfinder_tokens::cli::run_stdio("python -m wayfinder_tokens", argv, cancel.clone());
     asyncio::wait_cancelling(py, cancel, run)
 }
 
@@ -67,7 +67,10 @@ fn run_cli_stdio(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
 /// same flags and first line as `wayfinder-emulator`; returns the exit code.
 #[pyfunction]
 fn run_emulator(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    asyncio::wait(py, wayfinder_emulator::cli::main(argv))
+    asyncio::wait(
+        py,
+        wayfinder_emulator::cli::main_as("python -m wayfinder_tokens.testing", argv),
+    )
 }
 
 /// The Python logging level the CLI flags ask for.

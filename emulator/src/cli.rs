@@ -85,12 +85,26 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
+    parse_as(PROGRAM, args)
+}
+
+/// The command's own name.
+pub const PROGRAM: &str = "wayfinder-emulator";
+
+/// [`parse`], with usage lines naming `program`, how the user ran it
+/// (`python -m wayfinder_tokens.testing`, `npx wayfinder-tokens emulator`).
+pub fn parse_as<I, S>(program: &str, args: I) -> Result<(EmulatorBuilder, Option<PathBuf>), Usage>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
     let args =
-        Args::try_parse_from(std::iter::once("wayfinder-emulator".into()).chain(args.into_iter().map(Into::into)))
-            .map_err(|e| Usage {
+        Args::try_parse_from(std::iter::once(program.into()).chain(args.into_iter().map(Into::into))).map_err(|e| {
+            Usage {
                 code: if e.use_stderr() { 2 } else { 0 },
                 text: e.render().to_string(),
-            })?;
+            }
+        })?;
     let mut builder = Emulator::builder()
         .listen(args.listen)
         .api_group_version(args.api_group_version)
@@ -141,7 +155,16 @@ where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
 {
-    let (builder, ca_out) = match parse(args) {
+    main_as(PROGRAM, args).await
+}
+
+/// [`main`], with usage lines and errors naming `program`.
+pub async fn main_as<I, S>(program: &str, args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString> + Clone,
+{
+    let (builder, ca_out) = match parse_as(program, args) {
         Ok(parsed) => parsed,
         Err(usage) => {
             if usage.code == 0 {
@@ -155,12 +178,12 @@ where
     let emulator = match builder.start().await {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("wayfinder-emulator: {e}");
+            eprintln!("{program}: {e}");
             return 1;
         }
     };
     if let Err(e) = write_trust(&emulator, ca_out.as_deref()) {
-        eprintln!("wayfinder-emulator: {e}");
+        eprintln!("{program}: {e}");
         return 1;
     }
     let mut stdout = std::io::stdout();

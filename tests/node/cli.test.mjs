@@ -53,3 +53,11 @@ test('the bin runs the core CLI with its output and exit codes', async (t) => {
   assert.match(out.stderr, /DEBUG wayfinder_tokens/)
   assert.ok(!out.stderr.includes(secret) && !out.stderr.includes(ADMIN))
 })
+
+test('usage lines name the command as npx runs it', async () => {
+  const env = { PATH: process.env.PATH }
+  const tokens = await wf(['create', '--help'], env)
+  assert.match(tokens.stdout, /Usage: wayfinder-tokens create \[OPTIONS\]/)
+  const emulator = await wf(['emulator', '--help'], env)
+  assert.match(emulator.stdout, /Usage: wayfinder-tokens emulator \[OPTIONS\]/)
+})

@@ -123,3 +123,14 @@ def test_a_refused_token_says_where_it_came_from(emulator: Emulator, tmp_path: P
     with wft.Client(server=emulator.url, token="not-a-working-token") as c, pytest.raises(wft.AuthenticationError) as e:
         c.whoami()
     assert "came from the token argument" in str(e.value)
+
+
+def test_usage_lines_name_the_command_as_it_was_run(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    for module, expected in [
+        ("wayfinder_tokens", "Usage: python -m wayfinder_tokens create [OPTIONS]"),
+        ("wayfinder_tokens.testing", "Usage: python -m wayfinder_tokens.testing [OPTIONS]"),
+    ]:
+        args = ["create", "--help"] if module == "wayfinder_tokens" else ["--help"]
+        out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0 and expected in out.stdout, out.stdout

@@ -384,7 +384,7 @@ where
     S: Into<String>,
 {
     let (io, stdout, stderr) = Io::buffered(CancellationToken::new());
-    let code = run_with(args.into_iter().map(Into::into).collect(), &io).await;
+    let code = run_with(PROGRAM, args.into_iter().map(Into::into).collect(), &io).await;
     CliOutput {
         code,
         stdout: stdout.text(),
@@ -397,15 +397,20 @@ where
 /// code. Cancelling `cancel` (the host's Ctrl-C or SIGTERM) stops a request
 /// in flight, or, in a batch rotation, stops new rotations while those in
 /// flight finish and get written.
-pub async fn run_stdio(args: Vec<String>, cancel: CancellationToken) -> i32 {
-    run_with(args, &Io::stdio(cancel)).await
+/// `program` is how the user ran it (`python -m wayfinder_tokens`), for the
+/// usage lines.
+pub async fn run_stdio(program: &str, args: Vec<String>, cancel: CancellationToken) -> i32 {
+    run_with(program, args, &Io::stdio(cancel)).await
 }
+
+/// The command's own name.
+pub const PROGRAM: &str = "wayfinder-tokens";
 
 /// Exit code after an interrupt, as a shell reports Ctrl-C.
 const INTERRUPTED: i32 = 130;
 
-async fn run_with(args: Vec<String>, io: &Io) -> i32 {
-    let cli = match Cli::try_parse_from(std::iter::once("wayfinder-tokens".to_owned()).chain(args.iter().cloned())) {
+async fn run_with(program: &str, args: Vec<String>, io: &Io) -> i32 {
+    let cli = match Cli::try_parse_from(std::iter::once(program.to_owned()).chain(args.iter().cloned())) {
         Ok(cli) => cli,
         Err(e) => {
             let text = e.render().to_string();
