@@ -86,7 +86,12 @@ export declare class BatchReport {
   get wouldRotate(): Array<TokenTarget>
   /** Cancelled: the tokens nothing was sent for. */
   get notStarted(): Array<TokenTarget>
-  /** True when nothing failed or was left out. */
+  /**
+   * Rotated, but `outputDir` could not take their secrets (each with the
+   * error): the secrets are in `rotated`, and only there.
+   */
+  get undelivered(): Array<TokenTarget & { error: WayfinderError }>
+  /** True when every token rotated and its secret was handed over. */
   get ok(): boolean
   /** One 0600 env file per new secret in `dir` (created 0700); returns the files. */
   writeEnvDir(dir: string): Array<string>
@@ -563,6 +568,12 @@ export interface RotateOptions {
   onProgress?: (event: ProgressEvent) => void
   /** Stops new rotations; the report lists what was not started. */
   signal?: AbortSignal
+  /**
+   * Writes each new secret, as soon as it exists, to a 0600 env file
+   * `WORKSPACE.NAME.env` in this folder (checked, or created 0700, before
+   * any reset).
+   */
+  outputDir?: string
 }
 
 /** Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script. */

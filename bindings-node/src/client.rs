@@ -584,6 +584,12 @@ impl Client {
             .map(|n| names::whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
             .transpose();
         let dry_run = options.dry_run.unwrap_or(false);
+        // Checked (or created 0700) now, before any reset; a refusal rejects the Promise.
+        let env_dir = options
+            .output_dir
+            .filter(|_| !dry_run)
+            .map(|dir| wayfinder_tokens::fleet::EnvDir::open(std::path::Path::new(&dir)))
+            .transpose();
         let progress = options
             .on_progress
             .map(|f| fleet::never_throwing(env, f))
@@ -601,14 +607,14 @@ impl Client {
         };
         let client = self.inner.clone();
         let batch = async move {
-            let rotate = match concurrency {
-                Ok(concurrency) => CoreRotate { concurrency, dry_run },
-                Err(e) => return Err(Failure::Core(e)),
+            let (rotate, env_dir) = match (concurrency, env_dir) {
+                (Ok(concurrency), Ok(env_dir)) => (CoreRotate { concurrency, dry_run }, env_dir),
+                (Err(e), _) | (_, Err(e)) => return Err(Failure::Core(e)),
             };
             let cancel = wayfinder_tokens::fleet::CancellationToken::new();
             let hooks = wayfinder_tokens::fleet::RotateHooks {
                 progress: fleet::progress(progress),
-                on_rotated: None,
+                on_rotated: wayfinder_tokens::fleet::sinks(env_dir, None),
                 cancel: Some(cancel.clone()),
             };
             let run = client.rotate_workspace_access_tokens(&targets, &rotate, &hooks);
@@ -660,6 +666,10 @@ pub struct RotateOptions<'a> {
     /// Stops new rotations; the report lists what was not started.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
+    /// Writes each new secret, as soon as it exists, to a 0600 env file
+    /// `WORKSPACE.NAME.env` in this folder (checked, or created 0700, before
+    /// any reset).
+    pub output_dir: Option<String>,
 }
 
 fn duration(field: &str, value: Option<Either<f64, String>>) -> wayfinder_tokens::Result<Option<std::time::Duration>> {

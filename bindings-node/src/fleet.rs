@@ -180,10 +180,27 @@ impl BatchReport {
         self.report.not_started.iter().map(target).collect()
     }
 
-    /// True when nothing failed or was left out.
+    /// Rotated, but `outputDir` could not take their secrets (each with the
+    /// error): the secrets are in `rotated`, and only there.
+    #[napi(getter, ts_return_type = "Array<TokenTarget & { error: WayfinderError }>")]
+    pub fn undelivered<'env>(&self, env: &'env Env) -> Result<Vec<Object<'env>>> {
+        self.report
+            .undelivered
+            .iter()
+            .map(|u| {
+                let mut o = Object::new(env)?;
+                o.set_named_property("workspace", u.target.workspace.as_str())?;
+                o.set_named_property("name", u.target.name.as_str())?;
+                o.set_named_property("error", error_object(env, &u.error)?)?;
+                Ok(o)
+            })
+            .collect()
+    }
+
+    /// True when every token rotated and its secret was handed over.
     #[napi(getter)]
     pub fn ok(&self) -> bool {
-        self.report.failed.is_empty() && self.report.not_started.is_empty()
+        self.report.ok()
     }
 
     /// One 0600 env file per new secret in `dir` (created 0700); returns the files.

@@ -277,7 +277,7 @@ impl BatchReport {
     /// True when every token rotated and its secret was handed over.
     #[getter]
     fn ok(&self) -> bool {
-        self.report.failed.is_empty() && self.report.not_started.is_empty() && self.report.undelivered.is_empty()
+        self.report.ok()
     }
     /// One 0600 env file per new secret in `path` (created 0700); returns the files.
     fn write_env_dir(&self, py: Python<'_>, path: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -520,35 +520,29 @@ pub fn secret_sink(
         }
         None => None,
     };
-    if dir.is_none() && callback.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(Arc::new(move |issued: &wayfinder_tokens::IssuedToken| {
-        if let Some(dir) = &dir {
-            dir.write(issued)?;
-        }
-        let Some(callback) = &callback else {
-            return Ok(());
-        };
-        Python::attach(|py| {
-            callback
-                .call1(py, (IssuedToken(issued.clone()),))
-                .map(drop)
-                .map_err(|e| {
-                    let secret = issued.token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default();
-                    let said = e.to_string();
-                    let said = if secret.is_empty() {
-                        said
-                    } else {
-                        said.replace(&secret, "<redacted>")
-                    };
-                    wayfinder_tokens::Error::Config {
-                        message: format!("on_rotated raised {said}"),
-                        source: None,
-                    }
-                })
+    let then = callback.map(|callback| -> SecretSink {
+        Arc::new(move |issued: &wayfinder_tokens::IssuedToken| {
+            Python::attach(|py| {
+                callback
+                    .call1(py, (IssuedToken(issued.clone()),))
+                    .map(drop)
+                    .map_err(|e| {
+                        let secret = issued.token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default();
+                        let said = e.to_string();
+                        let said = if secret.is_empty() {
+                            said
+                        } else {
+                            said.replace(&secret, "<redacted>")
+                        };
+                        wayfinder_tokens::Error::Config {
+                            message: format!("on_rotated raised {said}"),
+                            source: None,
+                        }
+                    })
+            })
         })
-    })))
+    });
+    Ok(wayfinder_tokens::fleet::sinks(dir, then))
 }
 
 /// A core report on its way to Python (converted with the GIL held).

@@ -494,6 +494,12 @@ fn patterns(names: &[String]) -> Result<Vec<glob::Pattern>> {
 }
 
 impl BatchReport {
+    /// Whether every token rotated and its secret was handed over: nothing
+    /// failed, nothing was left unstarted, no sink refused a secret.
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.not_started.is_empty() && self.undelivered.is_empty()
+    }
+
     /// Sorted by workspace, then name, whatever order they finished in.
     fn sort(&mut self) {
         self.rotated
@@ -623,5 +629,20 @@ impl EnvDir {
     pub fn sink(&self) -> SecretSink {
         let dir = self.clone();
         Arc::new(move |issued: &IssuedToken| dir.write(issued).map(drop))
+    }
+}
+
+/// One sink from a binding's two options: each secret goes to its env file
+/// in `dir` first (on disk before any code of the caller runs), then to
+/// `then`. `None` when neither is given.
+pub fn sinks(dir: Option<EnvDir>, then: Option<SecretSink>) -> Option<SecretSink> {
+    match (dir, then) {
+        (None, None) => None,
+        (Some(dir), None) => Some(dir.sink()),
+        (None, Some(then)) => Some(then),
+        (Some(dir), Some(then)) => Some(Arc::new(move |issued: &IssuedToken| {
+            dir.write(issued)?;
+            then(issued)
+        })),
     }
 }

@@ -1,7 +1,7 @@
 // Fleet operations from Node: inventory, batch rotation whose report tells
 // the truth about each failure, onProgress, and a signal that stops the batch.
 import assert from 'node:assert/strict'
-import { mkdtempSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -70,9 +70,23 @@ test('a signal stops the batch and the report says what was not started', async 
   const controller = new AbortController()
   setTimeout(() => controller.abort(), 300)
   const targets = Array.from({ length: 5 }, (_, i) => ({ workspace: 'team0', name: `tok${i}` }))
-  const report = await client.rotateWorkspaceAccessTokens(targets, { concurrency: 1, signal: controller.signal })
-  assert.ok(report.notStarted.length > 0)
+  const outputDir = join(mkdtempSync(join(tmpdir(), 'wft-rotated-')), 'env')
+  const report = await client.rotateWorkspaceAccessTokens(targets, {
+    concurrency: 1,
+    signal: controller.signal,
+    outputDir,
+  })
+  assert.ok(report.notStarted.length > 0 && !report.ok)
   assert.equal(report.rotated.length + report.failed.length + report.notStarted.length, 5)
+  // Every secret issued before the abort is already in its file, 0600, in a 0700 folder.
+  assert.equal(statSync(outputDir).mode & 0o777, 0o700)
+  assert.deepEqual(readdirSync(outputDir).sort(), report.rotated.map((r) => `team0.${r.name}.env`).sort())
+  for (const issued of report.rotated) {
+    const file = join(outputDir, `team0.${issued.name}.env`)
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    assert.match(readFileSync(file, 'utf8'), new RegExp(`WAYFINDER_TOKEN=${issued.token}\n`))
+  }
+  assert.deepEqual(report.undelivered, [])
   const dry = await client.rotateWorkspaceAccessTokens(targets, { dryRun: true })
   assert.equal(dry.wouldRotate.length, 5)
 })
@@ -88,6 +102,10 @@ test('bad options are VALIDATION errors before any request', async (t) => {
     code: 'VALIDATION',
   })
   await assert.rejects(client.inventory({ olderThan: 'soon' }), (e) => e.fieldErrors[0].field === 'olderThan')
+  // An output folder writable by everyone is refused before any request.
+  const open = mkdtempSync(join(tmpdir(), 'wft-open-'))
+  chmodSync(open, 0o777)
+  await assert.rejects(client.rotateWorkspaceAccessTokens(one, { outputDir: open }), { code: 'CONFIG' })
   assert.equal(emulator.stats().total, 0)
 })
 

@@ -255,3 +255,22 @@ def test_shell_output_exports_to_child_processes(client: wft.Client) -> None:
     script = 'eval "$1"; exec sh -c \'printf %s "$WAYFINDER_TOKEN"\''
     out = subprocess.run(["sh", "-c", script, "sh", issued.to_shell()], capture_output=True, text=True, check=True)
     assert out.stdout == issued.token
+
+
+def test_a_github_hand_off_whose_mask_line_fails_does_not_call_the_secret_lost(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env = base_env(emulator) | runner_files(tmp_path)
+    with open("/dev/full", "wb") as full:
+        out = subprocess.run(
+            [sys.executable, "-m", "wayfinder_tokens", "create", "workspaceaccesstoken", "gha-full", "-o", "github"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+            start_new_session=True,
+        )
+    assert out.returncode == 1, out.stderr
+    assert "could not write to standard output" in out.stderr and "did not get out" not in out.stderr
+    assert parse_github_env((tmp_path / "github_output").read_text())["WAYFINDER_TOKEN"].startswith("ey")

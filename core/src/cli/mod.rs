@@ -596,23 +596,21 @@ async fn create(
     // The secret exists now and only this process holds it: whatever fails
     // from here on, it is printed first.
     let (stdout, mut late_error) = deliver(&issued, output, template, github.as_ref(), g.show_headers)?;
-    if let Some(profile) = &args.save_profile
-        && !issued.is_dry_run()
-    {
-        let profile = Some(profile.as_str()).filter(|p| !p.is_empty());
-        match crate::config::save_profile(&issued, g.config.as_deref(), profile, false, None) {
-            Ok(path) => log::info!("saved the token as a profile in {}", path.display()),
-            Err(e) => {
-                late_error = Some((
-                    e,
-                    "The token above was created and its secret is valid: store it now, \
-                     it cannot be retrieved again",
-                ));
-            }
+    // Whether stdout is the one place the secret went (the runner's files or
+    // a saved profile hold it otherwise), so that a failed write names it.
+    let mut only_on_stdout = !(github.is_some() && late_error.is_none());
+    match save_as_profile(&issued, args, g) {
+        Ok(saved) => only_on_stdout &= !saved,
+        Err(e) => {
+            late_error = Some((
+                e,
+                "The token above was created and its secret is valid: store it now, \
+                 it cannot be retrieved again",
+            ));
         }
     }
     let secrets = match &issued.token {
-        Some(t) if stdout.contains(t.expose()) => vec![label(&issued)],
+        Some(t) if only_on_stdout && stdout.contains(t.expose()) => vec![label(&issued)],
         _ => Vec::new(),
     };
     Ok(Printed {
@@ -620,6 +618,17 @@ async fn create(
         secrets,
         ..Printed::from(stdout)
     })
+}
+
+/// `--save-profile`: saves the token as a profile when asked; whether it was saved.
+fn save_as_profile(issued: &IssuedToken, args: &CreateArgs, g: &Global) -> Result<bool, Error> {
+    let Some(profile) = args.save_profile.as_deref().filter(|_| !issued.is_dry_run()) else {
+        return Ok(false);
+    };
+    let profile = Some(profile).filter(|p| !p.is_empty());
+    let path = crate::config::save_profile(issued, g.config.as_deref(), profile, false, None)?;
+    log::info!("saved the token as a profile in {}", path.display());
+    Ok(true)
 }
 
 /// Where `-o github` hands the token over, checked before any request.
