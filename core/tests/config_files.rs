@@ -107,15 +107,21 @@ async fn write_config_makes_a_standalone_private_file() {
     );
 }
 
-#[tokio::test]
-async fn refreshed_identities_are_written_back() {
-    let emu = emulator().await;
-    let refresh = alice_refresh_token(&emu).await;
+/// A config file whose current profile is alice, logged in: her refresh token.
+async fn alice_config(emu: &wayfinder_emulator::Emulator) -> (tempfile::TempDir, std::path::PathBuf) {
+    let refresh = alice_refresh_token(emu).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config");
     let mut config = Config::default();
     config.set_profile("alice", emu.url(), &Secret::new(&refresh), Some("dev"), true);
     wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+    (dir, path)
+}
+
+#[tokio::test]
+async fn refreshed_identities_are_written_back() {
+    let emu = emulator().await;
+    let (_dir, path) = alice_config(&emu).await;
 
     with(from_file(&path, None)).whoami().await.unwrap();
     let identity = Config::load(&path).unwrap().users["alice"].identity.clone().unwrap();
@@ -186,12 +192,7 @@ async fn a_refresh_token_another_process_used_first_gives_way_to_the_one_it_save
         .start()
         .await
         .unwrap();
-    let refresh = alice_refresh_token(&emu).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config");
-    let mut config = Config::default();
-    config.set_profile("alice", emu.url(), &Secret::new(&refresh), Some("dev"), true);
-    wayfinder_tokens::config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
+    let (_dir, path) = alice_config(&emu).await;
     // Both read the same refresh token; the first to refresh spends it.
     let (first, second) = (with(from_file(&path, None)), with(from_file(&path, None)));
     first.whoami().await.unwrap();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,19 @@ VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 ADMIN = "admin-canary-5e2b"
 # The workspaces the suite uses (an emulator has only those it is given).
 WORKSPACES = ["dev", "prod", "ops", "other", "mine", "latency"] + [f"ws{i}" for i in range(10)]
+
+
+def cli_env(url: str, tmp_path: Path, workspace: str = "dev") -> dict[str, str]:
+    """The environment of a CLI run against the emulator at `url` as its admin,
+    with its own config path and nothing of the caller's WAYFINDER_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
+    env.update(
+        WAYFINDER_SERVER=url,
+        WAYFINDER_TOKEN=ADMIN,
+        WAYFINDER_WORKSPACE=workspace,
+        WAYFINDER_CONFIG=str(tmp_path / "config"),
+    )
+    return env
 
 
 def load_vectors(name: str) -> Any:

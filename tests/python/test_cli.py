@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import wayfinder_tokens as wft
-from support import ADMIN
+from support import ADMIN, cli_env
 from wayfinder_tokens.testing import Emulator
 
 
@@ -21,19 +21,8 @@ def wf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def cli_env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
-    env.update(
-        WAYFINDER_SERVER=emulator.url,
-        WAYFINDER_TOKEN=ADMIN,
-        WAYFINDER_WORKSPACE="dev",
-        WAYFINDER_CONFIG=str(tmp_path / "config"),
-    )
-    return env
-
-
 def test_create_and_list(emulator: Emulator, tmp_path: Path) -> None:
-    env = cli_env(emulator, tmp_path)
+    env = cli_env(emulator.url, tmp_path)
     out = wf("create", "workspaceaccesstoken", "ci-deploy", "-d", "My deployment token", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith('# Workspace access token "ci-deploy"')
@@ -56,7 +45,7 @@ def test_create_and_list(emulator: Emulator, tmp_path: Path) -> None:
 
 
 def test_debug_logs_never_show_the_token(emulator: Emulator, tmp_path: Path) -> None:
-    env = cli_env(emulator, tmp_path)
+    env = cli_env(emulator.url, tmp_path)
     out = wf("create", "workspaceaccesstoken", "dbg", "--show-token", "--debug", env=env)
     assert out.returncode == 0, out.stderr
     secret = out.stdout.strip()
@@ -116,7 +105,7 @@ def test_every_help_example_works(tmp_path: Path) -> None:
 
 
 def test_a_refused_token_says_where_it_came_from(emulator: Emulator, tmp_path: Path) -> None:
-    env = dict(cli_env(emulator, tmp_path), WAYFINDER_TOKEN="not-a-working-token")
+    env = dict(cli_env(emulator.url, tmp_path), WAYFINDER_TOKEN="not-a-working-token")
     out = wf("whoami", env=env)
     assert out.returncode == 1
     assert "came from WAYFINDER_SERVER and WAYFINDER_TOKEN" in out.stderr, out.stderr

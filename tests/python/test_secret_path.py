@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import wayfinder_tokens as wft
-from support import ADMIN
+from support import ADMIN, cli_env
 from wayfinder_tokens.testing import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,17 +38,6 @@ def clis() -> list[list[str]]:
 
 
 CLIS = pytest.mark.parametrize("cli", clis(), ids=lambda c: "node" if "node" in c[0] else "python")
-
-
-def cli_env(emulator: Emulator, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAYFINDER_")}
-    env.update(
-        WAYFINDER_SERVER=emulator.url,
-        WAYFINDER_TOKEN=ADMIN,
-        WAYFINDER_WORKSPACE="ops",
-        WAYFINDER_CONFIG=str(tmp_path / "config"),
-    )
-    return env
 
 
 def make_tokens(emulator: Emulator, workspace: str, count: int, prefix: str = "t") -> list[str]:
@@ -101,7 +90,7 @@ def test_an_interrupted_rotate_writes_every_secret_it_issued(
             [*cli, "rotate", "workspaceaccesstokens", "-w", "ops", "--concurrency", "2", "-o", "jsonl"],
             stdout=out,
             stderr=subprocess.PIPE,
-            env=cli_env(emulator, tmp_path),
+            env=cli_env(emulator.url, tmp_path, "ops"),
         )
         deadline = time.monotonic() + 60
         while not out_path.read_text() and time.monotonic() < deadline:
@@ -127,7 +116,7 @@ def test_create_into_a_full_disk_fails_and_names_the_token(cli: list[str], emula
             [*cli, "create", "workspaceaccesstoken", "full-disk", "-o", "export"],
             stdout=full,
             stderr=subprocess.PIPE,
-            env=cli_env(emulator, tmp_path),
+            env=cli_env(emulator.url, tmp_path, "ops"),
             timeout=60,
             start_new_session=True,
         )
@@ -151,7 +140,7 @@ def test_a_rotate_whose_output_fails_exits_1_and_names_every_secret_not_written(
 ) -> None:
     names = make_tokens(emulator, "other", 8)
     args = [*cli, "rotate", "workspaceaccesstokens", "-w", "other", "--concurrency", "1", "-o", "jsonl"]
-    env = cli_env(emulator, tmp_path)
+    env = cli_env(emulator.url, tmp_path, "ops")
     out_path = tmp_path / "out.jsonl"
     if where == "dev-full":
         with open("/dev/full", "wb") as full:
@@ -193,7 +182,7 @@ def test_output_that_fails_goes_once_more_to_the_terminal(emulator: Emulator, tm
     import pty
 
     make_tokens(emulator, "mine", 2)
-    env = cli_env(emulator, tmp_path)
+    env = cli_env(emulator.url, tmp_path, "ops")
     args = [sys.executable, "-m", "wayfinder_tokens", "rotate", "workspaceaccesstokens", "-w", "mine", "-o", "jsonl"]
     pid, master = pty.fork()
     if pid == 0:  # the child: a terminal of its own, stdout on a full disk
