@@ -1,4 +1,4 @@
-// The properties the fuzz targets check, shared with core/tests/fuzz_corpora.rs
+// The properties the fuzz targets check, shared with core/tests/it/fuzz_corpora.rs
 // (which replays the committed corpora on stable). Included with `include!`.
 
 use std::path::Path;
@@ -40,7 +40,7 @@ pub fn error_decode(data: &[u8]) {
     assert!(!error.to_string().chars().any(char::is_control), "{error}");
     assert!(error.to_string().len() < 2048);
     for f in error.field_errors() {
-        assert!(!f.message.chars().any(char::is_control));
+        assert!(!f.detail.chars().any(char::is_control));
     }
 }
 

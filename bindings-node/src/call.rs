@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::FutureExt;
 use napi::bindgen_prelude::*;
 use tokio::sync::Notify;
-use wayfinder_tokens::{Error as CoreError, Front};
+use wayfinder_tokens::{Error as CoreError, Field};
+
+use crate::spelling::NodeSpelling;
 
 /// Why a call did not produce a value.
 pub enum Failure {
@@ -104,7 +106,7 @@ fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
             error.set_named_property("code", "ABORT_ERR")?;
             return Ok(error.to_unknown());
         }
-        Failure::Core(e) => details(&e.in_names_of(Front::Node)),
+        Failure::Core(e) => details(&e),
         Failure::Panicked => (
             wayfinder_tokens::error::PANIC_MESSAGE.to_owned(),
             ErrorDetails {
@@ -118,7 +120,7 @@ fn build_js_error(env: &Env, failure: Failure) -> Result<Unknown<'_>> {
     construct(env, message, details)
 }
 
-/// The message and details of a core error (already in Node's names).
+/// The message and details of a core error, in Node's names.
 fn details(e: &CoreError) -> (String, ErrorDetails) {
     let details = ErrorDetails {
         code: e.code().to_owned(),
@@ -127,18 +129,21 @@ fn details(e: &CoreError) -> (String, ErrorDetails) {
             .field_errors()
             .iter()
             .map(|f| FieldError {
-                field: f.field.clone(),
+                field: match &f.field {
+                    Field::Argument(a) => NodeSpelling::name(*a).to_owned(),
+                    Field::Named(name) => name.clone(),
+                },
                 code: f.code.clone(),
-                message: f.message.clone(),
+                message: f.message(&NodeSpelling),
             })
             .collect(),
-        hint: e.hint().map(|h| h.phrase(Front::Node)),
+        hint: e.hint().map(|h| h.phrase(&NodeSpelling)),
     };
-    (e.describe(Front::Node), details)
+    (e.describe(&NodeSpelling), details)
 }
 
 /// A `WayfinderError` for an error that is reported rather than thrown
-/// (a batch's failures). Field names are already Node's (server answers).
+/// (a batch's failures).
 pub fn error_object<'env>(env: &'env Env, e: &CoreError) -> Result<Unknown<'env>> {
     let (message, details) = details(e);
     construct(env, message, details)

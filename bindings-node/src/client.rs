@@ -5,7 +5,9 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use wayfinder_tokens::fleet::{InventoryQuery, MAX_CONCURRENCY, RotateOptions as CoreRotate, TokenRef};
 use wayfinder_tokens::settings::MAX_RETRIES;
-use wayfinder_tokens::{Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate, names};
+use wayfinder_tokens::{
+    Argument, Client as CoreClient, ClientOptions as CoreOptions, CreateOptions as CoreCreate, names,
+};
 
 use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
 use crate::fleet::{self, BatchReport, InventoryEntry, ProgressEvent, TokenTarget};
@@ -102,8 +104,8 @@ fn create_options(options: &mut Option<CreateOptions<'_>>) -> wayfinder_tokens::
     };
     let expires_in = match o.expires_in.take() {
         None => None,
-        Some(Either::A(secs)) => Some(wayfinder_tokens::names::seconds("expires_in", secs)?),
-        Some(Either::B(text)) => Some(wayfinder_tokens::names::parse_expires_in("expires_in", &text)?),
+        Some(Either::A(secs)) => Some(wayfinder_tokens::names::seconds(Argument::ExpiresIn, secs)?),
+        Some(Either::B(text)) => Some(wayfinder_tokens::names::parse_expires_in(Argument::ExpiresIn, &text)?),
     };
     Ok(CoreCreate {
         description: o.description.take(),
@@ -145,12 +147,12 @@ impl Client {
         // refused by name rather than truncated or wrapped.
         let timeout = o
             .timeout_ms
-            .map(|ms| names::whole_number("timeout", ms, 1, i32::MAX as u64).map(Duration::from_millis))
+            .map(|ms| names::whole_number(Argument::Timeout, ms, 1, i32::MAX as u64).map(Duration::from_millis))
             .transpose()
             .map_err(|e| js_error(env, Failure::Core(e)))?;
         let max_retries = o
             .max_retries
-            .map(|n| names::whole_number("max_retries", n, 0, u64::from(MAX_RETRIES)).map(|n| n as u32))
+            .map(|n| names::whole_number(Argument::MaxRetries, n, 0, u64::from(MAX_RETRIES)).map(|n| n as u32))
             .transpose()
             .map_err(|e| js_error(env, Failure::Core(e)))?;
         let core = CoreOptions {
@@ -581,7 +583,7 @@ impl Client {
         // Bad options reject the Promise, as every other failure does.
         let concurrency = options
             .concurrency
-            .map(|n| names::whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
+            .map(|n| names::whole_number(Argument::Concurrency, n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
             .transpose();
         let dry_run = options.dry_run.unwrap_or(false);
         // Checked (or created 0700) now, before any reset; a refusal rejects the Promise.
@@ -672,7 +674,10 @@ pub struct RotateOptions<'a> {
     pub output_dir: Option<String>,
 }
 
-fn duration(field: &str, value: Option<Either<f64, String>>) -> wayfinder_tokens::Result<Option<std::time::Duration>> {
+fn duration(
+    field: Argument,
+    value: Option<Either<f64, String>>,
+) -> wayfinder_tokens::Result<Option<std::time::Duration>> {
     match value {
         None => Ok(None),
         Some(Either::A(seconds)) => names::seconds(field, seconds).map(Some),
@@ -683,12 +688,12 @@ fn duration(field: &str, value: Option<Either<f64, String>>) -> wayfinder_tokens
 fn inventory_query(o: &mut InventoryOptions<'_>) -> wayfinder_tokens::Result<InventoryQuery> {
     Ok(InventoryQuery {
         workspaces: o.workspaces.take(),
-        expiring_within: duration("expiring_within", o.expiring_within.take())?,
-        older_than: duration("older_than", o.older_than.take())?,
+        expiring_within: duration(Argument::ExpiringWithin, o.expiring_within.take())?,
+        older_than: duration(Argument::OlderThan, o.older_than.take())?,
         names: o.names.take().unwrap_or_default(),
         concurrency: o
             .concurrency
-            .map(|n| names::whole_number("concurrency", n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
+            .map(|n| names::whole_number(Argument::Concurrency, n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))
             .transpose()?,
     })
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use napi::bindgen_prelude::*;
 use wayfinder_emulator::catalog::KnownRole;
 use wayfinder_emulator::{Emulator as CoreEmulator, EmulatorBuilder, Fault, LocalUser, cli};
-use wayfinder_tokens::Error as CoreError;
+use wayfinder_tokens::{Error as CoreError, Field, FieldError};
 
 use crate::call::{Failure, js_error, spawn, sync};
 use crate::types::EmulatorStats;
@@ -59,9 +59,8 @@ fn launch(env: &Env, builder: EmulatorBuilder, trust_out: Option<PathBuf>) -> Re
         let emulator = builder
             .start()
             .await
-            .map_err(|e| CoreError::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")))?;
-        cli::write_trust(&emulator, trust_out.as_deref())
-            .map_err(|e| CoreError::invalid("args", "invalidValue", e.to_string()))?;
+            .map_err(|e| CoreError::invalid(Field::named("emulator"), "invalidValue", format!("cannot start: {e}")))?;
+        cli::write_trust(&emulator, trust_out.as_deref()).map_err(|e| raw("args", e.to_string()))?;
         Ok(emulator)
     };
     spawn(env, None, start, |emulator: CoreEmulator| Emulator {
@@ -90,8 +89,14 @@ pub struct Emulator {
     running: Mutex<Option<CoreEmulator>>,
 }
 
+/// A validation error whose sentence is `sentence` as it stands (a usage
+/// text, the emulator's own words).
+fn raw(field: &str, sentence: impl Into<String>) -> CoreError {
+    CoreError::from_field_errors(vec![FieldError::new(Field::named(field), "invalidValue", sentence)])
+}
+
 fn not_running() -> CoreError {
-    CoreError::invalid("emulator", "invalidValue", "the emulator is stopped")
+    CoreError::invalid(Field::named("emulator"), "invalidValue", "is stopped")
 }
 
 impl Emulator {
@@ -123,9 +128,9 @@ impl Emulator {
                 env,
                 spec.parse().map_err(|e| {
                     CoreError::invalid(
-                        "known_roles",
+                        Field::named("knownRoles"),
                         "invalidValue",
-                        format!("known_roles entry is invalid: {e}"),
+                        format!("entry is invalid: {e}"),
                     )
                 }),
             )?;
@@ -134,8 +139,9 @@ impl Emulator {
         for spec in options.users.unwrap_or_default() {
             let user: LocalUser = sync(
                 env,
-                spec.parse()
-                    .map_err(|e| CoreError::invalid("users", "invalidValue", format!("users entry is invalid: {e}"))),
+                spec.parse().map_err(|e| {
+                    CoreError::invalid(Field::named("users"), "invalidValue", format!("entry is invalid: {e}"))
+                }),
             )?;
             builder = builder.user(user);
         }
@@ -156,12 +162,8 @@ impl Emulator {
     /// them first with `Emulator.usage`.
     #[napi]
     pub fn from_args<'env>(env: &'env Env, args: Vec<String>) -> Result<PromiseRaw<'env, Emulator>> {
-        let (builder, trust_out) = cli::parse_as(NPX_PROGRAM, args).map_err(|usage| {
-            js_error(
-                env,
-                Failure::Core(CoreError::invalid("args", "invalidValue", usage.text.trim_end())),
-            )
-        })?;
+        let (builder, trust_out) = cli::parse_as(NPX_PROGRAM, args)
+            .map_err(|usage| js_error(env, Failure::Core(raw("args", usage.text.trim_end()))))?;
         launch(env, builder, trust_out)
     }
 
@@ -210,7 +212,7 @@ impl Emulator {
         };
         let result = self
             .with_running(|e| e.inject_fault(fault))
-            .and_then(|r| r.map_err(|m| CoreError::invalid("fault", "invalidValue", m)));
+            .and_then(|r| r.map_err(|m| raw("fault", m)));
         sync(env, result)
     }
 

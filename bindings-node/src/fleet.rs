@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use wayfinder_tokens::Front;
 use wayfinder_tokens::fleet::{BatchReport as CoreReport, InventoryEntry as CoreEntry, Progress, ProgressFn, TokenRef};
 
 use crate::call::error_object;
+use crate::spelling::NodeSpelling;
 use crate::types::{AccessToken, IssuedToken};
 
 /// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
@@ -162,7 +162,7 @@ impl BatchReport {
                     Some(valid) => o.set_named_property("oldSecretValid", valid)?,
                     None => o.set_named_property("oldSecretValid", Null)?,
                 }
-                o.set_named_property("recovery", f.recovery(Front::Node))?;
+                o.set_named_property("recovery", f.recovery(&NodeSpelling))?;
                 Ok(o)
             })
             .collect()
@@ -213,7 +213,7 @@ impl BatchReport {
     /// One JSON object per token and line, the secret under `token` for rotated ones.
     #[napi]
     pub fn to_jsonl(&self, env: &Env) -> Result<String> {
-        crate::call::sync(env, self.report.to_jsonl(Front::Node))
+        crate::call::sync(env, self.report.to_jsonl(&NodeSpelling))
     }
 
     /// What `JSON.stringify` shows: counts and names, never a secret.

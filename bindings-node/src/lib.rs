@@ -13,6 +13,7 @@ mod call;
 mod client;
 mod emulator;
 mod fleet;
+mod spelling;
 mod types;
 
 use napi::bindgen_prelude::*;
@@ -43,8 +44,8 @@ pub const VERSION: &str = wayfinder_tokens::VERSION;
 /// Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script.
 #[napi]
 pub fn run_cli<'env>(env: &'env Env, argv: Vec<String>) -> Result<PromiseRaw<'env, CliOutput>> {
-    let run = async move { Ok(wayfinder_tokens::cli::run(argv).await) };
-    spawn(env, None, run, |out: wayfinder_tokens::cli::CliOutput| CliOutput {
+    let run = async move { Ok(wayfinder_tokens_cli::run(argv).await) };
+    spawn(env, None, run, |out: wayfinder_tokens_cli::CliOutput| CliOutput {
         code: out.code,
         stdout: out.stdout,
         stderr: out.stderr,
@@ -67,7 +68,7 @@ pub fn run_cli_stdio<'env>(
     };
     let run = async move {
         let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-        let run = wayfinder_tokens::cli::run_stdio(wayfinder_tokens::cli::PROGRAM, argv, cancel.clone());
+        let run = wayfinder_tokens_cli::run_stdio(wayfinder_tokens_cli::PROGRAM, argv, cancel.clone());
         tokio::pin!(run);
         if let Some(abort) = abort {
             tokio::select! {

@@ -11,14 +11,14 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 use wayfinder_tokens::fleet::MAX_CONCURRENCY;
 use wayfinder_tokens::settings::MAX_RETRIES;
-use wayfinder_tokens::{Client as CoreClient, ClientOptions, CreateOptions, Secret, names};
+use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions, CreateOptions, Field, Secret, names};
 
 use crate::asyncio::{batch_blocking, batch_coroutine, blocking, coroutine, ready};
-use crate::errors::{invalid, to_py};
+use crate::errors::to_py;
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
 
 /// Accepts `timedelta`, seconds (int or float) or a string such as `"90d"`.
-pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
+pub fn duration_arg(py: Python<'_>, field: Argument, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
@@ -32,10 +32,13 @@ pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>
     }
     match value.extract::<f64>() {
         Ok(seconds) => names::seconds(field, seconds).map(Some).map_err(|e| to_py(py, e)),
-        Err(_) => Err(invalid(
+        Err(_) => Err(to_py(
             py,
-            field,
-            format!("{field} must be a number of seconds, a timedelta or a string such as '90d'"),
+            wayfinder_tokens::Error::invalid(
+                field,
+                "invalidValue",
+                "must be a number of seconds, a timedelta or a string such as '90d'",
+            ),
         )),
     }
 }
@@ -45,7 +48,7 @@ pub fn duration_arg(py: Python<'_>, field: &str, value: Option<&Bound<'_, PyAny>
 /// `OverflowError` or a silent truncation.
 pub fn whole_number_arg(
     py: Python<'_>,
-    field: &str,
+    field: impl Into<Field>,
     value: Option<&Bound<'_, PyAny>>,
     max: u64,
 ) -> PyResult<Option<u64>> {
@@ -86,8 +89,9 @@ impl Inner {
             workspace,
             profile,
             config_path,
-            timeout: duration_arg(py, "timeout", timeout)?,
-            max_retries: whole_number_arg(py, "max_retries", max_retries, u64::from(MAX_RETRIES))?.map(|n| n as u32),
+            timeout: duration_arg(py, Argument::Timeout, timeout)?,
+            max_retries: whole_number_arg(py, Argument::MaxRetries, max_retries, u64::from(MAX_RETRIES))?
+                .map(|n| n as u32),
             ca_certificate,
             allow_insecure_http,
             api_group_version,
@@ -104,7 +108,7 @@ impl Inner {
         guard.clone().ok_or_else(|| {
             to_py(
                 py,
-                wayfinder_tokens::Error::invalid("client", "invalidValue", "this client is closed"),
+                wayfinder_tokens::Error::invalid(Field::named("client"), "invalidValue", "is closed"),
             )
         })
     }
@@ -123,7 +127,7 @@ fn create_options(
 ) -> PyResult<CreateOptions> {
     Ok(CreateOptions {
         description,
-        expires_in: duration_arg(py, "expires_in", expires_in)?,
+        expires_in: duration_arg(py, Argument::ExpiresIn, expires_in)?,
         reset_token,
         dry_run,
     })
@@ -374,10 +378,10 @@ macro_rules! client_class {
             ) -> PyResult<Py<PyAny>> {
                 let query = wayfinder_tokens::fleet::InventoryQuery {
                     workspaces,
-                    expiring_within: duration_arg(py, "expiring_within", expiring_within.as_ref())?,
-                    older_than: duration_arg(py, "older_than", older_than.as_ref())?,
+                    expiring_within: duration_arg(py, Argument::ExpiringWithin, expiring_within.as_ref())?,
+                    older_than: duration_arg(py, Argument::OlderThan, older_than.as_ref())?,
                     names: names.unwrap_or_default(),
-                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
+                    concurrency: whole_number_arg(py, Argument::Concurrency, concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                 };
                 let client = self.inner.client(py)?;
                 $finish(py, "inventory", async move { client.inventory(&query).await.map(crate::fleet::Inventory) })
@@ -405,7 +409,7 @@ macro_rules! client_class {
             ) -> PyResult<Py<PyAny>> {
                 let targets = crate::fleet::targets(&tokens)?;
                 let options = wayfinder_tokens::fleet::RotateOptions {
-                    concurrency: whole_number_arg(py, "concurrency", concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
+                    concurrency: whole_number_arg(py, Argument::Concurrency, concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                     dry_run,
                 };
                 let secrets = crate::fleet::secret_sink(py, output_dir.filter(|_| !dry_run), on_rotated.as_ref())?;

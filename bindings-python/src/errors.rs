@@ -8,7 +8,9 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use wayfinder_tokens::{Error, ErrorKind, FieldError, Front};
+use std::borrow::Cow;
+
+use wayfinder_tokens::{Argument, Error, ErrorKind, Field, FieldError, Spelling, TokenFamily};
 
 /// (class name, core error code or "" for the root, docstring).
 const CLASSES: [(&str, &str, &str); 11] = [
@@ -163,7 +165,7 @@ fn raise(
         let class = field_error_class(py)?;
         let list = PyList::empty(py);
         for f in field_errors {
-            list.append(class.call1((&f.field, &f.code, &f.message))?)?;
+            list.append(class.call1((f.field.key(), &f.code, f.message(&PythonSpelling)))?)?;
         }
         instance.setattr("field_errors", list)?;
         Ok(PyErr::from_value(instance))
@@ -177,7 +179,7 @@ pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
     raise(
         py,
         Some(error.kind()),
-        &error.describe(Front::Python),
+        &error.describe(&PythonSpelling),
         error.status(),
         error.field_errors(),
     )
@@ -189,7 +191,42 @@ pub fn panicked(py: Python<'_>) -> PyErr {
     raise(py, None, wayfinder_tokens::error::PANIC_MESSAGE, None, &[])
 }
 
-/// Raises a `ValidationError` for one argument.
-pub fn invalid(py: Python<'_>, field: &str, message: String) -> PyErr {
-    to_py(py, Error::invalid(field, "invalidValue", message))
+/// Raises a `ValidationError` for one of this package's own arguments:
+/// its name, then `predicate`.
+pub fn invalid(py: Python<'_>, field: &str, predicate: String) -> PyErr {
+    to_py(py, Error::invalid(Field::named(field), "invalidValue", predicate))
+}
+
+/// How the Python package names arguments and calls: as Rust does, with
+/// keyword arguments.
+#[derive(Clone, Copy, Debug)]
+pub struct PythonSpelling;
+
+impl Spelling for PythonSpelling {
+    fn argument(&self, argument: Argument) -> Cow<'static, str> {
+        argument.snake_case().into()
+    }
+
+    fn reset_option(&self) -> &'static str {
+        "reset_token=True"
+    }
+
+    fn reset_call(&self, family: TokenFamily, name: &str) -> Option<String> {
+        Some(match family {
+            TokenFamily::Workspace => format!("reset_workspace_access_token({name:?})"),
+            TokenFamily::Platform => format!("reset_platform_access_token({name:?})"),
+        })
+    }
+
+    fn recovery(&self, name: &str, workspace: &str) -> String {
+        format!("client.reset_workspace_access_token({name:?}, workspace={workspace:?})")
+    }
+
+    fn token_given(&self) -> &'static str {
+        "the token argument"
+    }
+
+    fn profile_choice(&self) -> &'static str {
+        "the profile argument"
+    }
 }

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::errors::PythonSpelling;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use wayfinder_tokens::Front;
 use wayfinder_tokens::fleet::{
     BatchReport as CoreReport, EnvDir, InventoryEntry as CoreEntry, Progress, ProgressFn, SecretSink, TokenRef,
 };
@@ -226,7 +226,7 @@ impl BatchReport {
                         name: f.target.name.clone(),
                         error,
                         old_secret_valid: f.old_secret_valid,
-                        recovery: f.recovery(Front::Python),
+                        recovery: f.recovery(&PythonSpelling),
                     },
                 )
             })
@@ -269,7 +269,7 @@ impl BatchReport {
             .undelivered
             .iter()
             .map(|u| {
-                let error = u.error.describe(Front::Python);
+                let error = u.error.describe(&PythonSpelling);
                 (u.target.workspace.as_str(), u.target.name.as_str(), error).into_pyobject(py)
             })
             .collect()
@@ -285,7 +285,7 @@ impl BatchReport {
     }
     /// One JSON object per token and line, the secret under `token` for rotated ones.
     fn to_jsonl(&self, py: Python<'_>) -> PyResult<String> {
-        self.report.to_jsonl(Front::Python).map_err(|e| to_py(py, e))
+        self.report.to_jsonl(&PythonSpelling).map_err(|e| to_py(py, e))
     }
     /// Flat dicts without any secret, for `pandas.DataFrame(report.to_records())`.
     fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
@@ -362,7 +362,7 @@ impl BatchReport {
             })
             .collect();
         rows.extend(r.failed.iter().map(|f| {
-            let error = Some(f.error.describe(Front::Python));
+            let error = Some(f.error.describe(&PythonSpelling));
             (
                 f.target.workspace.clone(),
                 f.target.name.clone(),

@@ -46,7 +46,7 @@ pub(crate) fn reset_log_cache(py: Python<'_>) {
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)> {
     reset_log_cache(py);
-    let out = asyncio::wait(py, wayfinder_tokens::cli::run(argv))?;
+    let out = asyncio::wait(py, wayfinder_tokens_cli::run(argv))?;
     Ok((out.code, out.stdout, out.stderr))
 }
 
@@ -59,7 +59,7 @@ fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)>
 fn run_cli_stdio(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
     reset_log_cache(py);
     let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-    let run = wayfinder_tokens::cli::run_stdio("python -m wayfinder_tokens", argv, cancel.clone());
+    let run = wayfinder_tokens_cli::run_stdio("python -m wayfinder_tokens", argv, cancel.clone());
     asyncio::wait_cancelling(py, cancel, run)
 }
 
@@ -76,7 +76,7 @@ fn run_emulator(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
 /// The Python logging level the CLI flags ask for.
 #[pyfunction]
 fn cli_log_level(argv: Vec<String>) -> u8 {
-    match wayfinder_tokens::cli::log_level(&argv) {
+    match wayfinder_tokens_cli::log_level(&argv) {
         log::LevelFilter::Trace | log::LevelFilter::Debug => 10,
         log::LevelFilter::Info => 20,
         _ => 30,

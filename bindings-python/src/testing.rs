@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use wayfinder_emulator::catalog::KnownRole;
 use wayfinder_emulator::{Emulator as CoreEmulator, Fault, LocalUser};
-use wayfinder_tokens::Error;
+use wayfinder_tokens::{Error, Field, FieldError};
 
 use crate::asyncio::{awaitable, ready, runtime};
 use crate::client::whole_number_arg;
@@ -30,7 +30,7 @@ impl Emulator {
             Some(e) => Ok(f(e)),
             None => Err(to_py(
                 py,
-                Error::invalid("emulator", "invalidValue", "the emulator is stopped"),
+                Error::invalid(Field::named("emulator"), "invalidValue", "is stopped"),
             )),
         }
     }
@@ -60,13 +60,13 @@ impl Emulator {
         for spec in known_roles.unwrap_or_default() {
             let role: KnownRole = spec
                 .parse()
-                .map_err(|e| invalid(py, "known_roles", format!("known_roles entry is invalid: {e}")))?;
+                .map_err(|e| invalid(py, "known_roles", format!("entry is invalid: {e}")))?;
             builder = builder.known_role(role);
         }
         for spec in users.unwrap_or_default() {
             let user: LocalUser = spec
                 .parse()
-                .map_err(|e| invalid(py, "users", format!("users entry is invalid: {e}")))?;
+                .map_err(|e| invalid(py, "users", format!("entry is invalid: {e}")))?;
             builder = builder.user(user);
         }
         if let Some(token) = admin_token {
@@ -81,7 +81,7 @@ impl Emulator {
         let emulator = py.detach(|| runtime().block_on(builder.start())).map_err(|e| {
             to_py(
                 py,
-                Error::invalid("emulator", "invalidValue", format!("cannot start the emulator: {e}")),
+                Error::invalid(Field::named("emulator"), "invalidValue", format!("cannot start: {e}")),
             )
         })?;
         Ok(Emulator {
@@ -121,8 +121,9 @@ impl Emulator {
         body_bytes: Option<Bound<'_, PyAny>>,
         body: Option<String>,
     ) -> PyResult<()> {
-        let number =
-            |field: &str, value: Option<Bound<'_, PyAny>>, max: u64| whole_number_arg(py, field, value.as_ref(), max);
+        let number = |field: &str, value: Option<Bound<'_, PyAny>>, max: u64| {
+            whole_number_arg(py, Field::named(field), value.as_ref(), max)
+        };
         let fault = Fault {
             path_prefix,
             status: number("status", status, u64::from(u16::MAX))?.map(|n| n as u16),
@@ -135,8 +136,12 @@ impl Emulator {
             body_bytes: number("body_bytes", body_bytes, u64::from(u32::MAX))?.map(|n| n as usize),
             body,
         };
-        self.with_running(py, |e| e.inject_fault(fault))?
-            .map_err(|message| invalid(py, "fault", message))
+        self.with_running(py, |e| e.inject_fault(fault))?.map_err(|sentence| {
+            to_py(
+                py,
+                Error::from_field_errors(vec![FieldError::new(Field::named("fault"), "invalidValue", sentence)]),
+            )
+        })
     }
 
     /// Removes every injected fault.

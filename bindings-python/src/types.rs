@@ -99,7 +99,7 @@ impl AccessToken {
         let text: String = py.import("json")?.call_method1("dumps", (data,))?.extract()?;
         serde_json::from_str(&text)
             .map(AccessToken)
-            .map_err(|e| crate::errors::invalid(py, "data", format!("not an access token object: {e}")))
+            .map_err(|e| crate::errors::invalid(py, "data", format!("is not an access token object: {e}")))
     }
 
     /// The token's name.

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use yaml_serde::Mapping;
 
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::secret::Secret;
 
 /// Environment variable naming the config file.
@@ -724,7 +724,7 @@ pub fn save_profile(
 ) -> Result<std::path::PathBuf> {
     let secret = crate::render::secret_of(issued)?.clone();
     let profile = profile.unwrap_or(&issued.name);
-    if let Some(e) = crate::names::check_name("profile", profile) {
+    if let Some(e) = crate::names::check_name(Argument::Profile, profile) {
         return Err(Error::from_field_errors(vec![e]));
     }
     let path = match config_path {

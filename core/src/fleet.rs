@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::client::{ApiRequest, Client};
-use crate::error::{Error, ErrorKind, Front, Result};
+use crate::error::{Argument, Error, ErrorKind, Result, Spelling};
 use crate::model::{AccessToken, IssuedToken};
 use crate::names;
 use crate::tokens::Scope;
@@ -210,15 +210,9 @@ pub struct RotationFailure {
 }
 
 impl RotationFailure {
-    /// The call that gets the token a working secret, in `front`'s names.
-    pub fn recovery(&self, front: Front) -> String {
-        let TokenRef { workspace, name } = &self.target;
-        match front {
-            Front::Rust => format!("client.reset_workspace_access_token({name:?}, Some({workspace:?}))"),
-            Front::Python => format!("client.reset_workspace_access_token({name:?}, workspace={workspace:?})"),
-            Front::Node => format!("client.resetWorkspaceAccessToken({name:?}, {{ workspace: {workspace:?} }})"),
-            Front::Cli => format!("wayfinder-tokens create workspaceaccesstoken {name} -w {workspace} --reset-token"),
-        }
+    /// The call that gets the token a working secret, in `spelling`'s names.
+    pub fn recovery(&self, spelling: &dyn Spelling) -> String {
+        spelling.recovery(&self.target.name, &self.target.workspace)
     }
 }
 
@@ -266,7 +260,7 @@ impl Client {
         let patterns = patterns(&query.names)?;
         let workspaces = match &query.workspaces {
             Some(list) => {
-                names::collect(list.iter().map(|w| names::check_workspace("workspaces", w)))?;
+                names::collect(list.iter().map(|w| names::check_workspace(Argument::Workspaces, w)))?;
                 distinct(list)
             }
             None => self.list_workspaces().await?,
@@ -311,8 +305,8 @@ impl Client {
         let concurrency = concurrency(options.concurrency, DEFAULT_ROTATE_CONCURRENCY)?;
         names::collect(tokens.iter().flat_map(|t| {
             [
-                names::check_workspace("workspace", &t.workspace),
-                names::check_name("name", &t.name),
+                names::check_workspace(Argument::Workspace, &t.workspace),
+                names::check_name(Argument::Name, &t.name),
             ]
         }))?;
         // A second reset of the same token would kill the secret the first one issued.
@@ -476,9 +470,9 @@ fn concurrency(asked: Option<usize>, default: usize) -> Result<usize> {
         None => Ok(default),
         Some(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
         Some(_) => Err(Error::invalid(
-            "concurrency",
+            Argument::Concurrency,
             "invalidValue",
-            format!("concurrency must be a whole number from 1 to {MAX_CONCURRENCY}"),
+            format!("must be a whole number from 1 to {MAX_CONCURRENCY}"),
         )),
     }
 }
@@ -488,7 +482,7 @@ fn patterns(names: &[String]) -> Result<Vec<glob::Pattern>> {
         .iter()
         .map(|p| {
             glob::Pattern::new(p)
-                .map_err(|e| Error::invalid("names", "pattern", format!("names pattern {p:?} is not a glob: {e}")))
+                .map_err(|e| Error::invalid(Argument::Names, "pattern", format!("pattern {p:?} is not a glob: {e}")))
         })
         .collect()
 }
@@ -522,20 +516,20 @@ impl BatchReport {
     /// One JSON object per line and token: `name`, `workspace`, `status`
     /// (`rotated`, `failed`, `would_rotate` or `not_started`), the secret
     /// under `token` for rotated ones, and for failed ones
-    /// `old_secret_valid`, `error` and the `recovery` call in `front`'s names.
-    pub fn to_jsonl(&self, front: Front) -> Result<String> {
+    /// `old_secret_valid`, `error` and the `recovery` call in `spelling`'s names.
+    pub fn to_jsonl(&self, spelling: &dyn Spelling) -> Result<String> {
         let mut out = String::new();
         for issued in &self.rotated {
             out.push_str(&rotated_jsonl(issued)?);
         }
-        out.push_str(&self.unrotated_jsonl(front)?);
+        out.push_str(&self.unrotated_jsonl(spelling)?);
         Ok(out)
     }
 
     /// The JSON lines of the tokens that did not rotate (failed, would
     /// rotate, not started): what follows the rotated ones' lines, written
     /// as each rotated.
-    pub fn unrotated_jsonl(&self, front: Front) -> Result<String> {
+    pub fn unrotated_jsonl(&self, spelling: &dyn Spelling) -> Result<String> {
         let mut lines = Vec::new();
         for f in &self.failed {
             lines.push(serde_json::json!({
@@ -543,9 +537,9 @@ impl BatchReport {
                 "workspace": f.target.workspace,
                 "status": "failed",
                 "old_secret_valid": f.old_secret_valid,
-                "error": f.error.describe(front),
+                "error": f.error.describe(spelling),
                 "code": f.error.code(),
-                "recovery": f.recovery(front),
+                "recovery": f.recovery(spelling),
             }));
         }
         for (status, items) in [("would_rotate", &self.would_rotate), ("not_started", &self.not_started)] {

@@ -11,7 +11,7 @@ use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 use crate::model::IssuedToken;
 use crate::render;
 
@@ -63,9 +63,9 @@ impl Handoff {
             .all(|(i, c)| c.is_ascii_uppercase() || c == '_' || (i > 0 && c.is_ascii_digit()));
         if !prefix_ok {
             return Err(Error::invalid(
-                "prefix",
+                Argument::Prefix,
                 "pattern",
-                "prefix must be upper-case letters, digits and underscores, not starting with a digit (e.g. NEW_)",
+                "must be upper-case letters, digits and underscores, not starting with a digit (e.g. NEW_)",
             ));
         }
         let output_file = runner_file(self.output_file.as_deref(), ENV_GITHUB_OUTPUT, env)?;

@@ -20,7 +20,6 @@
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod cli;
 pub mod client;
 pub mod config;
 pub mod error;
@@ -31,12 +30,14 @@ pub mod names;
 pub mod render;
 pub mod secret;
 pub mod settings;
-pub mod template;
 mod tls;
 pub mod tokens;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};
-pub use error::{ApiError, CredentialSource, Error, ErrorKind, FieldError, Front, Hint, Result, TokenFamily};
+pub use error::{
+    ApiError, Argument, CredentialSource, Error, ErrorKind, Field, FieldError, Hint, Result, RustSpelling, Spelling,
+    TokenFamily,
+};
 pub use model::{AccessRole, AccessToken, IssuedToken, Roles, WhoAmI};
 pub use secret::Secret;
 pub use settings::{ClientOptions, DEFAULT_API_GROUP_VERSION};

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 pub use crate::config::{ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Field, Result};
 use crate::model::{AccessToken, IssuedToken};
 use crate::secret::Secret;
 
@@ -24,9 +24,9 @@ pub fn printable(text: &str) -> String {
 pub(crate) fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
     issued.token.as_ref().ok_or_else(|| {
         Error::invalid(
-            "token",
+            Argument::Token,
             "required",
-            "this is a dry run: there is no secret to render or save",
+            "is missing: this is a dry run, so there is no secret to render or save",
         )
     })
 }
@@ -57,9 +57,9 @@ fn quote(key: &str, value: &str) -> Result<String> {
     }
     if value.chars().any(|c| c.is_control() || c == '\'') {
         return Err(Error::invalid(
-            key,
+            Field::named(key),
             "invalidValue",
-            format!("{key} contains a quote or control character and cannot be written as a variable"),
+            "contains a quote or control character and cannot be written as a variable",
         ));
     }
     Ok(format!("'{value}'"))
@@ -105,9 +105,9 @@ pub fn shell(issued: &IssuedToken) -> Result<String> {
     for (key, value) in variables(issued)? {
         if value.chars().any(char::is_control) {
             return Err(Error::invalid(
-                key,
+                Field::named(key),
                 "invalidValue",
-                format!("{key} contains a control character and cannot be written as a variable"),
+                "contains a control character and cannot be written as a variable",
             ));
         }
         let _ = writeln!(out, "export {key}='{}'", value.replace('\'', "'\\''"));

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::auth::Credential;
 use crate::config::{self, ApiInfo, Config, ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Hint, Result};
 use crate::names;
 use crate::secret::Secret;
 
@@ -231,10 +231,10 @@ impl Settings {
         let endpoint = check_endpoint(&server, options.allow_insecure_http)?;
         let credential = layer.credential.ok_or_else(|| Error::config("no token given"))?;
         if credential.secret().expose().trim().is_empty() {
-            return Err(Error::invalid("token", "required", "token must not be empty"));
+            return Err(Error::invalid(Argument::Token, "required", "must not be empty"));
         }
         if let Some(w) = &layer.workspace
-            && let Some(e) = names::check_workspace("workspace", w)
+            && let Some(e) = names::check_workspace(Argument::Workspace, w)
         {
             return Err(Error::from_field_errors(vec![e]));
         }
@@ -248,16 +248,16 @@ impl Settings {
         check_group_version(&api_group_version)?;
         if options.timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::invalid(
-                "timeout",
+                Argument::Timeout,
                 "invalidValue",
-                "timeout must be greater than zero",
+                "must be greater than zero",
             ));
         }
         if options.max_retries.is_some_and(|r| r > MAX_RETRIES) {
             return Err(Error::invalid(
-                "max_retries",
+                Argument::MaxRetries,
                 "invalidValue",
-                format!("max_retries must be at most {MAX_RETRIES}"),
+                format!("must be at most {MAX_RETRIES}"),
             ));
         }
         log::info!(
@@ -339,9 +339,9 @@ fn check_group_version(gv: &str) -> Result<()> {
     match gv.split_once('/') {
         Some((g, v)) if !g.is_empty() && !v.is_empty() && !v.contains('/') && !gv.contains(['?', '#', ' ']) => Ok(()),
         _ => Err(Error::invalid(
-            "api_group_version",
+            Argument::ApiGroupVersion,
             "invalidValue",
-            format!("api_group_version must look like GROUP/VERSION (got {gv:?})"),
+            format!("must look like GROUP/VERSION (got {gv:?})"),
         )),
     }
 }
@@ -358,38 +358,34 @@ pub fn is_loopback(host: &url::Host<&str>) -> bool {
 /// Parses and checks the server URL: http(s), no credentials, and plain
 /// `http://` only to loopback unless `allow_insecure_http`.
 pub fn check_endpoint(raw: &str, allow_insecure_http: bool) -> Result<Url> {
-    let invalid = |m: String| Error::invalid("server", "invalidValue", m);
+    let invalid = |m: String| Error::invalid(Argument::Server, "invalidValue", m);
     let raw = raw.trim();
     if !raw.contains("://") {
         // `host`, `host:8443`: what people type; the URL parser's words for it
         // ("relative URL without a base", "unknown scheme") help nobody.
         return Err(invalid(format!(
-            "server {:?} has no scheme: write https://{raw}",
+            "{:?} has no scheme: write https://{raw}",
             crate::render::printable(raw)
         )));
     }
-    let url = Url::parse(raw).map_err(|e| invalid(format!("server must be an http(s) URL ({e})")))?;
-    let host = url
-        .host()
-        .ok_or_else(|| invalid("server must have a host".to_owned()))?;
+    let url = Url::parse(raw).map_err(|e| invalid(format!("must be an http(s) URL ({e})")))?;
+    let host = url.host().ok_or_else(|| invalid("must have a host".to_owned()))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid(
-            "server must not contain credentials; pass the token separately".to_owned(),
+            "must not contain credentials; pass the token separately".to_owned(),
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("server must not have a query or fragment".to_owned()));
+        return Err(invalid("must not have a query or fragment".to_owned()));
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if allow_insecure_http || is_loopback(&host) => Ok(url),
         "http" => Err(invalid(format!(
-            "server {raw} uses plain http:// to a non-loopback host, which would send the token unencrypted; \
-             use https:// or opt in with allow_insecure_http"
-        ))),
-        other => Err(invalid(format!(
-            "server must be an http:// or https:// URL, not {other}://"
-        ))),
+            "{raw} uses plain http:// to a non-loopback host, which would send the token unencrypted"
+        ))
+        .with_hint(Hint::UseHttpsOrAllowInsecureHttp)),
+        other => Err(invalid(format!("must be an http:// or https:// URL, not {other}://"))),
     }
 }
 

@@ -12,16 +12,16 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use crate::error::{Error, Result};
+use crate::error::{Argument, Error, Result};
 
 /// The certificates of a PEM bundle; a bundle with none is an error.
 fn certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>> {
-    let invalid = |m: String| Error::invalid("ca_certificate", "invalidValue", m);
+    let invalid = |m: String| Error::invalid(Argument::CaCertificate, "invalidValue", m);
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("ca_certificate is not a PEM bundle: {e}")))?;
+        .map_err(|e| invalid(format!("is not a PEM bundle: {e}")))?;
     if certs.is_empty() {
-        return Err(invalid("ca_certificate holds no PEM certificate".to_owned()));
+        return Err(invalid("holds no PEM certificate".to_owned()));
     }
     Ok(certs)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::client::{Client, server_error};
-use crate::error::{Error, ErrorKind, Hint, Result, TokenFamily};
+use crate::error::{Argument, Error, ErrorKind, Hint, Result, TokenFamily};
 use crate::model::{AccessToken, IssuedToken, Roles, WhoAmI};
 use crate::names;
 use crate::secret::Secret;
@@ -195,12 +195,12 @@ impl Client {
     fn workspace_scope(&self, workspace: Option<&str>) -> Result<Scope> {
         let workspace = workspace.or(self.workspace()).ok_or_else(|| {
             Error::invalid(
-                "workspace",
+                Argument::Workspace,
                 "required",
-                "workspace is required: pass it, or set one in the profile or WAYFINDER_WORKSPACE",
+                "is required: pass it, or set one in the profile or WAYFINDER_WORKSPACE",
             )
         })?;
-        names::collect([names::check_workspace("workspace", workspace)])?;
+        names::collect([names::check_workspace(Argument::Workspace, workspace)])?;
         Ok(Scope::Workspace(workspace.to_owned()))
     }
 
@@ -211,14 +211,14 @@ impl Client {
 
     async fn create(&self, scope: Scope, name: &str, options: &CreateOptions) -> Result<IssuedToken> {
         names::collect([
-            names::check_name("name", name),
+            names::check_name(Argument::Name, name),
             options
                 .description
                 .as_deref()
-                .and_then(|d| names::check_description("description", d)),
+                .and_then(|d| names::check_description(Argument::Description, d)),
             options
                 .expires_in
-                .and_then(|e| names::check_expires_in("expires_in", e)),
+                .and_then(|e| names::check_expires_in(Argument::ExpiresIn, e)),
         ])?;
         let expiry = options.expires_in.map(|d| {
             let at = Timestamp::now() + d;
@@ -281,7 +281,7 @@ impl Client {
     }
 
     async fn reset(&self, scope: Scope, name: &str) -> Result<IssuedToken> {
-        names::collect([names::check_name("name", name)])?;
+        names::collect([names::check_name(Argument::Name, name)])?;
         let collection = self.collection(&scope).await?;
         let resource = named(self.fetch(&requests::get(&collection, name), "object").await?, name)?;
         let (secret, expires) = self.issue(&collection, name).await.map_err(|e| {
@@ -335,7 +335,7 @@ impl Client {
     }
 
     async fn get(&self, scope: Scope, name: &str) -> Result<AccessToken> {
-        names::collect([names::check_name("name", name)])?;
+        names::collect([names::check_name(Argument::Name, name)])?;
         let collection = self.collection(&scope).await?;
         named(self.fetch(&requests::get(&collection, name), "object").await?, name)
     }
@@ -352,7 +352,7 @@ impl Client {
     }
 
     async fn delete(&self, scope: Scope, name: &str) -> Result<AccessToken> {
-        names::collect([names::check_name("name", name)])?;
+        names::collect([names::check_name(Argument::Name, name)])?;
         let collection = self.collection(&scope).await?;
         named(
             self.fetch(&requests::delete(&collection, name), "deleted object")
@@ -370,10 +370,10 @@ impl Client {
         namespace: Option<&str>,
     ) -> Result<Roles> {
         names::collect([
-            names::check_name("token", token),
-            names::check_role("role", role),
-            cluster.and_then(|c| names::check_name("cluster", c)),
-            namespace.and_then(|n| names::check_name("namespace", n)),
+            names::check_name(Argument::Token, token),
+            names::check_role(Argument::Role, role),
+            cluster.and_then(|c| names::check_name(Argument::Cluster, c)),
+            namespace.and_then(|n| names::check_name(Argument::Namespace, n)),
         ])?;
         let collection = self.collection(&scope).await?;
         let request = requests::assign_access_role(&collection, token, role, cluster, namespace);
@@ -381,14 +381,17 @@ impl Client {
     }
 
     async fn assign_wayfinder_role_in(&self, scope: Scope, token: &str, role: &str) -> Result<Roles> {
-        names::collect([names::check_name("token", token), names::check_role("role", role)])?;
+        names::collect([
+            names::check_name(Argument::Token, token),
+            names::check_role(Argument::Role, role),
+        ])?;
         let collection = self.collection(&scope).await?;
         self.fetch(&requests::assign_wayfinder_role(&collection, token, role), "role list")
             .await
     }
 
     async fn roles_in(&self, scope: Scope, token: &str) -> Result<Roles> {
-        names::collect([names::check_name("token", token)])?;
+        names::collect([names::check_name(Argument::Token, token)])?;
         let collection = self.collection(&scope).await?;
         self.fetch(&requests::roles(&collection, token), "role list").await
     }

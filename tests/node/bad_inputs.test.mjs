@@ -20,6 +20,8 @@ function matches(c) {
     if (c.field) assert.equal(error.fieldErrors[0]?.field, camel(c.field), c.case)
     if ('status' in c) assert.equal(error.status, c.status, c.case)
     if (c.message_contains) assert.ok(error.message.includes(c.message_contains), c.case)
+    // The server's own field names and words, never respelled.
+    if (c.server_field_errors) assert.deepEqual(error.fieldErrors, c.server_field_errors, c.case)
     return true
   }
 }

@@ -99,3 +99,23 @@ test('a refused token says where it came from', async (t) => {
     (e) => e.code === 'UNAUTHENTICATED' && /came from the token option/.test(e.message),
   )
 })
+
+test('hints and fields are named as Node names them', async (t) => {
+  const { client } = await setup(t)
+  await client.createWorkspaceAccessToken('twice')
+  await assert.rejects(client.createWorkspaceAccessToken('twice'), (error) => {
+    assert.equal(error.code, 'ALREADY_EXISTS')
+    assert.ok(error.message.includes('use { resetToken: true } or resetWorkspaceAccessToken("twice")'), error.message)
+    assert.ok(!error.message.includes('reset_token') && !error.message.includes('--reset-token'), error.message)
+    assert.ok(error.message.endsWith(error.hint))
+    return true
+  })
+  assert.throws(
+    () => new Client({ server: 'http://127.0.0.1:1', token: 't', maxRetries: 1.5 }),
+    (error) => {
+      assert.equal(error.fieldErrors[0].field, 'maxRetries')
+      assert.ok(error.message.startsWith('maxRetries must be a whole number'), error.message)
+      return true
+    },
+  )
+})

@@ -37,6 +37,8 @@ def check(case: dict[str, Any], error: wft.WayfinderError) -> None:
         assert error.status == case["status"], (case["case"], error)
     if case.get("message_contains"):
         assert case["message_contains"] in str(error)
+    if "server_field_errors" in case:
+        assert [f._asdict() for f in error.field_errors] == case["server_field_errors"]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c["kind"] != "answer"], ids=lambda c: c["case"])

@@ -118,3 +118,18 @@ def test_server_rate_limited_transport_and_timeout(emulator: Emulator) -> None:
     ):
         c.whoami()
     assert transport.value.status is None
+
+
+def test_hints_and_fields_are_named_as_python_names_them(client: wft.Client) -> None:
+    client.create_workspace_access_token("twice")
+    with pytest.raises(wft.AlreadyExistsError) as caught:
+        client.create_workspace_access_token("twice")
+    assert 'use reset_token=True or reset_workspace_access_token("twice")' in str(caught.value)
+    assert "resetToken" not in str(caught.value) and "--reset-token" not in str(caught.value)
+    with pytest.raises(wft.ValidationError) as invalid:
+        wft.Client(server="http://127.0.0.1:1", token="t", max_retries=1.5)  # type: ignore[arg-type]
+    assert invalid.value.field_errors[0].field == "max_retries"
+    assert str(invalid.value).startswith("max_retries must be a whole number")
+    with pytest.raises(wft.ValidationError) as insecure:
+        wft.Client(server="http://wayfinder.example.com", token="t")
+    assert str(insecure.value).endswith("opt in to plain HTTP with allow_insecure_http")

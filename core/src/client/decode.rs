@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroize;
 
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Field, FieldError, Result};
 use crate::secret::{Redactor, Secret};
 
 /// Largest success body read.
@@ -172,17 +172,18 @@ pub(super) fn decode_error_redacted(
     match error_body(&bytes, redactor) {
         Some((message, field_errors)) => Error::from_status(code, message, field_errors, retry_after),
         None => {
-            let shown = if bytes.is_empty() {
-                "an empty body"
-            } else {
-                "a body that is not a Wayfinder error"
+            // A proxy's one-line answer (Envoy's `upstream request timeout`)
+            // is quoted as it came; a page or a document is not.
+            let said = std::str::from_utf8(&bytes)
+                .ok()
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= 200 && !t.contains('\n') && !t.starts_with(['<', '{', '[']));
+            let shown = match said {
+                Some(text) => format!("the server said \"{}\"", sanitize(&redactor.redact(text))),
+                None if bytes.is_empty() => "the server sent an empty body".to_owned(),
+                None => "the server sent a body that is not a Wayfinder error".to_owned(),
             };
-            Error::from_status(
-                code,
-                format!("{reason}; the server sent {shown}"),
-                Vec::new(),
-                retry_after,
-            )
+            Error::from_status(code, format!("{reason}; {shown}"), Vec::new(), retry_after)
         }
     }
 }
@@ -219,7 +220,7 @@ fn error_body(bytes: &[u8], redactor: &Redactor) -> Option<(String, Vec<FieldErr
         .field_errors
         .unwrap_or_default()
         .into_iter()
-        .map(|f| FieldError::new(clean(&f.field), clean(&f.err_code), clean(&f.message)))
+        .map(|f| FieldError::new(Field::Named(clean(&f.field)), clean(&f.err_code), clean(&f.message)))
         .collect();
     Some((message, field_errors))
 }

@@ -204,7 +204,7 @@ impl Client {
                     kube_proxy_api: None,
                 }
             }
-            Err(e) => return Err(e.map_text(|m| format!("could not discover the API at /apiinfo: {m}"))),
+            Err(e) => return Err(e.in_context("could not discover the API at /apiinfo")),
         };
         info.check("the server's /apiinfo answer")?;
         if let Origin::File { path, server_name, .. } = &self.inner.settings.origin {

@@ -12,7 +12,7 @@ use url::Url;
 use super::decode::{Answer, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
 use super::{ApiRequest, Client, Replay, VERSION};
 use crate::auth::Bearer;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Argument, Error, ErrorKind, Result};
 
 /// Longest wait honoured from a `Retry-After` header.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -99,9 +99,9 @@ impl Client {
         let endpoint = &self.inner.settings.endpoint;
         if !request.path.starts_with('/') {
             return Err(Error::invalid(
-                "path",
+                Argument::Path,
                 "pattern",
-                format!("request path {:?} must be absolute", request.path),
+                format!("{:?} must be absolute", request.path),
             ));
         }
         let mut url = endpoint.clone();
@@ -113,9 +113,9 @@ impl Client {
         }
         if !same_origin(&url, endpoint) {
             return Err(Error::invalid(
-                "path",
+                Argument::Path,
                 "pattern",
-                format!("request path {:?} leaves the configured server", request.path),
+                format!("{:?} leaves the configured server", request.path),
             ));
         }
         Ok(url)
@@ -182,9 +182,9 @@ impl Client {
         if let Some(bearer) = bearer.filter(|_| same_origin) {
             let value = bearer.header().ok_or_else(|| {
                 Error::invalid(
-                    "token",
+                    Argument::Token,
                     "invalidValue",
-                    "token contains characters not allowed in an HTTP header",
+                    "contains characters not allowed in an HTTP header",
                 )
             })?;
             builder = builder.header(header::AUTHORIZATION, value.clone());
