@@ -103,5 +103,5 @@ pub fn render_roundtrip(data: &[u8]) {
     let _ = render::env(&issued);
     let _ = render::json(&issued);
     let _ = render::yaml(&issued);
-    let _ = render::config_yaml(&issued);
+    let _ = wayfinder_tokens::config::yaml_for_token(&issued);
 }

@@ -253,7 +253,7 @@ impl IssuedToken {
     /// A wf config holding this token as a profile named after it, as YAML.
     #[napi]
     pub fn to_config_yaml(&self, env: &Env) -> Result<String> {
-        sync(env, render::config_yaml(&self.inner))
+        sync(env, wayfinder_tokens::config::yaml_for_token(&self.inner))
     }
 
     /// name, workspace, server, description and token as JSON text.

@@ -260,11 +260,11 @@ impl IssuedToken {
     }
     /// A wf config file holding the token, as YAML.
     fn to_config_yaml(&self, py: Python<'_>) -> PyResult<String> {
-        self.render(py, render::config_yaml)
+        self.render(py, wayfinder_tokens::config::yaml_for_token)
     }
     /// A wf config file holding the token, as a dict.
     fn to_config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let config = render::config(&self.0).map_err(|e| to_py(py, e))?;
+        let config = wayfinder_tokens::config::for_token(&self.0).map_err(|e| to_py(py, e))?;
         to_dict(py, &config)
     }
     /// The token as JSON (with its secret: the caller asked for it).

@@ -895,7 +895,7 @@ fn render_issued(issued: &IssuedToken, output: Output, headers: bool) -> Result<
         Output::Env => render::env(issued),
         Output::Export => render::export(issued),
         Output::Shell => render::shell(issued),
-        Output::Config => render::config_yaml(issued),
+        Output::Config => wayfinder_tokens::config::yaml_for_token(issued),
         Output::Token => render::token(issued),
         Output::Json => render::json(issued),
         Output::Yaml => render::yaml(issued),

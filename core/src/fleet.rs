@@ -602,7 +602,7 @@ impl EnvDir {
             }
             _ => {}
         }
-        crate::config::create_private_dir(dir)?;
+        crate::config::file::create_private_dir(dir)?;
         Ok(EnvDir { dir: dir.to_owned() })
     }
 
@@ -615,7 +615,7 @@ impl EnvDir {
     /// Writes `issued`'s env file; every write and the sync are checked.
     pub fn write(&self, issued: &IssuedToken) -> Result<PathBuf> {
         let path = self.path_of(issued);
-        crate::config::write_atomic(&path, crate::render::export(issued)?.as_bytes())?;
+        crate::config::file::write_atomic(&path, crate::render::export(issued)?.as_bytes())?;
         Ok(path)
     }
 

@@ -114,7 +114,7 @@ fn runner_file(given: Option<&Path>, variable: &str, env: &dyn Fn(&str) -> Optio
 /// The `::add-mask::` command for the token, escaped as workflow command
 /// data so the mask matches the real value.
 pub fn mask_command(issued: &IssuedToken) -> Result<String> {
-    let token = render::secret_of(issued)?.expose();
+    let token = issued.secret()?.expose();
     Ok(format!(
         "::add-mask::{}\n",
         token.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")

@@ -151,7 +151,25 @@ impl IssuedToken {
     pub fn is_dry_run(&self) -> bool {
         self.token.is_none()
     }
+
+    /// The secret, or the error that a dry run has none to render or save.
+    pub fn secret(&self) -> crate::Result<&Secret> {
+        self.token.as_ref().ok_or_else(|| {
+            crate::Error::invalid(
+                crate::Argument::Token,
+                "required",
+                "is missing: this is a dry run, so there is no secret to render or save",
+            )
+        })
+    }
 }
+
+/// With [`ENV_TOKEN`], replaces the config file.
+pub const ENV_SERVER: &str = "WAYFINDER_SERVER";
+/// The environment variable holding the token (with `WAYFINDER_SERVER`).
+pub const ENV_TOKEN: &str = "WAYFINDER_TOKEN";
+/// The environment variable naming the default workspace.
+pub const ENV_WORKSPACE: &str = "WAYFINDER_WORKSPACE";
 
 /// A cluster access role granted to a token.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,11 +207,20 @@ pub struct WhoAmI {
     #[serde(default)]
     pub username: String,
     /// The workspaces the caller belongs to.
-    #[serde(default, deserialize_with = "crate::config::null_default")]
+    #[serde(default, deserialize_with = "null_default")]
     pub workspaces: Vec<String>,
     /// What kind of subject the caller is (`User`, `WorkspaceAccessToken`, …).
     #[serde(default)]
     pub subject_kind: String,
+}
+
+/// A `null` in a file or an answer read as the type's default.
+pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Output formats: the environment variables a CI needs, a config file
-//! holding the token, JSON, YAML, a table, the raw token, and GitHub Actions.
+//! Output formats: the environment variables a CI needs, JSON, YAML, a
+//! table and the raw token (a config file holding the token is
+//! [`crate::config::yaml_for_token`]).
 //! The bytes are pinned by `tests/vectors/render.json`, so Rust, Python,
 //! Node and the CLI print identical text.
 
@@ -8,11 +9,9 @@ use std::fmt::Write as _;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use crate::config::Config;
-pub use crate::config::{ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
-use crate::error::{Argument, Error, Field, Result};
+use crate::error::{Error, Field, Result};
 use crate::model::{AccessToken, IssuedToken};
-use crate::secret::Secret;
+pub use crate::model::{ENV_SERVER, ENV_TOKEN, ENV_WORKSPACE};
 
 /// Server-provided text made safe for a terminal: every control character
 /// (ESC, BEL, CR, newline…) becomes a space, so no answer can move the
@@ -21,21 +20,11 @@ pub fn printable(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
-pub(crate) fn secret_of(issued: &IssuedToken) -> Result<&Secret> {
-    issued.token.as_ref().ok_or_else(|| {
-        Error::invalid(
-            Argument::Token,
-            "required",
-            "is missing: this is a dry run, so there is no secret to render or save",
-        )
-    })
-}
-
 /// The variables of a token in order: server, token, workspace (workspace tokens only).
 pub(crate) fn variables(issued: &IssuedToken) -> Result<Vec<(&'static str, &str)>> {
     let mut vars = vec![
         (ENV_SERVER, issued.server.as_str()),
-        (ENV_TOKEN, secret_of(issued)?.expose()),
+        (ENV_TOKEN, issued.secret()?.expose()),
     ];
     if let Some(ws) = &issued.workspace {
         vars.push((ENV_WORKSPACE, ws.as_str()));
@@ -117,25 +106,7 @@ pub fn shell(issued: &IssuedToken) -> Result<String> {
 
 /// The raw token and a newline.
 pub fn token(issued: &IssuedToken) -> Result<String> {
-    Ok(format!("{}\n", secret_of(issued)?.expose()))
-}
-
-/// A wf config holding just this token, as a profile named after it.
-pub fn config(issued: &IssuedToken) -> Result<Config> {
-    let mut config = Config::default();
-    config.set_profile(
-        &issued.name,
-        &issued.server,
-        secret_of(issued)?,
-        issued.workspace.as_deref(),
-        true,
-    );
-    Ok(config)
-}
-
-/// [`config`] as YAML.
-pub fn config_yaml(issued: &IssuedToken) -> Result<String> {
-    config(issued)?.to_yaml()
+    Ok(format!("{}\n", issued.secret()?.expose()))
 }
 
 /// The fields shown by `json`, `yaml` and `template`: name, workspace,
@@ -175,7 +146,7 @@ pub fn summary(issued: &IssuedToken) -> Summary<'_> {
         workspace: issued.workspace.as_deref(),
         server: &issued.server,
         description: issued.description.as_deref(),
-        token: issued.token.as_ref().map(Secret::expose),
+        token: issued.token.as_ref().map(crate::Secret::expose),
         object: Some(&issued.resource).filter(|r| !r.metadata.name.is_empty()),
     }
 }
@@ -253,7 +224,7 @@ mod tests {
             workspace: Some("dev".into()),
             server: "https://wf.example.com".into(),
             description: None,
-            token: token.map(Secret::new),
+            token: token.map(crate::Secret::new),
             expires: None,
             resource: AccessToken::default(),
         }
@@ -281,7 +252,12 @@ mod tests {
     #[test]
     fn dry_runs_have_nothing_to_render() {
         let dry = issued(None);
-        for result in [env(&dry), export(&dry), token(&dry), config_yaml(&dry)] {
+        for result in [
+            env(&dry),
+            export(&dry),
+            token(&dry),
+            crate::config::yaml_for_token(&dry),
+        ] {
             assert_eq!(result.expect_err("dry").field_errors()[0].field, "token");
         }
         assert!(json(&dry).is_ok_and(|j| !j.contains("token")));

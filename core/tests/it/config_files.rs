@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::common::{admin, alice_refresh_token, described, emulator, with};
 use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT};
-use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, config, render};
+use wayfinder_tokens::{ClientOptions, CreateOptions, Secret, config};
 
 fn from_file(path: &Path, profile: Option<&str>) -> ClientOptions {
     ClientOptions {
@@ -77,7 +77,7 @@ async fn write_config_makes_a_standalone_private_file() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
-        render::config_yaml(&issued).unwrap()
+        wayfinder_tokens::config::yaml_for_token(&issued).unwrap()
     );
     // Nothing else is left beside it (no lock file: a CI artifact stays one file).
     let beside: Vec<_> = std::fs::read_dir(dir.path())

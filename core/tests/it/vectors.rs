@@ -37,7 +37,7 @@ const FORMATS: [(&str, Renderer); 7] = [
     ("env", render::env),
     ("export", render::export),
     ("shell", render::shell),
-    ("config", render::config_yaml),
+    ("config", wayfinder_tokens::config::yaml_for_token),
     ("json", render::json),
     ("yaml", render::yaml),
     ("token", render::token),
@@ -100,7 +100,7 @@ fn rendered_outputs_match_the_vectors() {
 fn rendered_configs_load_back() {
     for case in load("render.json")["issued"].as_array().unwrap() {
         let token = issued(&case["input"]);
-        let yaml = render::config_yaml(&token).unwrap();
+        let yaml = wayfinder_tokens::config::yaml_for_token(&token).unwrap();
         let back = Config::parse(&yaml, Path::new("vector")).unwrap();
         let profile = back.resolve(None, Path::new("vector")).unwrap();
         assert_eq!(profile.profile, token.name);
