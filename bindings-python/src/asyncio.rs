@@ -41,6 +41,7 @@ use tokio::task::AbortHandle;
 use wayfinder_tokens::fleet::CancellationToken;
 
 use crate::errors::{panicked, to_py};
+use crate::settle::{Interrupted, Outcome, settle};
 
 /// What one process runs calls on: the runtime, and the courier that hands
 /// finished async calls to their event loops.
@@ -110,9 +111,6 @@ struct Completion {
     future: Py<PyAny>,
     outcome: Outcome,
 }
-
-/// Makes the Python value of a call's outcome: `(value, is_exception)`.
-pub type Outcome = Box<dyn FnOnce(Python<'_>) -> (Py<PyAny>, bool) + Send>;
 
 /// The courier thread: waits for finished calls, takes the GIL once for all
 /// that arrived meanwhile, and hands each loop its share with one
@@ -211,54 +209,6 @@ fn _resolve(py: Python<'_>, resolved: Vec<(Py<PyAny>, Py<PyAny>, bool)>) -> PyRe
         interrupted.keep(py, settle(py, &future, value, failed));
     }
     interrupted.raise()
-}
-
-/// Sets `future`'s result or exception, unless it is done (cancelled) already.
-pub fn settle(py: Python<'_>, future: &Py<PyAny>, value: Py<PyAny>, failed: bool) -> PyResult<()> {
-    let future = future.bind(py);
-    if future.call_method0("done")?.is_truthy()? {
-        return Ok(());
-    }
-    future
-        .call_method1(if failed { "set_exception" } else { "set_result" }, (value,))
-        .map(drop)
-}
-
-/// The first `KeyboardInterrupt` or `SystemExit` raised while settling a
-/// batch (a signal handler runs in the Python code that schedules a future's
-/// callbacks): raised once the rest of the batch is settled, so that Ctrl-C
-/// reaches the loop. Other errors only mean the future could not take its
-/// value (a closed loop), which nobody is waiting for.
-#[derive(Default)]
-pub struct Interrupted(Option<PyErr>);
-
-impl Interrupted {
-    pub fn keep(&mut self, py: Python<'_>, settled: PyResult<()>) {
-        if let Err(e) = settled
-            && self.0.is_none()
-            && !e.is_instance_of::<pyo3::exceptions::PyException>(py)
-        {
-            self.0 = Some(e);
-        }
-    }
-
-    pub fn raise(self) -> PyResult<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
-
-/// Aborts the Rust task when its asyncio future is cancelled.
-#[pyclass]
-struct CancelOnDone(AbortHandle);
-
-#[pymethods]
-impl CancelOnDone {
-    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
-        if future.call_method0("cancelled")?.is_truthy()? {
-            self.0.abort();
-        }
-        Ok(())
-    }
 }
 
 /// How a finished call reaches the loop that awaits it.
@@ -642,5 +592,19 @@ where
             e.value(py).setattr("report", value)?;
             Err(e)
         }
+    }
+}
+
+/// Aborts the Rust task when its asyncio future is cancelled.
+#[pyclass]
+struct CancelOnDone(AbortHandle);
+
+#[pymethods]
+impl CancelOnDone {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
     }
 }

@@ -21,7 +21,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use crate::asyncio::{Interrupted, Outcome, settle};
+use crate::settle::{Interrupted, Outcome, settle};
 
 /// A finished call waiting in an inbox.
 pub struct Delivery {

@@ -12,6 +12,7 @@ mod errors;
 mod fleet;
 #[cfg(unix)]
 mod inbox;
+mod settle;
 mod testing;
 mod types;
 

@@ -14,11 +14,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::client::{ApiRequest, Client};
+use crate::client::Client;
 use crate::error::{Argument, Error, ErrorKind, Result, Spelling};
+use crate::model::Scope;
 use crate::model::{AccessToken, IssuedToken};
 use crate::names;
-use crate::tokens::Scope;
+use crate::requests;
 
 /// Where the workspaces are listed: the vendor's resource URL shape for a
 /// list outside any workspace (`{resourceAPI}/{group}/{version}/{plural}`).
@@ -240,13 +241,8 @@ impl Client {
             items: Vec<AccessToken>,
         }
         let info = self.known_api().await?;
-        let path = format!(
-            "{}/{WORKSPACE_GROUP_VERSION}/workspaces",
-            info.resource_api.trim_end_matches('/')
-        );
-        let list: List = self
-            .fetch(&ApiRequest::new(reqwest::Method::GET, path), "workspace list")
-            .await?;
+        let request = requests::workspaces(info, WORKSPACE_GROUP_VERSION);
+        let list: List = self.fetch(&request, "workspace list").await?;
         let mut names: Vec<String> = list.items.into_iter().map(|w| w.metadata.name).collect();
         names.sort();
         Ok(names)

@@ -28,17 +28,20 @@ pub mod github;
 pub mod model;
 pub mod names;
 pub mod render;
+pub mod requests;
 pub mod secret;
 pub mod settings;
 mod tls;
 pub mod tokens;
+pub mod transport;
 
 pub use client::{ApiRequest, Client, Replay, VERSION};
 pub use error::{
     ApiError, Argument, CredentialSource, Error, ErrorKind, Field, FieldError, Hint, Result, RustSpelling, Spelling,
     TokenFamily,
 };
+pub use model::Scope;
 pub use model::{AccessRole, AccessToken, IssuedToken, Roles, WhoAmI};
 pub use secret::Secret;
 pub use settings::{ClientOptions, DEFAULT_API_GROUP_VERSION};
-pub use tokens::{CreateOptions, Scope};
+pub use tokens::CreateOptions;

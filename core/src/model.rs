@@ -214,6 +214,41 @@ pub struct WhoAmI {
     pub subject_kind: String,
 }
 
+/// Which collection a token lives in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Workspace access tokens of this workspace.
+    Workspace(String),
+    /// Platform access tokens.
+    Platform,
+}
+
+impl Scope {
+    /// The workspace of a workspace scope.
+    pub fn workspace(&self) -> Option<&str> {
+        match self {
+            Scope::Workspace(w) => Some(w),
+            Scope::Platform => None,
+        }
+    }
+
+    /// The family of tokens it holds.
+    pub fn family(&self) -> crate::TokenFamily {
+        match self {
+            Scope::Workspace(_) => crate::TokenFamily::Workspace,
+            Scope::Platform => crate::TokenFamily::Platform,
+        }
+    }
+
+    /// The `kind` of its objects.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::Workspace(_) => "WorkspaceAccessToken",
+            Scope::Platform => "PlatformAccessToken",
+        }
+    }
+}
+
 /// A `null` in a file or an answer read as the type's default.
 pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
 where

@@ -1,48 +1,18 @@
 //! Access-token operations, for workspace and platform scope. Each one
-//! validates its input, builds its requests with the pure functions in
-//! [`requests`], and sends them through [`Client::send`].
+//! validates its input, builds its requests with the pure functions of
+//! [`crate::requests`], and sends them through the client.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::client::{Client, server_error};
-use crate::error::{Argument, Error, ErrorKind, Hint, Result, TokenFamily};
-use crate::model::{AccessToken, IssuedToken, Roles, WhoAmI};
+use crate::client::Client;
+use crate::error::{Argument, Error, ErrorKind, Hint, Result};
+use crate::model::{AccessToken, IssuedToken, Roles, Scope, WhoAmI};
 use crate::names;
+use crate::requests;
 use crate::secret::Secret;
-
-/// Which collection a token lives in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Workspace access tokens of this workspace.
-    Workspace(String),
-    /// Platform access tokens.
-    Platform,
-}
-
-impl Scope {
-    fn workspace(&self) -> Option<&str> {
-        match self {
-            Scope::Workspace(w) => Some(w),
-            Scope::Platform => None,
-        }
-    }
-
-    fn family(&self) -> TokenFamily {
-        match self {
-            Scope::Workspace(_) => TokenFamily::Workspace,
-            Scope::Platform => TokenFamily::Platform,
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            Scope::Workspace(_) => "WorkspaceAccessToken",
-            Scope::Platform => "PlatformAccessToken",
-        }
-    }
-}
+use crate::transport::server_error;
 
 /// Optional arguments of a create.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -55,123 +25,6 @@ pub struct CreateOptions {
     pub reset_token: bool,
     /// Validate and show the object; create nothing and issue no secret.
     pub dry_run: bool,
-}
-
-/// Builders of each call's method, path, query and body. Pure.
-pub mod requests {
-    use reqwest::Method;
-    use serde_json::{Value, json};
-
-    use super::Scope;
-    use crate::client::{ApiRequest, Replay};
-    use crate::config::ApiInfo;
-    use crate::model::{AccessToken, AccessTokenSpec, ObjectMeta};
-
-    /// The collection URL path of `scope`'s tokens.
-    pub fn collection(info: &ApiInfo, group_version: &str, scope: &Scope) -> String {
-        let base = format!("{}/{group_version}", info.resource_api.trim_end_matches('/'));
-        match scope {
-            Scope::Workspace(ws) => format!("{base}/workspaces/{ws}/workspaceaccesstokens"),
-            Scope::Platform => format!("{base}/platformaccesstokens"),
-        }
-    }
-
-    /// The object a create sends.
-    pub fn object(
-        group_version: &str,
-        scope: &Scope,
-        name: &str,
-        description: Option<&str>,
-        expiry: Option<&str>,
-    ) -> Value {
-        let object = AccessToken {
-            api_version: group_version.to_owned(),
-            kind: scope.kind().to_owned(),
-            metadata: ObjectMeta {
-                name: name.to_owned(),
-                namespace: scope.workspace().map(|ws| format!("ws-{ws}")),
-                ..ObjectMeta::default()
-            },
-            spec: AccessTokenSpec {
-                description: description.map(str::to_owned),
-                expiry: expiry.map(str::to_owned),
-                ..AccessTokenSpec::default()
-            },
-            ..AccessToken::default()
-        };
-        // The model serialises to a JSON object; nothing in it can fail.
-        serde_json::to_value(object).unwrap_or_default()
-    }
-
-    /// Creates `object` (validating only, with `dry_run`).
-    pub fn create(collection: &str, object: Value, dry_run: bool) -> ApiRequest {
-        let request = ApiRequest::new(Method::POST, collection).body(object);
-        if dry_run {
-            // Persists nothing, so repeating it is harmless.
-            request.query("dryRun", "All").replay(Replay::Safe)
-        } else {
-            request
-        }
-    }
-
-    /// Reads one object.
-    pub fn get(collection: &str, name: &str) -> ApiRequest {
-        ApiRequest::new(Method::GET, format!("{collection}/{name}"))
-    }
-
-    /// Lists the collection.
-    pub fn list(collection: &str) -> ApiRequest {
-        ApiRequest::new(Method::GET, collection)
-    }
-
-    /// Deletes one object.
-    pub fn delete(collection: &str, name: &str) -> ApiRequest {
-        ApiRequest::new(Method::DELETE, format!("{collection}/{name}"))
-    }
-
-    /// Issues (or re-issues) the secret: safe to repeat, since a repeat only
-    /// invalidates a secret nobody saw.
-    pub fn issue(collection: &str, name: &str) -> ApiRequest {
-        ApiRequest::new(Method::POST, format!("{collection}/{name}/token")).replay(Replay::Safe)
-    }
-
-    /// Grants a role in clusters.
-    pub fn assign_access_role(
-        collection: &str,
-        name: &str,
-        role: &str,
-        cluster: Option<&str>,
-        namespace: Option<&str>,
-    ) -> ApiRequest {
-        let mut body = json!({"role": role});
-        if let Some(c) = cluster {
-            body["cluster"] = json!(c);
-        }
-        if let Some(n) = namespace {
-            body["namespace"] = json!(n);
-        }
-        // Granting a role twice leaves the same role list.
-        ApiRequest::new(Method::POST, format!("{collection}/{name}/accessroles"))
-            .body(body)
-            .replay(Replay::Safe)
-    }
-
-    /// Grants a Wayfinder role.
-    pub fn assign_wayfinder_role(collection: &str, name: &str, role: &str) -> ApiRequest {
-        ApiRequest::new(Method::POST, format!("{collection}/{name}/wayfinderroles"))
-            .body(json!({"role": role}))
-            .replay(Replay::Safe)
-    }
-
-    /// Lists a token's roles.
-    pub fn roles(collection: &str, name: &str) -> ApiRequest {
-        ApiRequest::new(Method::GET, format!("{collection}/{name}/roles"))
-    }
-
-    /// Who the caller is.
-    pub fn whoami(info: &ApiInfo) -> ApiRequest {
-        ApiRequest::new(Method::GET, format!("{}/whoami", info.non_resource_api))
-    }
 }
 
 /// `resource` if it is the token `asked` for. An answer naming another
@@ -294,18 +147,9 @@ impl Client {
     }
 
     async fn issue(&self, collection: &str, name: &str) -> Result<(Secret, Option<i64>)> {
-        #[derive(serde::Deserialize)]
-        struct Issued {
-            token: Option<Secret>,
-            expires: Option<f64>,
-        }
-        let issued: Issued = self.fetch(&requests::issue(collection, name), "issued token").await?;
-        let token = issued
-            .token
-            .filter(|t| !t.expose().is_empty())
-            .ok_or_else(|| server_error(Some(200), "the server issued no token".to_owned()))?;
-        self.remember_secret(&token);
-        Ok((token, issued.expires.map(|e| e as i64)))
+        let answer = self.answer(&requests::issue(collection, name)).await?;
+        let issued = self.transport().issued_secret(&answer, "reset answer")?;
+        Ok((issued.token, issued.expires))
     }
 
     /// The issued token as the caller named it: the name asked for, never
@@ -511,63 +355,5 @@ impl Client {
     pub async fn whoami(&self) -> Result<WhoAmI> {
         let info = self.known_api().await?;
         self.fetch(&requests::whoami(info), "whoami answer").await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use reqwest::Method;
-    use serde_json::json;
-
-    use super::requests;
-    use super::*;
-    use crate::client::Replay;
-    use crate::config::ApiInfo;
-
-    fn info() -> ApiInfo {
-        ApiInfo {
-            non_resource_api: "/api/v2".into(),
-            resource_api: "/resources".into(),
-            kube_proxy_api: None,
-        }
-    }
-
-    #[test]
-    fn paths_and_bodies() {
-        let ws = Scope::Workspace("dev".into());
-        let gv = "accesstokens.appvia.io/v2beta1";
-        let col = requests::collection(&info(), gv, &ws);
-        assert_eq!(
-            col,
-            "/resources/accesstokens.appvia.io/v2beta1/workspaces/dev/workspaceaccesstokens"
-        );
-        assert_eq!(
-            requests::collection(&info(), "g/v", &Scope::Platform),
-            "/resources/g/v/platformaccesstokens"
-        );
-        let obj = requests::object(gv, &ws, "ci", Some("d"), Some("2027-01-01T00:00:00Z"));
-        assert_eq!(
-            obj,
-            json!({"apiVersion": gv, "kind": "WorkspaceAccessToken",
-                   "metadata": {"name": "ci", "namespace": "ws-dev"},
-                   "spec": {"description": "d", "expiry": "2027-01-01T00:00:00Z"}})
-        );
-        let platform = requests::object(gv, &Scope::Platform, "p", None, None);
-        assert!(platform["metadata"].get("namespace").is_none());
-        assert_eq!(platform["kind"], "PlatformAccessToken");
-
-        let create = requests::create(&col, obj.clone(), false);
-        assert_eq!((create.method.clone(), create.replay), (Method::POST, Replay::Unsafe));
-        assert!(create.query.is_empty());
-        let dry = requests::create(&col, obj, true);
-        assert_eq!(dry.query, vec![("dryRun", "All".to_owned())]);
-        let issue = requests::issue(&col, "ci");
-        assert_eq!(issue.path, format!("{col}/ci/token"));
-        assert_eq!(issue.replay, Replay::Safe);
-        let role = requests::assign_access_role(&col, "ci", "r.x", Some("c1"), None);
-        assert_eq!(role.body, Some(json!({"role": "r.x", "cluster": "c1"})));
-        assert_eq!(requests::delete(&col, "ci").method, Method::DELETE);
-        assert_eq!(requests::roles(&col, "ci").path, format!("{col}/ci/roles"));
-        assert_eq!(requests::whoami(&info()).path, "/api/v2/whoami");
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 mod session;
-pub(crate) use session::{Bearer, Session};
+pub(crate) use session::Session;
 
 /// The long-lived access token scope: must be exchanged before use.
 pub const SCOPE_EXCHANGE: &str = "wayfinder:auth:exchange";

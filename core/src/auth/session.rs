@@ -2,69 +2,18 @@
 //! exchanging an access token or refreshing a user's login, cached until it
 //! nears expiry and renewed once when the server refuses it.
 
-use std::fmt;
-use std::sync::Arc;
-
-use reqwest::Method;
-use reqwest::header::HeaderValue;
-use serde::Deserialize;
 use tokio::sync::Mutex;
-use zeroize::Zeroizing;
 
 use super::{Claims, Credential, read_claims};
-use crate::client::decode::{issued_token, server_error};
-use crate::client::{ApiRequest, Client, Replay};
-use crate::config::{self, DEFAULT_LOCK_TIMEOUT};
+use crate::config::{self, ApiInfo, DEFAULT_LOCK_TIMEOUT};
 use crate::error::{ErrorKind, Hint, Result};
+use crate::requests;
 use crate::secret::Secret;
 use crate::settings::{Origin, Settings};
+use crate::transport::{Bearer, Transport};
 
 /// TTL asked for on exchange (the server caps it at 1h).
 const EXCHANGE_TTL: &str = "30m0s";
-
-/// A token as sent: the secret and its `Authorization` header, built once
-/// per token rather than per request. Each request then shares the header
-/// (marked sensitive) instead of formatting another copy of the secret.
-#[derive(Clone)]
-pub(crate) struct Bearer(Arc<BearerParts>);
-
-struct BearerParts {
-    secret: Secret,
-    /// `None` when the token holds characters a header cannot carry.
-    header: Option<HeaderValue>,
-}
-
-impl Bearer {
-    pub(crate) fn new(secret: Secret) -> Bearer {
-        let text = Zeroizing::new(format!("Bearer {}", secret.expose()));
-        let header = HeaderValue::from_str(&text).ok().map(|mut value| {
-            value.set_sensitive(true);
-            value
-        });
-        Bearer(Arc::new(BearerParts { secret, header }))
-    }
-
-    pub(crate) fn secret(&self) -> &Secret {
-        &self.0.secret
-    }
-
-    /// The `Authorization` header, or `None` if the token cannot be sent in one.
-    pub(crate) fn header(&self) -> Option<&HeaderValue> {
-        self.0.header.as_ref()
-    }
-}
-
-impl PartialEq for Bearer {
-    fn eq(&self, other: &Bearer) -> bool {
-        self.secret() == other.secret()
-    }
-}
-
-impl fmt::Debug for Bearer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Bearer(<redacted>)")
-    }
-}
 
 /// The cached API token of one client; the lock makes concurrent callers
 /// share one exchange or refresh.
@@ -91,7 +40,7 @@ impl Session {
 
     /// The bearer token for API calls: the static token, or a cached API
     /// token renewed by exchange or refresh when it nears expiry.
-    pub(crate) async fn bearer(&self, client: &Client) -> Result<Bearer> {
+    pub(crate) async fn bearer(&self, transport: &Transport, settings: &Settings, info: &ApiInfo) -> Result<Bearer> {
         if let Some(bearer) = &self.static_bearer {
             return Ok(bearer.clone());
         }
@@ -99,9 +48,9 @@ impl Session {
         if let Some(token) = cached.as_ref().filter(|t| !is_expiring(t.secret())) {
             return Ok(token.clone());
         }
-        let fresh = Bearer::new(match &client.settings().credential {
-            Credential::Exchange(access_token) => exchange(client, access_token).await?,
-            Credential::Refresh(refresh_token) => refresh(client, refresh_token).await?,
+        let fresh = Bearer::new(match &settings.credential {
+            Credential::Exchange(access_token) => exchange(transport, info, access_token).await?,
+            Credential::Refresh(refresh_token) => refresh(transport, settings, info, refresh_token).await?,
             Credential::Static(token) => token.clone(),
         });
         *cached = Some(fresh.clone());
@@ -122,22 +71,19 @@ fn is_expiring(token: &Secret) -> bool {
 }
 
 /// Exchanges a long-lived access token for a short-lived API token.
-async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
-    let info = client.known_api().await?;
-    let request = ApiRequest::new(Method::POST, format!("{}/exchange", info.non_resource_api))
-        .query("ttl", EXCHANGE_TTL)
-        .replay(Replay::Safe);
-    let answer = client
-        .send_with_retries(&request, Some(&Bearer::new(access_token.clone())))
+async fn exchange(transport: &Transport, info: &ApiInfo, access_token: &Secret) -> Result<Secret> {
+    let answer = transport
+        .send(
+            &requests::exchange(info, EXCHANGE_TTL),
+            Some(&Bearer::new(access_token.clone())),
+        )
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::Unauthenticated => e.with_hint(Hint::CredentialRevoked),
             _ => e,
         })?;
     log::debug!("exchanged the access token for an API token");
-    let token = issued_token(&answer)?;
-    client.remember_secret(&token);
-    Ok(token)
+    Ok(transport.issued_secret(&answer, "exchange answer")?.token)
 }
 
 /// Renews a user's API token with their refresh token, and writes both
@@ -145,26 +91,26 @@ async fn exchange(client: &Client, access_token: &Secret) -> Result<Secret> {
 /// once: when it is refused, another process may have used it first and
 /// written its successor to the file, so the file is read again (under its
 /// lock) and a newer API token or refresh token found there is used.
-async fn refresh(client: &Client, refresh_token: &Secret) -> Result<Secret> {
+async fn refresh(transport: &Transport, settings: &Settings, info: &ApiInfo, refresh_token: &Secret) -> Result<Secret> {
     let mut current = refresh_token.clone();
     let mut read_again = false;
     loop {
-        let error = match refresh_once(client, &current).await {
+        let error = match refresh_once(transport, settings, info, &current).await {
             Ok(token) => return Ok(token),
             Err(e) if e.kind() == ErrorKind::Unauthenticated && !read_again => e,
             Err(e) if e.kind() == ErrorKind::Unauthenticated => return Err(e.with_hint(Hint::LogInAgain)),
             Err(e) => return Err(e),
         };
         read_again = true;
-        match newer_in_file(client, &current).await {
+        match newer_in_file(settings, &current).await {
             Some(Newer::ApiToken(token)) => {
                 log::debug!("the refresh token was used by another process; using the API token it saved");
-                client.remember_secret(&token);
+                transport.remember_secret(&token);
                 return Ok(token);
             }
             Some(Newer::RefreshToken(newer)) => {
                 log::debug!("the refresh token was used by another process; refreshing with the one it saved");
-                client.remember_secret(&newer);
+                transport.remember_secret(&newer);
                 current = newer;
             }
             None => return Err(error.with_hint(Hint::LogInAgain)),
@@ -182,8 +128,8 @@ enum Newer {
 
 /// The identity the config file holds now for this client's user, if it
 /// differs from `used` (read under the file's lock, so a writer is finished).
-async fn newer_in_file(client: &Client, used: &Secret) -> Option<Newer> {
-    let Origin::File { path, user_name, .. } = &client.settings().origin else {
+async fn newer_in_file(settings: &Settings, used: &Secret) -> Option<Newer> {
+    let Origin::File { path, user_name, .. } = &settings.origin else {
         return None;
     };
     let (path, user_name) = (path.clone(), user_name.clone());
@@ -203,44 +149,39 @@ async fn newer_in_file(client: &Client, used: &Secret) -> Option<Newer> {
 }
 
 /// One refresh with `refresh_token`; the new tokens are written back.
-async fn refresh_once(client: &Client, refresh_token: &Secret) -> Result<Secret> {
-    #[derive(Deserialize)]
-    struct Issued {
-        token: Option<Secret>,
-        #[serde(rename = "refresh-token")]
-        refresh_token: Option<Secret>,
-    }
-    let info = client.known_api().await?;
-    let request = ApiRequest::new(Method::POST, format!("{}/login/token", info.non_resource_api))
-        .body(serde_json::json!({"refresh-token": refresh_token.expose()}))
-        .replay(Replay::Safe);
-    let answer = client
-        .send_with_retries(&request, Some(&Bearer::new(refresh_token.clone())))
+async fn refresh_once(
+    transport: &Transport,
+    settings: &Settings,
+    info: &ApiInfo,
+    refresh_token: &Secret,
+) -> Result<Secret> {
+    let answer = transport
+        .send(
+            &requests::refresh(info, refresh_token),
+            Some(&Bearer::new(refresh_token.clone())),
+        )
         .await?;
-    let issued: Issued = client.decode(&answer, "refresh answer")?;
-    let token = issued
-        .token
-        .ok_or_else(|| server_error(Some(200), "the refresh answer has no token".to_owned()))?;
-    client.remember_secret(&token);
-    if let Some(refresh) = &issued.refresh_token {
-        client.remember_secret(refresh);
-    }
+    let issued = transport.issued_secret(&answer, "refresh answer")?;
     log::debug!("refreshed the user's API token");
-    if let Origin::File { path, user_name, .. } = &client.settings().origin {
-        let (path, user_name, token, refresh) = (path.clone(), user_name.clone(), token.clone(), issued.refresh_token);
-        client
-            .write_back(move || {
-                config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
-                    if let Some(identity) = c.users.get_mut(&user_name).and_then(|u| u.identity.as_mut()) {
-                        identity.token = Some(token);
-                        if let Some(r) = refresh {
-                            identity.refresh_token = Some(r);
-                        }
+    if let Origin::File { path, user_name, .. } = &settings.origin {
+        let (path, user_name, token, refresh) = (
+            path.clone(),
+            user_name.clone(),
+            issued.token.clone(),
+            issued.refresh_token,
+        );
+        config::store::write_back(move || {
+            config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
+                if let Some(identity) = c.users.get_mut(&user_name).and_then(|u| u.identity.as_mut()) {
+                    identity.token = Some(token);
+                    if let Some(r) = refresh {
+                        identity.refresh_token = Some(r);
                     }
-                    Ok(())
-                })
+                }
+                Ok(())
             })
-            .await;
+        })
+        .await;
     }
-    Ok(token)
+    Ok(issued.token)
 }

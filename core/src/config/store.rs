@@ -57,3 +57,12 @@ pub fn replace(path: &Path, lock_timeout: Duration, config: &Config) -> Result<(
     let _lock = ConfigLock::acquire(path, lock_timeout)?;
     write_atomic(path, config.to_yaml()?.as_bytes())
 }
+
+/// Runs a config write-back off the async threads; a failure is logged, not raised.
+pub(crate) async fn write_back(write: impl FnOnce() -> Result<()> + Send + 'static) {
+    match tokio::task::spawn_blocking(write).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => log::warn!("could not update the config file: {e}"),
+        Err(e) => log::warn!("could not update the config file: {e}"),
+    }
+}

@@ -1,6 +1,7 @@
 //! Sending: one request, its retries within the call's budget, and what a
-//! failed attempt means for the next one. Nothing here knows which
-//! credential is in use or what the answer means.
+//! failed attempt means for the next one. Nothing here knows where the
+//! credential came from or what the answer means; the session borrows the
+//! transport to exchange and refresh, the client to call the API.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -9,10 +10,34 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::{StatusCode, header};
 use url::Url;
 
-use super::decode::{Answer, MAX_BODY, MAX_ERROR_BODY, decode_error_redacted, read_capped};
-use super::{ApiRequest, Client, Replay, VERSION};
-use crate::auth::Bearer;
+mod bearer;
+pub(crate) mod decode;
+mod request;
+
+pub(crate) use bearer::Bearer;
+pub use decode::decode_error;
+use decode::{Answer, MAX_BODY, MAX_ERROR_BODY, Undecodable, decode_error_redacted, read_capped};
+pub(crate) use decode::{IssuedSecret, server_error};
+pub use request::{ApiRequest, Replay};
+
 use crate::error::{Argument, Error, ErrorKind, Result};
+use crate::secret::{Redactor, Secret};
+use crate::settings::{Settings, is_loopback};
+
+/// The library version, sent as `X-Client-Version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The HTTP side of one client: the connection pool, the configured
+/// server, the retry budget, every secret to cut out of server text, and the
+/// process that made the pool (its connections do not survive a `fork()`).
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    endpoint: Url,
+    max_retries: u32,
+    max_total_backoff: Duration,
+    redactor: Redactor,
+    pid: u32,
+}
 
 /// Longest wait honoured from a `Retry-After` header.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -34,19 +59,98 @@ impl Failure {
     }
 }
 
-impl Client {
+impl Transport {
+    /// The pool and policies for `settings`' server.
+    pub(crate) fn new(settings: &Settings) -> Result<Transport> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(format!("wayfinder-tokens/{VERSION}"))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .redirect(same_origin_redirects())
+            .pool_idle_timeout(Duration::from_secs(60));
+        // A bearer token never crosses a proxy in cleartext, and loopback
+        // never goes through one (as Go's net/http does).
+        let loopback = settings.endpoint.host().is_some_and(|h| is_loopback(&h));
+        if loopback || settings.endpoint.scheme() == "http" {
+            builder = builder.no_proxy();
+        }
+        // `localhost` and `*.localhost` are loopback by name (RFC 6761), and
+        // plain http is allowed to them for that: they are resolved here to
+        // loopback addresses, never through DNS, which could answer anything.
+        if let Some(url::Host::Domain(domain)) = settings.endpoint.host()
+            && loopback
+        {
+            let loopbacks = [
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+            ];
+            builder = builder.resolve_to_addrs(domain, &loopbacks);
+        }
+        if let Some(pem) = &settings.ca_certificate {
+            builder = builder.tls_backend_preconfigured(crate::tls::pinning_config(pem)?);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| Error::config_with(format!("cannot set up HTTPS: {e}"), e))?;
+        let redactor = Redactor::default();
+        redactor.remember(settings.credential.secret());
+        if let Some(cached) = &settings.cached_token {
+            redactor.remember(cached);
+        }
+        Ok(Transport {
+            http,
+            endpoint: settings.endpoint.clone(),
+            max_retries: settings.max_retries,
+            max_total_backoff: settings.max_total_backoff,
+            redactor,
+            pid: std::process::id(),
+        })
+    }
+
+    /// Remembers a secret received, so that no server text echoing it
+    /// reaches an error or a log line.
+    pub(crate) fn remember_secret(&self, secret: &Secret) {
+        self.redactor.remember(secret);
+    }
+
+    /// The error with every secret this transport knows cut out of its text.
+    pub(crate) fn scrub(&self, error: Error) -> Error {
+        error.map_text(|text| self.redactor.redact(text))
+    }
+
+    /// Decodes a successful answer; a decoding error quotes no secret.
+    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, answer: &Answer, what: &str) -> Result<T> {
+        answer.decode().map_err(|e| match e {
+            Undecodable::Syntax(e) => e,
+            Undecodable::Shape(e) => self.scrub(server_error(
+                None,
+                format!("the server's {what} is not understood: {e}"),
+            )),
+        })
+    }
+
+    /// The secret an answer issues (`what` names the answer), remembered
+    /// for redaction with the refresh token that may come with it.
+    pub(crate) fn issued_secret(&self, answer: &Answer, what: &str) -> Result<IssuedSecret> {
+        let issued = IssuedSecret::of(answer, what)?;
+        self.remember_secret(&issued.token);
+        if let Some(refresh) = &issued.refresh_token {
+            self.remember_secret(refresh);
+        }
+        Ok(issued)
+    }
+
     /// Sends with retries and the given bearer token. Every wait, planned
     /// backoff or `Retry-After`, counts against the call's total budget.
-    pub(crate) async fn send_with_retries(&self, request: &ApiRequest, bearer: Option<&Bearer>) -> Result<Answer> {
+    pub(crate) async fn send(&self, request: &ApiRequest, bearer: Option<&Bearer>) -> Result<Answer> {
         self.check_same_process()?;
-        let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(5))
             .with_factor(2.0)
             .with_jitter()
-            .with_max_times(settings.max_retries as usize);
-        let budget = std::sync::Mutex::new(RetryBudget::new(settings.max_total_backoff));
+            .with_max_times(self.max_retries as usize);
+        let budget = std::sync::Mutex::new(RetryBudget::new(self.max_total_backoff));
         let attempts = AtomicU32::new(0);
         let result = (|| {
             let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
@@ -83,20 +187,20 @@ impl Client {
     /// Refuses at once to send from a forked child: the parent's connections
     /// and their runtime are not there, so the call would hang.
     fn check_same_process(&self) -> Result<()> {
-        if std::process::id() == self.inner.pid {
+        if std::process::id() == self.pid {
             return Ok(());
         }
         Err(Error::config(format!(
             "this client was created in process {} and cannot be used after fork(); \
              create clients after forking, in each worker process",
-            self.inner.pid
+            self.pid
         )))
     }
 
     /// The URL of a request: the configured endpoint with the request's path
     /// appended to its path. Built this way, no path can change the origin.
     fn url(&self, request: &ApiRequest) -> Result<Url> {
-        let endpoint = &self.inner.settings.endpoint;
+        let endpoint = &self.endpoint;
         if !request.path.starts_with('/') {
             return Err(Error::invalid(
                 Argument::Path,
@@ -159,7 +263,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = read_capped(response, MAX_ERROR_BODY).await;
-        let error = decode_error_redacted(status, body, location.as_deref(), retry_after, &self.inner.redactor);
+        let error = decode_error_redacted(status, body, location.as_deref(), retry_after, &self.redactor);
         Err(Failure {
             retryable: matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE),
             error,
@@ -171,9 +275,8 @@ impl Client {
     /// configured server's own origin.
     fn prepare(&self, request: &ApiRequest, bearer: Option<&Bearer>) -> Result<reqwest::RequestBuilder> {
         let url = self.url(request)?;
-        let same_origin = same_origin(&url, &self.inner.settings.endpoint);
+        let same_origin = same_origin(&url, &self.endpoint);
         let mut builder = self
-            .inner
             .http
             .request(request.method.clone(), url)
             .header(header::CONTENT_TYPE, "application/json")
@@ -237,7 +340,7 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 
 /// Follows redirects only within the same origin (scheme, host, port), so
 /// the Authorization header never reaches another server.
-pub(super) fn same_origin_redirects() -> reqwest::redirect::Policy {
+fn same_origin_redirects() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().len() > 5 {
             attempt.error("too many redirects")

@@ -14,7 +14,7 @@ pub enum Replay {
     Unsafe,
 }
 
-/// One API call as data: built by pure functions, sent by [`Client::send`](super::Client::send).
+/// One API call as data: built by pure functions, sent by [`Client::send`](crate::Client::send).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiRequest {
     /// The HTTP method.

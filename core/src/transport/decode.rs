@@ -75,18 +75,52 @@ impl Answer {
     }
 }
 
-/// The `token` of an answer that issues one (exchange, reset).
-pub(crate) fn issued_token(answer: &Answer) -> Result<Secret> {
-    #[derive(Deserialize)]
-    struct Issued {
-        token: Option<Secret>,
+/// What an answer that issues a secret carries: an exchange's API token, a
+/// refresh's API token and next refresh token, a reset's access token and
+/// its expiry. The one decoder of a secret out of an answer.
+#[derive(Debug)]
+pub(crate) struct IssuedSecret {
+    /// The secret.
+    pub token: Secret,
+    /// Unix seconds when it expires, when the server says.
+    pub expires: Option<i64>,
+    /// A refresh's next refresh token.
+    pub refresh_token: Option<Secret>,
+}
+
+impl IssuedSecret {
+    /// Decodes `answer`; `what` names it in the error when it issues no secret.
+    pub(crate) fn of(answer: &Answer, what: &str) -> Result<IssuedSecret> {
+        #[derive(Deserialize)]
+        struct Shape {
+            token: Option<Secret>,
+            #[serde(default, deserialize_with = "whole_seconds")]
+            expires: Option<i64>,
+            #[serde(default, rename = "refresh-token")]
+            refresh_token: Option<Secret>,
+        }
+        let no_token = || server_error(Some(answer.status), format!("the server's {what} has no token"));
+        match answer.decode::<Shape>() {
+            Ok(Shape {
+                token: Some(token),
+                expires,
+                refresh_token,
+            }) if !token.expose().is_empty() => Ok(IssuedSecret {
+                token,
+                expires,
+                refresh_token,
+            }),
+            Ok(_) | Err(Undecodable::Shape(_)) => Err(no_token()),
+            Err(Undecodable::Syntax(e)) => Err(e),
+        }
     }
-    let no_token = || server_error(Some(200), "the server's answer has no token".to_owned());
-    match answer.decode::<Issued>() {
-        Ok(issued) => issued.token.filter(|t| !t.expose().is_empty()).ok_or_else(no_token),
-        Err(Undecodable::Shape(_)) => Err(no_token()),
-        Err(Undecodable::Syntax(e)) => Err(e),
-    }
+}
+
+/// Seconds as a JSON number, whole or not (the server sends floats).
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?
+        .filter(|s| s.is_finite())
+        .map(|s| s as i64))
 }
 
 /// An answer the client cannot use, with the status it came with.
@@ -247,7 +281,10 @@ mod tests {
             body: format!(r#"{{"token": "{secret}", "expires": 1}}"#).into_bytes(),
         };
         assert!(!format!("{answer:?}").contains(secret));
-        assert_eq!(issued_token(&answer).expect("a token").expose(), secret);
+        assert_eq!(
+            IssuedSecret::of(&answer, "answer").expect("a token").token.expose(),
+            secret
+        );
         let json = answer.json().expect("JSON");
         assert_eq!(json["expires"], 1);
 
@@ -268,13 +305,16 @@ mod tests {
         };
         assert_eq!(e.status(), Some(201));
         assert!(e.to_string().contains("not valid JSON"), "{e}");
-        assert_eq!(issued_token(&garbage).expect_err("no token").status(), Some(201));
+        assert_eq!(
+            IssuedSecret::of(&garbage, "answer").expect_err("no token").status(),
+            Some(201)
+        );
         let no_token = Answer {
             status: 200,
             body: br#"{"token": ""}"#.to_vec(),
         };
         assert!(
-            issued_token(&no_token)
+            IssuedSecret::of(&no_token, "answer")
                 .expect_err("empty")
                 .to_string()
                 .contains("no token")

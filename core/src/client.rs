@@ -1,33 +1,23 @@
-//! The client for one Wayfinder server. Every request is built as an
-//! [`ApiRequest`] (pure data) and sent by [`Client::send`]: the session
-//! supplies the bearer token (`crate::auth`), the transport sends and
-//! retries (`transport`), and answers are decoded in one place (`decode`).
+//! The client for one Wayfinder server: a transport that sends, a
+//! session that supplies the bearer token (`crate::auth`), and the
+//! discovered API paths. Every request is built by [`crate::requests`] as an
+//! [`ApiRequest`] (pure data) and sent by [`Client::send`].
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::auth::{Credential, Session};
 use crate::config::{self, ApiInfo, DEFAULT_LOCK_TIMEOUT};
 use crate::error::{Error, ErrorKind, Result};
-use crate::secret::{Redactor, Secret};
-use crate::settings::{ClientOptions, Origin, Settings, is_loopback};
+use crate::requests;
+use crate::settings::{ClientOptions, Origin, Settings};
+use crate::transport::Transport;
+use crate::transport::decode::Answer;
+pub use crate::transport::{ApiRequest, Replay, VERSION, decode_error};
 
-pub(crate) mod decode;
-mod request;
-mod transport;
-
-pub use decode::decode_error;
-pub(crate) use decode::server_error;
-use decode::{Answer, Undecodable};
-pub use request::{ApiRequest, Replay};
-
-/// The library version, sent as `X-Client-Version`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Where pre-2.4 servers keep the non-resource API.
 pub const LEGACY_NON_RESOURCE_API: &str = "/api/v1alpha1";
 
@@ -39,16 +29,11 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    transport: Transport,
     settings: Settings,
     api_info: OnceCell<ApiInfo>,
     /// The API token got by exchange or refresh.
     session: Session,
-    /// Every secret this client holds, scrubbed from server-provided text.
-    redactor: Redactor,
-    /// The process that made the client: its connections and runtime do not
-    /// survive a `fork()`, so a child must make its own client.
-    pid: u32,
 }
 
 impl fmt::Debug for Client {
@@ -76,49 +61,12 @@ impl Client {
 
     /// A client for settings already resolved from options, environment and file.
     pub fn from_settings(settings: Settings) -> Result<Client> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(format!("wayfinder-tokens/{VERSION}"))
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .redirect(transport::same_origin_redirects())
-            .pool_idle_timeout(Duration::from_secs(60));
-        // A bearer token never crosses a proxy in cleartext, and loopback
-        // never goes through one (as Go's net/http does).
-        let loopback = settings.endpoint.host().is_some_and(|h| is_loopback(&h));
-        if loopback || settings.endpoint.scheme() == "http" {
-            builder = builder.no_proxy();
-        }
-        // `localhost` and `*.localhost` are loopback by name (RFC 6761), and
-        // plain http is allowed to them for that: they are resolved here to
-        // loopback addresses, never through DNS, which could answer anything.
-        if let Some(url::Host::Domain(domain)) = settings.endpoint.host()
-            && loopback
-        {
-            let loopbacks = [
-                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
-            ];
-            builder = builder.resolve_to_addrs(domain, &loopbacks);
-        }
-        if let Some(pem) = &settings.ca_certificate {
-            builder = builder.tls_backend_preconfigured(crate::tls::pinning_config(pem)?);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::config_with(format!("cannot set up HTTPS: {e}"), e))?;
-        let redactor = Redactor::default();
-        redactor.remember(settings.credential.secret());
-        if let Some(cached) = &settings.cached_token {
-            redactor.remember(cached);
-        }
         Ok(Client {
             inner: Arc::new(Inner {
+                transport: Transport::new(&settings)?,
                 api_info: OnceCell::new_with(settings.api_info.clone()),
-                http,
                 session: Session::new(&settings),
                 settings,
-                redactor,
-                pid: std::process::id(),
             }),
         })
     }
@@ -142,26 +90,9 @@ impl Client {
         &self.inner.settings.api_group_version
     }
 
-    /// Remembers a secret this client received, so that no server text
-    /// echoing it reaches an error or a log line.
-    pub(crate) fn remember_secret(&self, secret: &Secret) {
-        self.inner.redactor.remember(secret);
-    }
-
-    /// The error with every secret this client holds cut out of its text.
-    pub(crate) fn scrub(&self, error: Error) -> Error {
-        error.map_text(|text| self.inner.redactor.redact(text))
-    }
-
-    /// Decodes a successful answer; a decoding error quotes no secret.
-    pub(crate) fn decode<T: serde::de::DeserializeOwned>(&self, answer: &Answer, what: &str) -> Result<T> {
-        answer.decode().map_err(|e| match e {
-            Undecodable::Syntax(e) => e,
-            Undecodable::Shape(e) => self.scrub(server_error(
-                None,
-                format!("the server's {what} is not understood: {e}"),
-            )),
-        })
+    /// What sends this client's requests.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
     }
 
     /// Discovers where the API lives (`/apiinfo`), once per client.
@@ -180,8 +111,8 @@ impl Client {
     /// Told apart now, a wrong URL is a configuration error naming it instead
     /// of every later call looking like a missing token.
     async fn confirm_legacy_api(&self) -> Result<()> {
-        let probe = ApiRequest::new(Method::GET, format!("{LEGACY_NON_RESOURCE_API}/serverinfo")).unauthenticated();
-        match self.send_with_retries(&probe, None).await {
+        let probe = requests::legacy_server_info(LEGACY_NON_RESOURCE_API);
+        match self.inner.transport.send(&probe, None).await {
             Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::config(format!(
                 "no Wayfinder API at {} (/apiinfo and {LEGACY_NON_RESOURCE_API}/serverinfo answered 404): \
                  check the server URL, which is the address the wf CLI logs in to",
@@ -192,9 +123,8 @@ impl Client {
     }
 
     async fn discover(&self) -> Result<ApiInfo> {
-        let request = ApiRequest::new(Method::GET, "/apiinfo").unauthenticated();
-        let info = match self.send_with_retries(&request, None).await {
-            Ok(answer) => self.decode::<ApiInfo>(&answer, "/apiinfo answer")?,
+        let info = match self.inner.transport.send(&requests::api_info(), None).await {
+            Ok(answer) => self.inner.transport.decode::<ApiInfo>(&answer, "/apiinfo answer")?,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 self.confirm_legacy_api().await?;
                 log::debug!("/apiinfo answered 404: a pre-2.4 server, using {LEGACY_NON_RESOURCE_API}");
@@ -209,7 +139,7 @@ impl Client {
         info.check("the server's /apiinfo answer")?;
         if let Origin::File { path, server_name, .. } = &self.inner.settings.origin {
             let (path, server_name, info) = (path.clone(), server_name.clone(), info.clone());
-            self.write_back(move || {
+            config::store::write_back(move || {
                 config::update(&path, DEFAULT_LOCK_TIMEOUT, |c| {
                     if let Some(server) = c.servers.get_mut(&server_name) {
                         server.api_info = Some(info);
@@ -220,15 +150,6 @@ impl Client {
             .await;
         }
         Ok(info)
-    }
-
-    /// Runs a config write-back off the async threads; a failure is logged, not raised.
-    pub(crate) async fn write_back(&self, write: impl FnOnce() -> Result<()> + Send + 'static) {
-        match tokio::task::spawn_blocking(write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => log::warn!("could not update the config file: {e}"),
-            Err(e) => log::warn!("could not update the config file: {e}"),
-        }
     }
 
     /// Sends one API call: authenticates, retries what is safe to retry,
@@ -242,10 +163,11 @@ impl Client {
     /// names it in the error when it is not understood.
     pub(crate) async fn fetch<T: serde::de::DeserializeOwned>(&self, request: &ApiRequest, what: &str) -> Result<T> {
         let answer = self.answer(request).await?;
-        self.decode(&answer, what)
+        self.inner.transport.decode(&answer, what)
     }
 
-    async fn answer(&self, request: &ApiRequest) -> Result<Answer> {
+    /// The answer to one API call, before decoding.
+    pub(crate) async fn answer(&self, request: &ApiRequest) -> Result<Answer> {
         self.authenticated_answer(request)
             .await
             .map_err(|e| e.with_credentials(self.credential_source()))
@@ -265,19 +187,21 @@ impl Client {
     }
 
     async fn authenticated_answer(&self, request: &ApiRequest) -> Result<Answer> {
+        let transport = &self.inner.transport;
         if !request.authenticated {
-            return self.send_with_retries(request, None).await;
+            return transport.send(request, None).await;
         }
-        let bearer = self.inner.session.bearer(self).await?;
-        match self.send_with_retries(request, Some(&bearer)).await {
+        let info = self.known_api().await?;
+        let bearer = self.inner.session.bearer(transport, &self.inner.settings, info).await?;
+        match transport.send(request, Some(&bearer)).await {
             Err(e)
                 if e.kind() == ErrorKind::Unauthenticated
                     && !matches!(self.inner.settings.credential, Credential::Static(_)) =>
             {
                 log::debug!("API token refused; renewing it once");
                 self.inner.session.forget(&bearer).await;
-                let bearer = self.inner.session.bearer(self).await?;
-                self.send_with_retries(request, Some(&bearer)).await
+                let bearer = self.inner.session.bearer(transport, &self.inner.settings, info).await?;
+                transport.send(request, Some(&bearer)).await
             }
             other => other,
         }
