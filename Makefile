@@ -19,7 +19,7 @@ TOOLS := $(CURDIR)/.tools
 ACTIONLINT_VERSION := 1.7.12
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := config_parse jwt_claims error_decode render_roundtrip
-PY_SOURCES := python tests/python tests/notebook tests/readme tests/matrix examples benchmarks .github/scripts
+PY_SOURCES := bindings-python/python tests/python tests/notebook tests/readme tests/matrix examples benchmarks .github/scripts
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \

@@ -119,7 +119,7 @@ def build(release: bool) -> Path:
     so separate maturin and napi builds would each compile their own tokio, hyper,
     reqwest and core.
     Each library is then copied where its package loads it from, as maturin and napi
-    would: the Python package runs from `python/` (PYTHONPATH), so the benchmark does
+    would: the Python package runs from `bindings-python/python/` (PYTHONPATH), so the benchmark does
     not depend on what `maturin develop` last installed."""
     profile = "release" if release else "debug"
     packages = ["wayfinder-emulator", "wayfinder-bench"]
@@ -134,9 +134,9 @@ def build(release: bool) -> Path:
     subprocess.run(["cargo", "build", "--quiet", *flags, *selected], check=True, cwd=ROOT, env=env)
     out = target_dir(profile)
     if release:
-        install_library(out / library_file("_native"), ROOT / "python" / "wayfinder_tokens" / python_extension_name())
+        install_library(out / library_file("_native"), ROOT / "bindings-python" / "python" / "wayfinder_tokens" / python_extension_name())
         install_library(out / library_file("wayfinder_tokens_node"), ROOT / "bindings-node" / node_addon_name())
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "python"), os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bindings-python" / "python"), os.environ.get("PYTHONPATH")]))
     return out
 
 

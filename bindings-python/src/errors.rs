@@ -9,62 +9,50 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use wayfinder_tokens::{Argument, Error, ErrorKind, Field, FieldError, Spelling, TokenFamily};
 
-/// (class name, core error code or "" for the root, docstring).
-const CLASSES: [(&str, &str, &str); 11] = [
-    (
-        "WayfinderError",
-        "",
-        "Base class of every error raised by wayfinder_tokens.",
-    ),
-    (
-        "ConfigError",
-        "CONFIG",
-        "The config file or the client's settings are unusable.",
-    ),
-    (
-        "ValidationError",
-        "VALIDATION",
-        "Bad input, caught before any request, or a server's 400. `field_errors` lists \
-         FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...).",
-    ),
-    (
-        "AuthenticationError",
-        "UNAUTHENTICATED",
-        "401: missing, malformed, expired, reset or deleted credentials.",
-    ),
-    (
-        "PermissionDeniedError",
-        "PERMISSION_DENIED",
-        "403: authenticated but not allowed.",
-    ),
-    ("NotFoundError", "NOT_FOUND", "404: no such access token."),
-    (
-        "AlreadyExistsError",
-        "ALREADY_EXISTS",
-        "409: an access token of that name exists.",
-    ),
-    ("RateLimitedError", "RATE_LIMITED", "429 after the retries ran out."),
-    (
-        "ServerError",
-        "SERVER",
-        "Any other error answer: 5xx, an unexpected status, an undecodable body.",
-    ),
-    (
-        "TransportError",
-        "TRANSPORT",
-        "The request could not be sent or its answer not read.",
-    ),
-    (
-        "TimeoutError",
-        "TIMEOUT",
-        "A deadline passed. Also a builtin TimeoutError.",
-    ),
-];
+/// The exception class of each kind (`None`: the root), with its docstring.
+fn class_of(kind: Option<ErrorKind>) -> (&'static str, &'static str) {
+    match kind {
+        None => (
+            "WayfinderError",
+            "Base class of every error raised by wayfinder_tokens.",
+        ),
+        Some(ErrorKind::Config) => ("ConfigError", "The config file or the client's settings are unusable."),
+        Some(ErrorKind::Validation) => (
+            "ValidationError",
+            "Bad input, caught before any request, or a server's 400. `field_errors` lists \
+             FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...).",
+        ),
+        Some(ErrorKind::Unauthenticated) => (
+            "AuthenticationError",
+            "401: missing, malformed, expired, reset or deleted credentials.",
+        ),
+        Some(ErrorKind::PermissionDenied) => ("PermissionDeniedError", "403: authenticated but not allowed."),
+        Some(ErrorKind::NotFound) => ("NotFoundError", "404: no such access token."),
+        Some(ErrorKind::AlreadyExists) => ("AlreadyExistsError", "409: an access token of that name exists."),
+        Some(ErrorKind::RateLimited) => ("RateLimitedError", "429 after the retries ran out."),
+        Some(ErrorKind::Server) => (
+            "ServerError",
+            "Any other error answer: 5xx, an unexpected status, an undecodable body.",
+        ),
+        Some(ErrorKind::Transport) => (
+            "TransportError",
+            "The request could not be sent or its answer not read.",
+        ),
+        Some(ErrorKind::Timeout) => ("TimeoutError", "A deadline passed. Also a builtin TimeoutError."),
+    }
+}
 
-static TYPES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+/// The root class, then one class a kind.
+struct Classes {
+    root: Py<PyType>,
+    by_kind: HashMap<ErrorKind, Py<PyType>>,
+}
+
+static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
 
 /// `FieldError(field, code, message)`: a named tuple, so `field_errors[0][0]`
 /// and `field_errors[0].code` both read naturally.
@@ -88,68 +76,54 @@ fn field_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .map(|c| c.bind(py))
 }
 
-fn build(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
+fn build(py: Python<'_>) -> PyResult<Classes> {
     let type_ = py.import("builtins")?.getattr("type")?;
-    let mut types: Vec<Py<PyType>> = Vec::with_capacity(CLASSES.len());
-    for (name, code, doc) in CLASSES {
+    let make = |kind: Option<ErrorKind>, bases: Bound<'_, PyTuple>| -> PyResult<Py<PyType>> {
+        let (name, doc) = class_of(kind);
         let attrs = PyDict::new(py);
         attrs.set_item("__module__", "wayfinder_tokens")?;
         attrs.set_item("__doc__", doc)?;
         attrs.set_item("status", py.None())?;
-        attrs.set_item("code", if code.is_empty() { None } else { Some(code) })?;
+        attrs.set_item("code", kind.map(ErrorKind::code))?;
         attrs.set_item("field_errors", PyList::empty(py))?;
-        let bases = match (name, types.first()) {
-            ("WayfinderError", _) => PyTuple::new(py, [py.get_type::<pyo3::exceptions::PyException>()])?,
-            ("TimeoutError", Some(root)) => PyTuple::new(py, [root.bind(py).clone(), py.get_type::<PyTimeoutError>()])?,
-            (_, Some(root)) => PyTuple::new(py, [root.bind(py).clone()])?,
-            (_, None) => unreachable!("the root class is built first"),
+        Ok(type_.call1((name, bases, attrs))?.cast_into::<PyType>()?.unbind())
+    };
+    let root = make(
+        None,
+        PyTuple::new(py, [py.get_type::<pyo3::exceptions::PyException>()])?,
+    )?;
+    let mut by_kind = HashMap::new();
+    for kind in ErrorKind::ALL {
+        let bases = match kind {
+            ErrorKind::Timeout => PyTuple::new(py, [root.bind(py).clone(), py.get_type::<PyTimeoutError>()])?,
+            _ => PyTuple::new(py, [root.bind(py).clone()])?,
         };
-        let class = type_.call1((name, bases, attrs))?.cast_into::<PyType>()?;
-        types.push(class.unbind());
+        by_kind.insert(kind, make(Some(kind), bases)?);
     }
-    Ok(types)
+    Ok(Classes { root, by_kind })
 }
 
 /// Adds the classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    // The table and `class_index` must agree; a mismatch fails the import, not a user.
+    let classes = CLASSES.get_or_try_init(py, || build(py))?;
+    m.add(class_of(None).0, classes.root.bind(py))?;
     for kind in ErrorKind::ALL {
-        if CLASSES[class_index(Some(kind))].1 != kind.code() {
-            return Err(pyo3::exceptions::PyImportError::new_err(format!(
-                "wayfinder_tokens: no exception class for {}",
-                kind.code()
-            )));
-        }
-    }
-    let types = TYPES.get_or_try_init(py, || build(py))?;
-    for ((name, _, _), class) in CLASSES.iter().zip(types) {
-        m.add(*name, class.bind(py))?;
+        m.add(class_of(Some(kind)).0, class_for(py, Some(kind))?)?;
     }
     m.add("FieldError", field_error_class(py)?)?;
     Ok(())
 }
 
-/// The position in [`CLASSES`] of each kind's class (`None`: the root).
-fn class_index(kind: Option<ErrorKind>) -> usize {
-    match kind {
-        None => 0,
-        Some(ErrorKind::Config) => 1,
-        Some(ErrorKind::Validation) => 2,
-        Some(ErrorKind::Unauthenticated) => 3,
-        Some(ErrorKind::PermissionDenied) => 4,
-        Some(ErrorKind::NotFound) => 5,
-        Some(ErrorKind::AlreadyExists) => 6,
-        Some(ErrorKind::RateLimited) => 7,
-        Some(ErrorKind::Server) => 8,
-        Some(ErrorKind::Transport) => 9,
-        Some(ErrorKind::Timeout) => 10,
-    }
-}
-
 fn class_for(py: Python<'_>, kind: Option<ErrorKind>) -> PyResult<Bound<'_, PyType>> {
-    let types = TYPES.get_or_try_init(py, || build(py))?;
-    Ok(types[class_index(kind)].bind(py).clone())
+    let classes = CLASSES.get_or_try_init(py, || build(py))?;
+    let class = match kind {
+        None => Some(&classes.root),
+        Some(kind) => classes.by_kind.get(&kind),
+    };
+    class
+        .map(|c| c.bind(py).clone())
+        .ok_or_else(|| pyo3::exceptions::PyImportError::new_err("wayfinder_tokens: an exception class is missing"))
 }
 
 fn raise(

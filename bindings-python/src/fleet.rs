@@ -15,7 +15,7 @@ use wayfinder_tokens::fleet::{
 };
 
 use crate::errors::to_py;
-use crate::types::{AccessToken, IssuedToken, html_escape, py_repr};
+use crate::types::{AccessToken, IssuedToken, py_repr};
 
 /// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
 #[pyclass(frozen, module = "wayfinder_tokens")]
@@ -64,10 +64,6 @@ impl InventoryEntry {
     fn object(&self) -> AccessToken {
         AccessToken(self.0.object.clone())
     }
-    /// A flat dict (no secret: an inventory never holds one).
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        record(py, &self.0)
-    }
     fn __repr__(&self) -> String {
         format!(
             "InventoryEntry(workspace={}, name={}, age_seconds={}, generation={})",
@@ -77,43 +73,6 @@ impl InventoryEntry {
             self.0.generation
         )
     }
-}
-
-fn record<'py>(py: Python<'py>, e: &CoreEntry) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("workspace", &e.workspace)?;
-    d.set_item("name", &e.name)?;
-    d.set_item("description", &e.description)?;
-    d.set_item("age_days", e.age_seconds as f64 / 86_400.0)?;
-    d.set_item("expiry", &e.expiry)?;
-    d.set_item("expires_in_days", e.expires_in_seconds.map(|s| s as f64 / 86_400.0))?;
-    d.set_item("generation", e.generation)?;
-    Ok(d)
-}
-
-/// Seconds as whole days, for tables.
-fn days(seconds: i64) -> String {
-    format!("{}d", seconds.div_euclid(86_400))
-}
-
-/// Expiring within this many seconds marks a row in the notebook table.
-const SOON: i64 = 14 * 86_400;
-
-/// An HTML table: rows of cells, a row's mark (a colour) when it needs one.
-fn html_rows(caption: &str, header: &[&str], rows: Vec<(Vec<String>, Option<&str>)>) -> String {
-    let head: String = header.iter().map(|h| format!("<th>{h}</th>")).collect();
-    let body: String = rows
-        .into_iter()
-        .map(|(cells, mark)| {
-            let style = mark.map(|m| format!(" style=\"background:{m}\"")).unwrap_or_default();
-            let cells: String = cells.iter().map(|c| format!("<td>{}</td>", html_escape(c))).collect();
-            format!("<tr{style}>{cells}</tr>")
-        })
-        .collect();
-    format!(
-        "<table><caption>{}</caption><tr>{head}</tr>{body}</table>",
-        html_escape(caption)
-    )
 }
 
 /// The access tokens an inventory found: a sequence of `InventoryEntry`.
@@ -138,33 +97,8 @@ impl Inventory {
         let entries: Vec<InventoryEntry> = self.0.iter().cloned().map(InventoryEntry).collect();
         PyList::new(py, entries)?.try_iter().map(Bound::into_any)
     }
-    /// Flat dicts without any secret, for `pandas.DataFrame(inventory.to_records())`.
-    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let records = self.0.iter().map(|e| record(py, e)).collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, records)
-    }
     fn __repr__(&self) -> String {
         format!("Inventory({} access tokens)", self.0.len())
-    }
-    fn _repr_html_(&self) -> String {
-        let rows = self
-            .0
-            .iter()
-            .map(|e| {
-                let soon = e.expires_in_seconds.is_some_and(|s| s <= SOON);
-                let cells = vec![
-                    e.name.clone(),
-                    e.workspace.clone(),
-                    days(e.age_seconds),
-                    e.expires_in_seconds.map_or_else(|| "never".to_owned(), days),
-                    e.generation.to_string(),
-                    if soon { "expiring soon" } else { "" }.to_owned(),
-                ];
-                (cells, soon.then_some("#fff3cd"))
-            })
-            .collect();
-        let header = ["name", "workspace", "age", "expires", "generation", "status"];
-        html_rows(&format!("{} access tokens", self.0.len()), &header, rows)
     }
 }
 
@@ -287,20 +221,6 @@ impl BatchReport {
     fn to_jsonl(&self, py: Python<'_>) -> PyResult<String> {
         self.report.to_jsonl(&PythonSpelling).map_err(|e| to_py(py, e))
     }
-    /// Flat dicts without any secret, for `pandas.DataFrame(report.to_records())`.
-    fn to_records<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for (workspace, name, status, old, error) in self.rows() {
-            let d = PyDict::new(py);
-            d.set_item("workspace", workspace)?;
-            d.set_item("name", name)?;
-            d.set_item("status", status)?;
-            d.set_item("old_secret_valid", old)?;
-            d.set_item("error", error)?;
-            list.append(d)?;
-        }
-        Ok(list)
-    }
     fn __repr__(&self) -> String {
         format!(
             "BatchReport(rotated={}, failed={}, would_rotate={}, not_started={}, undelivered={})",
@@ -310,75 +230,6 @@ impl BatchReport {
             self.report.not_started.len(),
             self.report.undelivered.len()
         )
-    }
-    fn _repr_html_(&self) -> String {
-        let rows = self
-            .rows()
-            .into_iter()
-            .map(|(workspace, name, status, old, error)| {
-                let mark = (status == "failed").then_some("#f8d7da");
-                let old = match old {
-                    Some(true) => "old secret still valid",
-                    Some(false) => "old secret dead",
-                    None => "",
-                };
-                (
-                    vec![
-                        name,
-                        workspace,
-                        status.to_owned(),
-                        old.to_owned(),
-                        error.unwrap_or_default(),
-                    ],
-                    mark,
-                )
-            })
-            .collect();
-        let caption = format!(
-            "{} rotated, {} failed",
-            self.report.rotated.len(),
-            self.report.failed.len()
-        );
-        html_rows(&caption, &["name", "workspace", "status", "old secret", "error"], rows)
-    }
-}
-
-type Row = (String, String, &'static str, Option<bool>, Option<String>);
-
-impl BatchReport {
-    fn rows(&self) -> Vec<Row> {
-        let r = &self.report;
-        let mut rows: Vec<Row> = r
-            .rotated
-            .iter()
-            .map(|i| {
-                (
-                    i.workspace.clone().unwrap_or_default(),
-                    i.name.clone(),
-                    "rotated",
-                    None,
-                    None,
-                )
-            })
-            .collect();
-        rows.extend(r.failed.iter().map(|f| {
-            let error = Some(f.error.describe(&PythonSpelling));
-            (
-                f.target.workspace.clone(),
-                f.target.name.clone(),
-                "failed",
-                f.old_secret_valid,
-                error,
-            )
-        }));
-        for (status, items) in [("would rotate", &r.would_rotate), ("not started", &r.not_started)] {
-            rows.extend(
-                items
-                    .iter()
-                    .map(|t| (t.workspace.clone(), t.name.clone(), status, None, None)),
-            );
-        }
-        rows
     }
 }
 
@@ -415,84 +266,52 @@ pub fn targets(tokens: &Bound<'_, PyAny>) -> PyResult<Vec<TokenRef>> {
 }
 
 /// What `progress=` asks for: a callable `(done, total, (workspace, name))`,
-/// or True for a `tqdm` bar (a notebook widget in Jupyter) when `tqdm` is
-/// installed and a stderr line when it is not.
+/// or True for the package's own bar (`wayfinder_tokens._present.ProgressBar`).
 pub struct ProgressSink {
     callback: Option<Py<PyAny>>,
-    bar: Option<Py<PyAny>>,
+    /// The package's bar, closed when the batch ends.
+    bar: bool,
 }
 
 impl ProgressSink {
     pub fn new(py: Python<'_>, progress: Option<&Bound<'_, PyAny>>, total: usize) -> PyResult<ProgressSink> {
-        let Some(progress) = progress.filter(|p| !p.is_none()) else {
-            return Ok(ProgressSink {
-                callback: None,
-                bar: None,
-            });
-        };
-        if progress.is_callable() {
-            return Ok(ProgressSink {
-                callback: Some(progress.clone().unbind()),
-                bar: None,
-            });
-        }
-        if !progress.is_truthy()? {
-            return Ok(ProgressSink {
-                callback: None,
-                bar: None,
-            });
-        }
-        let bar = match py.import("tqdm.auto") {
-            Ok(tqdm) => {
-                let kwargs = PyDict::new(py);
-                kwargs.set_item("total", total)?;
-                kwargs.set_item("desc", "rotating")?;
-                Some(tqdm.getattr("tqdm")?.call((), Some(&kwargs))?.unbind())
+        let callback = match progress.filter(|p| !p.is_none()) {
+            Some(p) if p.is_callable() => Some((p.clone().unbind(), false)),
+            Some(p) if p.is_truthy()? => {
+                let bar = py
+                    .import("wayfinder_tokens._present")?
+                    .getattr("ProgressBar")?
+                    .call1((total,))?;
+                Some((bar.unbind(), true))
             }
-            Err(_) => None,
+            _ => None,
         };
         Ok(ProgressSink {
-            callback: None,
-            bar: bar.or(Some(py.None())),
+            bar: callback.as_ref().is_some_and(|(_, bar)| *bar),
+            callback: callback.map(|(c, _)| c),
         })
     }
 
     /// The core callback, or None when nothing listens.
     pub fn callback(self: &Arc<Self>) -> Option<ProgressFn> {
-        if self.callback.is_none() && self.bar.is_none() {
-            return None;
-        }
+        self.callback.as_ref()?;
         let sink = Arc::clone(self);
         Some(Arc::new(move |p: &Progress| Python::attach(|py| sink.report(py, p))))
     }
 
     fn report(&self, py: Python<'_>, p: &Progress) {
-        let outcome = match (&self.callback, &self.bar) {
-            (Some(cb), _) => pair(py, &p.item).and_then(|item| cb.call1(py, (p.done, p.total, item)).map(drop)),
-            (None, Some(bar)) if !bar.is_none(py) => bar.call_method1(py, "update", (1,)).map(drop),
-            (None, Some(_)) => py.import("sys").and_then(|sys| sys.getattr("stderr")).and_then(|err| {
-                err.call_method1("write", (format!("\rrotating {}/{}", p.done, p.total),))
-                    .map(drop)
-            }),
-            (None, None) => Ok(()),
-        };
+        let Some(callback) = &self.callback else { return };
         // A failing callback must not stop the batch; Python reports it.
-        if let Err(e) = outcome {
+        if let Err(e) = pair(py, &p.item).and_then(|item| callback.call1(py, (p.done, p.total, item)).map(drop)) {
             e.write_unraisable(py, None);
         }
     }
 
-    /// Closes the bar or ends the stderr line.
+    /// Closes the package's bar.
     pub fn finish(&self, py: Python<'_>) {
-        let outcome = match &self.bar {
-            Some(bar) if !bar.is_none(py) => bar.call_method0(py, "close").map(drop),
-            Some(_) => py
-                .import("sys")
-                .and_then(|sys| sys.getattr("stderr"))
-                .and_then(|err| err.call_method1("write", ("\n",)).map(drop)),
-            None => Ok(()),
-        };
-        if let Err(e) = outcome {
+        if let (true, Some(bar)) = (self.bar, &self.callback)
+            && let Err(e) = bar.call_method0(py, "close")
+        {
             e.write_unraisable(py, None);
         }
     }

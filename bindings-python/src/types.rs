@@ -66,26 +66,6 @@ fn list_repr(values: &[String]) -> String {
     format!("[{}]", values.iter().map(|v| py_repr(v)).collect::<Vec<_>>().join(", "))
 }
 
-pub(crate) fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn html_table(title: &str, rows: &[(&str, String)]) -> String {
-    let body: String = rows
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<tr><th style=\"text-align:left\">{k}</th><td>{}</td></tr>",
-                html_escape(v)
-            )
-        })
-        .collect();
-    format!("<table><caption>{}</caption>{body}</table>", html_escape(title))
-}
-
 /// An access token object as the server returned it. Never holds a secret.
 #[pyclass(frozen, module = "wayfinder_tokens", eq)]
 #[derive(Clone, PartialEq)]
@@ -159,18 +139,6 @@ impl AccessToken {
             opt_repr(self.0.description()),
             opt_repr(self.0.created()),
             self.0.generation()
-        )
-    }
-    fn _repr_html_(&self) -> String {
-        html_table(
-            &format!("{} {}", self.0.kind, self.0.name()),
-            &[
-                ("workspace", self.0.workspace().unwrap_or("-").to_owned()),
-                ("description", self.0.description().unwrap_or("").to_owned()),
-                ("created", self.0.created().unwrap_or("").to_owned()),
-                ("expiry", self.0.expiry().unwrap_or("never").to_owned()),
-                ("generation", self.0.generation().to_string()),
-            ],
         )
     }
 }
@@ -335,25 +303,6 @@ impl IssuedToken {
             opt_repr(self.0.workspace.as_deref()),
             py_repr(&self.0.server),
             opt_repr(self.0.description.as_deref()),
-        )
-    }
-    fn _repr_html_(&self) -> String {
-        html_table(
-            &format!("IssuedToken {}", self.0.name),
-            &[
-                ("workspace", self.0.workspace.clone().unwrap_or_else(|| "-".into())),
-                ("server", self.0.server.clone()),
-                ("description", self.0.description.clone().unwrap_or_default()),
-                (
-                    "token",
-                    if self.0.token.is_some() {
-                        "•••••• (use .token)"
-                    } else {
-                        "none (dry run)"
-                    }
-                    .to_owned(),
-                ),
-            ],
         )
     }
 }

@@ -74,7 +74,7 @@ def run_python(version: str, wheel: Path) -> Outcome:
     # version an unclosed resource stays an error.
     leniency = ["-W", "ignore::pytest.PytestUnraisableExceptionWarning"] if version == "3.9" else []
     # From the repository root, so pyproject's pytest settings apply; the package comes from
-    # the installed wheel (the source folder `python/` is not on sys.path).
+    # the installed wheel (the source folder `bindings-python/python/` is not on sys.path).
     result = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *leniency, f"--junitxml={report}", "tests/python"],
         cwd=ROOT,

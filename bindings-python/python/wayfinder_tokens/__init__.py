@@ -29,6 +29,7 @@ def _refuse_subinterpreters() -> None:
 
 _refuse_subinterpreters()
 
+from wayfinder_tokens import _native, _present  # noqa: E402, I001 (the presentation attaches to the native classes)
 from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter check)
     AccessRole,
     AccessToken,
@@ -56,6 +57,8 @@ from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter c
     __version__,
     render_table,
 )
+
+_present.install(_native)
 
 __all__ = [
     "AccessRole",
