@@ -25,7 +25,7 @@ pub struct ClientOptions {
     pub workspace: Option<String>,
     /// The config profile to use (default: its `currentProfile`).
     pub profile: Option<String>,
-    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`).
+    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/config`).
     pub config_path: Option<String>,
     /// Per-request timeout in milliseconds (default 30000).
     pub timeout_ms: Option<f64>,
@@ -44,7 +44,7 @@ pub struct ClientOptions {
 pub struct FromEnvOptions {
     /// The config profile to use (default: its `currentProfile`).
     pub profile: Option<String>,
-    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/wayfinder.yaml`).
+    /// The config file (default: `WAYFINDER_CONFIG` or `~/.wayfinder/config`).
     pub config_path: Option<String>,
 }
 
@@ -96,6 +96,25 @@ pub struct AccessRoleOptions<'a> {
     /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
+}
+
+impl Client {
+    /// Runs a core call on this client's core, with the caller's `AbortSignal`,
+    /// and converts what it resolves to: the one body of every async method.
+    fn call<'env, T, V, Fut>(
+        &self,
+        env: &'env Env,
+        signal: Option<Object<'_>>,
+        call: impl FnOnce(CoreClient) -> Fut,
+        convert: fn(T) -> V,
+    ) -> Result<PromiseRaw<'env, V>>
+    where
+        Fut: std::future::Future<Output = wayfinder_tokens::Result<T>> + Send + 'static,
+        T: Send + 'static,
+        V: ToNapiValue + 'static,
+    {
+        spawn(env, signal, call(self.inner.clone()), convert)
+    }
 }
 
 fn create_options(options: &mut Option<CreateOptions<'_>>) -> wayfinder_tokens::Result<CoreCreate> {
@@ -211,11 +230,10 @@ impl Client {
         // Bad options reject the Promise like any other error, rather than throw.
         let create = create_options(&mut options);
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move {
+            move |client| async move {
                 client
                     .create_workspace_access_token(&name, workspace.as_deref(), &create?)
                     .await
@@ -233,11 +251,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await },
+            move |client| async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await },
             issued,
         )
     }
@@ -251,11 +268,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.get_workspace_access_token(&name, workspace.as_deref()).await },
+            move |client| async move { client.get_workspace_access_token(&name, workspace.as_deref()).await },
             AccessToken::from,
         )
     }
@@ -268,11 +284,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.list_workspace_access_tokens(workspace.as_deref()).await },
+            move |client| async move { client.list_workspace_access_tokens(workspace.as_deref()).await },
             access_tokens,
         )
     }
@@ -286,11 +301,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await },
+            move |client| async move { client.delete_workspace_access_token(&name, workspace.as_deref()).await },
             AccessToken::from,
         )
     }
@@ -307,11 +321,10 @@ impl Client {
         let (cluster, namespace, workspace, signal) = options
             .map(|o| (o.cluster, o.namespace, o.workspace, o.signal))
             .unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move {
+            move |client| async move {
                 client
                     .assign_access_role(
                         &token,
@@ -336,11 +349,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await },
+            move |client| async move { client.assign_wayfinder_role(&token, &role, workspace.as_deref()).await },
             Roles::from,
         )
     }
@@ -354,11 +366,10 @@ impl Client {
         options: Option<WorkspaceOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move {
+            move |client| async move {
                 client
                     .get_workspace_access_token_roles(&token, workspace.as_deref())
                     .await
@@ -377,11 +388,10 @@ impl Client {
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
         let create = create_options(&mut options);
         let signal = options.and_then(|o| o.signal);
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move { client.create_platform_access_token(&name, &create?).await },
+            move |client| async move { client.create_platform_access_token(&name, &create?).await },
             issued,
         )
     }
@@ -394,11 +404,10 @@ impl Client {
         name: String,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.reset_platform_access_token(&name).await },
+            move |client| async move { client.reset_platform_access_token(&name).await },
             issued,
         )
     }
@@ -411,11 +420,10 @@ impl Client {
         name: String,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.get_platform_access_token(&name).await },
+            move |client| async move { client.get_platform_access_token(&name).await },
             AccessToken::from,
         )
     }
@@ -427,11 +435,10 @@ impl Client {
         env: &'env Env,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.list_platform_access_tokens().await },
+            move |client| async move { client.list_platform_access_tokens().await },
             access_tokens,
         )
     }
@@ -444,11 +451,10 @@ impl Client {
         name: String,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.delete_platform_access_token(&name).await },
+            move |client| async move { client.delete_platform_access_token(&name).await },
             AccessToken::from,
         )
     }
@@ -463,11 +469,10 @@ impl Client {
         options: Option<AccessRoleOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
         let (cluster, namespace, signal) = options.map(|o| (o.cluster, o.namespace, o.signal)).unwrap_or_default();
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             signal,
-            async move {
+            move |client| async move {
                 client
                     .assign_platform_access_role(&token, &role, cluster.as_deref(), namespace.as_deref())
                     .await
@@ -485,11 +490,10 @@ impl Client {
         role: String,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.assign_platform_wayfinder_role(&token, &role).await },
+            move |client| async move { client.assign_platform_wayfinder_role(&token, &role).await },
             Roles::from,
         )
     }
@@ -502,11 +506,10 @@ impl Client {
         token: String,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.get_platform_access_token_roles(&token).await },
+            move |client| async move { client.get_platform_access_token_roles(&token).await },
             Roles::from,
         )
     }
@@ -514,11 +517,10 @@ impl Client {
     /// Who this client is authenticated as.
     #[napi]
     pub fn whoami<'env>(&self, env: &'env Env, options: Option<CallOptions<'_>>) -> Result<PromiseRaw<'env, WhoAmI>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.whoami().await },
+            move |client| async move { client.whoami().await },
             WhoAmI::from,
         )
     }
@@ -530,11 +532,10 @@ impl Client {
         env: &'env Env,
         options: Option<CallOptions<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<String>>> {
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.and_then(|o| o.signal),
-            async move { client.list_workspaces().await },
+            move |client| async move { client.list_workspaces().await },
             |w| w,
         )
     }
@@ -552,11 +553,10 @@ impl Client {
         let mut options = options.unwrap_or_default();
         // Bad options reject the Promise, as every other failure does.
         let query = inventory_query(&mut options);
-        let client = self.inner.clone();
-        spawn(
+        self.call(
             env,
             options.signal,
-            async move { client.inventory(&query?).await },
+            move |client| async move { client.inventory(&query?).await },
             fleet::entries,
         )
     }

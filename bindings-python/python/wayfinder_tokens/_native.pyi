@@ -54,7 +54,7 @@ class FieldError(NamedTuple):
     field: str
     """The field, e.g. ``name``, ``workspace`` or ``metadata.name``."""
     code: str
-    """The rule: ``required``, ``pattern``, ``maxLength``, ``invalid``…"""
+    """The rule: ``required``, ``pattern``, ``maxLength``, ``invalidValue``…"""
     message: str
     """A sentence naming the field and the rule."""
 
