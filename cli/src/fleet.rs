@@ -4,13 +4,11 @@
 //! `--output-dir` files or `-o jsonl` on stdout.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Args, Subcommand};
-
+use crate::args::{Filters, Global, ListArgs, Output, RotateArgs};
 use crate::io::Io;
-use crate::{Global, Output, Printed, label, usage};
+use crate::output::{Printed, label, usage};
 use wayfinder_tokens::client::Client;
 use wayfinder_tokens::error::{Argument, Error};
 
@@ -22,73 +20,6 @@ use wayfinder_tokens::fleet::{
 };
 use wayfinder_tokens::names::parse_expires_in;
 use wayfinder_tokens::render;
-
-/// Filters shared by `list --all-workspaces` and `rotate`.
-#[derive(Debug, Args)]
-pub(super) struct Filters {
-    /// Every workspace the credentials can see
-    #[arg(long)]
-    all_workspaces: bool,
-    /// Only tokens that expire within this long (e.g. 7d), or have expired
-    #[arg(long, value_name = "DURATION")]
-    expiring_within: Option<String>,
-    /// Only tokens whose secret is at least this old (e.g. 90d)
-    #[arg(long, value_name = "DURATION")]
-    older_than: Option<String>,
-    /// Requests in flight (list: 16, rotate: 8)
-    #[arg(long, value_name = "N")]
-    concurrency: Option<usize>,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ListArgs {
-    #[command(flatten)]
-    filters: Filters,
-}
-
-impl ListArgs {
-    /// Whether this list spans workspaces or filters (an inventory).
-    pub(super) fn is_fleet(&self) -> bool {
-        let f = &self.filters;
-        f.all_workspaces || f.expiring_within.is_some() || f.older_than.is_some() || f.concurrency.is_some()
-    }
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum RotateKind {
-    /// Reset the secrets of a workspace's (or every workspace's) access tokens
-    #[command(alias = "workspaceaccesstoken", after_long_help = ROTATE_EXAMPLES)]
-    Workspaceaccesstokens(RotateArgs),
-}
-
-const ROTATE_EXAMPLES: &str = "\
-Examples:
-  # What would rotate: tokens of every workspace expiring within a week
-  wayfinder-tokens rotate workspaceaccesstokens --all-workspaces --expiring-within 7d --dry-run
-
-  # Rotate every token of `payments` now, one env file per new secret
-  wayfinder-tokens rotate workspaceaccesstokens -w payments --output-dir ./rotated
-
-  # Rotate the ci-* tokens not rotated for 90 days, as JSON lines for a pipeline
-  wayfinder-tokens rotate workspaceaccesstokens --all-workspaces --older-than 90d 'ci-*' -o jsonl > rotated.jsonl
-
-The summary (never a secret) goes to stderr; exit 0 when every token rotated, 1 when any
-failed, each failure saying whether its old secret still works and how to recover it.";
-
-#[derive(Debug, Args)]
-pub(crate) struct RotateArgs {
-    #[command(flatten)]
-    filters: Filters,
-    /// Only these names (glob patterns such as ci-*)
-    #[arg(value_name = "NAME")]
-    names: Vec<String>,
-    /// Write one 0600 env file per new secret into this folder (created 0700)
-    #[arg(long, value_name = "DIR")]
-    output_dir: Option<PathBuf>,
-    /// List what would rotate; rotate nothing
-    #[arg(long)]
-    dry_run: bool,
-}
 
 fn query(filters: &Filters, workspace: Option<&str>, names: &[String]) -> Result<InventoryQuery, Error> {
     let duration =

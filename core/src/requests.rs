@@ -19,15 +19,15 @@ pub fn collection(info: &ApiInfo, group_version: &str, scope: &Scope) -> String 
     }
 }
 
-/// The object a create sends.
-pub fn object(
+/// The object a create sends, typed (a dry run's stand-in starts from it too).
+pub fn token_object(
     group_version: &str,
     scope: &Scope,
     name: &str,
     description: Option<&str>,
     expiry: Option<&str>,
-) -> Value {
-    let object = AccessToken {
+) -> AccessToken {
+    AccessToken {
         api_version: group_version.to_owned(),
         kind: scope.kind().to_owned(),
         metadata: ObjectMeta {
@@ -41,9 +41,19 @@ pub fn object(
             ..AccessTokenSpec::default()
         },
         ..AccessToken::default()
-    };
+    }
+}
+
+/// The object a create sends, as its JSON body.
+pub fn object(
+    group_version: &str,
+    scope: &Scope,
+    name: &str,
+    description: Option<&str>,
+    expiry: Option<&str>,
+) -> Value {
     // The model serialises to a JSON object; nothing in it can fail.
-    serde_json::to_value(object).unwrap_or_default()
+    serde_json::to_value(token_object(group_version, scope, name, description, expiry)).unwrap_or_default()
 }
 
 /// Creates `object` (validating only, with `dry_run`).
