@@ -19,11 +19,11 @@ TOOLS := $(CURDIR)/.tools
 ACTIONLINT_VERSION := 1.7.12
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := config_parse jwt_claims error_decode render_roundtrip
-PY_SOURCES := bindings-python/python tests/python tests/notebook tests/readme tests/matrix examples benchmarks .github/scripts
+PY_SOURCES := bindings-python/python bindings-python/stub_docs.py tests/python tests/notebook tests/readme tests/matrix examples benchmarks .github/scripts
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-matrix test-notebook test-readme test-bench demo vectors bench bench-memory fuzz clean
+        test-matrix test-notebook test-readme test-bench demo stubs vectors bench bench-memory fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -108,6 +108,9 @@ test: lint test-rust test-python test-node test-matrix test-notebook test-readme
 
 demo: build ## Start the embedded emulator and run both examples against it
 	$(PY) examples/demo.py
+
+stubs: build-python ## Write the Python stub's docstrings from the binding's own (review the diff)
+	$(PY) bindings-python/stub_docs.py
 
 vectors: ## Regenerate tests/vectors/templates.json from Go's own text/template (needs Go), then review the diff
 	@command -v go >/dev/null || { echo "make vectors needs Go (https://go.dev/dl)"; exit 1; }

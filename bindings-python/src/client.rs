@@ -138,7 +138,7 @@ fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToken> {
 }
 
 macro_rules! client_class {
-    ($name:ident, $finish:ident, $batch:ident, $doc:literal, { $($extra:tt)* }) => {
+    ($name:ident, $finish:ident, $batch:ident, $doc:literal, $interrupted:literal, { $($extra:tt)* }) => {
         #[doc = $doc]
         #[pyclass(frozen, module = "wayfinder_tokens")]
         pub struct $name {
@@ -390,11 +390,11 @@ macro_rules! client_class {
             /// Resets each token's secret, `concurrency` at a time. `tokens`: an
             /// `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
             /// `progress`: a callable `(done, total, (workspace, name))`, or True for a bar.
+            /// Returns a `BatchReport`; one token's failure never raises.
+            ///
             /// Each new secret goes, as soon as it exists, to an env file in `output_dir`
-            /// and to `on_rotated(issued)`. An interrupt (Ctrl-C, a cancelled task) stops
-            /// new rotations, lets those in flight finish, and raises with the partial
-            /// report as the exception's `report`. Returns a `BatchReport`; one token's
-            /// failure never raises.
+            /// (checked, or created 0700, before any reset) and to `on_rotated(issued)`.
+            #[doc = $interrupted]
             #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false, output_dir=None, on_rotated=None))]
             #[allow(clippy::too_many_arguments)]
             fn rotate_workspace_access_tokens(
@@ -456,6 +456,10 @@ client_class!(
     coroutine,
     batch_coroutine,
     "An async client: every method returns a coroutine. Use `async with`.",
+    "Cancelling the task stops new rotations, lets those in flight finish, and raises\n\
+     `CancelledError` with the partial report as its `report` (Python 3.11+; before,\n\
+     awaiting a cancelled task raises a new `CancelledError`, so give `output_dir` or\n\
+     `on_rotated` there).",
     {
         fn __aenter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<PyAny>> {
             ready(py, slf)
@@ -480,6 +484,8 @@ client_class!(
     blocking,
     batch_blocking,
     "A blocking client with the same methods as AsyncClient. Use `with`.",
+    "A first Ctrl-C stops new rotations, lets those in flight finish, and raises\n\
+     `KeyboardInterrupt` with the partial report as its `report`.",
     {
         fn __enter__(slf: Py<Self>) -> Py<Self> {
             slf

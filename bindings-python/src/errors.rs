@@ -23,7 +23,7 @@ fn class_of(kind: Option<ErrorKind>) -> (&'static str, &'static str) {
         Some(ErrorKind::Config) => ("ConfigError", "The config file or the client's settings are unusable."),
         Some(ErrorKind::Validation) => (
             "ValidationError",
-            "Bad input, caught before any request, or a server's 400. `field_errors` lists \
+            "Bad input, caught before any request, or a server's 400. `field_errors` lists\n\
              FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...).",
         ),
         Some(ErrorKind::Unauthenticated) => (

@@ -75,7 +75,7 @@ impl InventoryEntry {
     }
 }
 
-/// The access tokens an inventory found: a sequence of `InventoryEntry`.
+/// The access tokens an inventory found: a sequence of `InventoryEntry`, shown as a table in notebooks.
 #[pyclass(frozen, sequence, module = "wayfinder_tokens")]
 pub struct Inventory(pub Vec<CoreEntry>);
 

@@ -222,7 +222,7 @@ impl IssuedToken {
     fn to_export(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::export)
     }
-    /// `export KEY='value'` lines, for `eval`.
+    /// `export KEY='value'` lines, for `eval "$(...)"` in a shell.
     fn to_shell(&self, py: Python<'_>) -> PyResult<String> {
         self.render(py, render::shell)
     }

@@ -56,3 +56,15 @@ def test_the_stubs_document_every_public_class_and_function() -> None:
         and ast.get_docstring(node) is None
     ]
     assert undocumented == []
+
+
+def test_the_stub_docstrings_are_the_module_s_own() -> None:
+    """Each docstring is written once, in the binding (what `help()` shows); the stub's
+    are generated from it by `make stubs`, so the two cannot drift apart."""
+    import subprocess
+    import sys
+
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "bindings-python" / "stub_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout[-4000:] + check.stderr

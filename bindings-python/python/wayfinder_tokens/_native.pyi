@@ -181,7 +181,7 @@ class IssuedToken:
     def to_export(self) -> str:
         """`KEY=value` lines (single-quoted where needed), for `> token.env`."""
     def to_shell(self) -> str:
-        """``export KEY='value'`` lines, for ``eval "$(...)"`` in a shell."""
+        """`export KEY='value'` lines, for `eval "$(...)"` in a shell."""
     def to_config(self) -> dict[str, Any]:
         """A wf config file holding the token, as a dict."""
     def to_config_yaml(self) -> str:
@@ -198,16 +198,14 @@ class IssuedToken:
         output_file: _Path | None = None,
         env_file: _Path | None = None,
     ) -> list[Path]:
-        """Hands the token to the later steps of a GitHub Actions job: prints ``::add-mask::``
-        for it and sets this step's outputs (``$GITHUB_OUTPUT``), so later steps keep the job's
-        own credentials. ``env=True`` also sets the variables for every later step
-        (``$GITHUB_ENV``): without a ``prefix`` they then run as this new token.
-
-        Raises ``ConfigError`` before writing anything when a file is missing or is stdout.
-        Returns the files written.
-        """
+        """Hands the token to the later steps of a GitHub Actions job: masks it in
+        the log and sets this step's outputs (`$GITHUB_OUTPUT`), so later steps keep
+        the job's own credentials. `env=True` also sets the variables for every later
+        step (`$GITHUB_ENV`): without a `prefix` they then run as this new token.
+        Raises `ConfigError` before writing anything when a file is missing or is
+        stdout. Returns the files written."""
     def to_dict(self, *, include_secret: bool = False) -> dict[str, Any]:
-        """The fields of ``to_json`` as a dict, without the secret unless ``include_secret=True``."""
+        """The fields of `to_json` as a dict, without the secret unless `include_secret=True`."""
     def write_config(self, path: _Path) -> None:
         """Writes a standalone wf config holding just this token (atomic, mode 0600)."""
     def save_profile(
@@ -270,7 +268,7 @@ class WhoAmI:
 
 @final
 class InventoryEntry:
-    """One access token of an inventory: what ``get`` shows, plus its age, expiry and generation."""
+    """One access token of an inventory: what `get` shows, plus its age, expiry and generation."""
 
     @property
     def workspace(self) -> str:
@@ -297,22 +295,23 @@ class InventoryEntry:
     def object(self) -> AccessToken:
         """The object as the server returned it."""
     def to_dict(self) -> dict[str, Any]:
-        """A flat dict (an inventory never holds a secret)."""
+        """A flat dict (no secret: an inventory never holds one)."""
 
 @final
 class Inventory:
-    """The access tokens an inventory found: a sequence of ``InventoryEntry``, shown as a table in notebooks."""
+    """The access tokens an inventory found: a sequence of `InventoryEntry`, shown as a table in notebooks."""
 
     def __len__(self) -> int: ...
     def __getitem__(self, key: int, /) -> InventoryEntry: ...
     def __iter__(self) -> Iterator[InventoryEntry]: ...
     def to_records(self) -> list[dict[str, Any]]:
-        """Flat dicts without any secret, for ``pandas.DataFrame(inventory.to_records())``."""
+        """Flat dicts without any secret, for ``pandas.DataFrame(self.to_records())``."""
     def _repr_html_(self) -> str: ...
 
 @final
 class RotationFailure:
-    """A token that did not rotate: why, whether its old secret still works, and how to recover."""
+    """A token that did not rotate: why, whether its old secret still works,
+    and the exact call that recovers it."""
 
     @property
     def workspace(self) -> str:
@@ -328,37 +327,37 @@ class RotationFailure:
         """True: the old secret still works; False: it was replaced and the new one lost; None: unknown."""
     @property
     def recovery(self) -> str:
-        """The exact call that gets the token a working secret."""
+        """The call that gets the token a working secret."""
 
 @final
 class BatchReport:
-    """What a batch rotation did; one token's failure never raises."""
+    """What a batch rotation did; one item's failure never raises."""
 
     @property
     def rotated(self) -> list[IssuedToken]:
-        """The tokens that got a new secret, with it."""
+        """The tokens that got a new secret (`IssuedToken`s, with it)."""
     @property
     def failed(self) -> list[RotationFailure]:
         """The tokens that did not rotate: `RotationFailure`s."""
     @property
     def would_rotate(self) -> list[tuple[str, str]]:
-        """Dry run: ``(workspace, name)`` of each token that would rotate."""
+        """Dry run: `(workspace, name)` of each token that would rotate."""
     @property
     def not_started(self) -> list[tuple[str, str]]:
-        """Interrupted: ``(workspace, name)`` of each token nothing was sent for."""
+        """Interrupted: `(workspace, name)` of each token nothing was sent for."""
     @property
     def undelivered(self) -> list[tuple[str, str, str]]:
-        """``(workspace, name, error)`` of each rotated token whose secret ``output_dir`` or
-        ``on_rotated`` did not take (it is in ``rotated``, and only there)."""
+        """`(workspace, name, error)` of each rotated token whose secret the
+        `output_dir` or `on_rotated` did not take (it is in `rotated`, and only there)."""
     @property
     def ok(self) -> bool:
         """True when every token rotated and its secret was handed over."""
     def write_env_dir(self, path: _Path) -> list[Path]:
-        """One 0600 env file per new secret in ``path`` (created 0700); returns the files."""
+        """One 0600 env file per new secret in `path` (created 0700); returns the files."""
     def to_jsonl(self) -> str:
-        """One JSON object per token and line, the secret under ``token`` for rotated ones."""
+        """One JSON object per token and line, the secret under `token` for rotated ones."""
     def to_records(self) -> list[dict[str, Any]]:
-        """Flat dicts without any secret, for ``pandas.DataFrame(report.to_records())``."""
+        """Flat dicts without any secret, for ``pandas.DataFrame(self.to_records())``."""
     def _repr_html_(self) -> str: ...
 
 _Tokens: TypeAlias = Inventory | Iterable[InventoryEntry | tuple[str, str] | dict[str, str]]
@@ -480,10 +479,10 @@ class AsyncClient:
         names: list[str] | None = None,
         concurrency: int | None = None,
     ) -> Coroutine[Any, Any, Inventory]:
-        """Every workspace access token in ``workspaces`` (default: all visible), 16 lists at a time, filtered.
-
-        Example: ``await wf.inventory(expiring_within="7d")``
-        """
+        """Every workspace access token in `workspaces` (default: every workspace the
+        credentials can see), fetched `concurrency` lists at a time, filtered by
+        `expiring_within` and `older_than` (seconds or text such as "7d") and name
+        `names` (glob patterns). Returns an `Inventory`."""
     def rotate_workspace_access_tokens(
         self,
         tokens: _Tokens,
@@ -494,16 +493,17 @@ class AsyncClient:
         output_dir: _Path | None = None,
         on_rotated: Callable[[IssuedToken], object] | None = None,
     ) -> Coroutine[Any, Any, BatchReport]:
-        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises).
+        """Resets each token's secret, `concurrency` at a time. `tokens`: an
+        `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
+        `progress`: a callable `(done, total, (workspace, name))`, or True for a bar.
+        Returns a `BatchReport`; one token's failure never raises.
 
-        Each new secret goes, as soon as it exists, to an env file in ``output_dir`` (checked, or
-        created 0700, before any reset) and to ``on_rotated(issued)``. Cancelling the task stops
-        new rotations, lets those in flight finish, and raises ``CancelledError`` with the partial
-        report as its ``report`` (Python 3.11+; before, awaiting a cancelled task raises a new
-        ``CancelledError``, so give ``output_dir`` or ``on_rotated`` there).
-
-        Example: ``report = await wf.rotate_workspace_access_tokens(await wf.inventory(older_than="90d"))``
-        """
+        Each new secret goes, as soon as it exists, to an env file in `output_dir`
+        (checked, or created 0700, before any reset) and to `on_rotated(issued)`.
+        Cancelling the task stops new rotations, lets those in flight finish, and raises
+        `CancelledError` with the partial report as its `report` (Python 3.11+; before,
+        awaiting a cancelled task raises a new `CancelledError`, so give `output_dir` or
+        `on_rotated` there)."""
     def whoami(self) -> Coroutine[Any, Any, WhoAmI]:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def aclose(self) -> Awaitable[None]:
@@ -622,7 +622,10 @@ class Client:
         names: list[str] | None = None,
         concurrency: int | None = None,
     ) -> Inventory:
-        """Every workspace access token in ``workspaces`` (default: all visible), 16 lists at a time, filtered."""
+        """Every workspace access token in `workspaces` (default: every workspace the
+        credentials can see), fetched `concurrency` lists at a time, filtered by
+        `expiring_within` and `older_than` (seconds or text such as "7d") and name
+        `names` (glob patterns). Returns an `Inventory`."""
     def rotate_workspace_access_tokens(
         self,
         tokens: _Tokens,
@@ -633,11 +636,15 @@ class Client:
         output_dir: _Path | None = None,
         on_rotated: Callable[[IssuedToken], object] | None = None,
     ) -> BatchReport:
-        """Resets each token's secret, 8 at a time; returns a ``BatchReport`` (one failure never raises).
+        """Resets each token's secret, `concurrency` at a time. `tokens`: an
+        `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
+        `progress`: a callable `(done, total, (workspace, name))`, or True for a bar.
+        Returns a `BatchReport`; one token's failure never raises.
 
-        Each new secret goes, as soon as it exists, to an env file in ``output_dir`` and to
-        ``on_rotated(issued)``. A first Ctrl-C stops new rotations, lets those in flight finish,
-        and raises ``KeyboardInterrupt`` with the partial report as its ``report``."""
+        Each new secret goes, as soon as it exists, to an env file in `output_dir`
+        (checked, or created 0700, before any reset) and to `on_rotated(issued)`.
+        A first Ctrl-C stops new rotations, lets those in flight finish, and raises
+        `KeyboardInterrupt` with the partial report as its `report`."""
     def whoami(self) -> WhoAmI:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def close(self) -> None:
@@ -717,16 +724,21 @@ def run_cli(argv: list[str]) -> tuple[int, str, str]:
     stderr). Ctrl-C raises `KeyboardInterrupt` and cancels the request."""
 
 def run_cli_stdio(argv: list[str]) -> int:
-    """Runs the CLI on the process's own stdout and stderr, each secret written as soon as it
-    exists and every write checked; returns the exit code. A first Ctrl-C interrupts (a batch
-    rotation starts nothing new and writes what is in flight); a second raises `KeyboardInterrupt`."""
+    """Runs the CLI (`python -m wayfinder_tokens`) on the process's own stdout
+    and stderr, each secret written as soon as it exists and every write
+    checked; returns the exit code. A first Ctrl-C interrupts (a request in
+    flight stops; a batch rotation starts nothing new and writes what is in
+    flight); a second raises `KeyboardInterrupt` at once."""
 
 def cli_log_level(argv: list[str]) -> int:
     """The Python logging level the CLI flags ask for."""
 
 def _reset_log_cache() -> None: ...
 def run_emulator(argv: list[str]) -> int:
-    """Runs the emulator command with ``argv`` until Ctrl-C or SIGTERM; returns the exit code."""
+    """Runs the emulator command (`python -m wayfinder_tokens.testing`): the
+    same flags and first line as `wayfinder-emulator`; returns the exit code."""
 
 def _handoff(as_coroutine: bool) -> Awaitable[None]:
-    """For the benchmarks: one asyncio/tokio round trip that does no work."""
+    """For the benchmarks: one asyncio ↔ tokio round trip that does no work,
+    as a coroutine (what every async method returns) or as the bare
+    `asyncio.Future` underneath it."""
