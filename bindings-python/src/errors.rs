@@ -8,10 +8,9 @@ use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
-use std::borrow::Cow;
 use std::collections::HashMap;
 
-use wayfinder_tokens::{Argument, Error, ErrorKind, Field, FieldError, Spelling, TokenFamily};
+use wayfinder_tokens::{Error, ErrorKind, Field, FieldError, Spelling, TokenFamily};
 
 /// The exception class of each kind (`None`: the root), with its docstring.
 fn class_of(kind: Option<ErrorKind>) -> (&'static str, &'static str) {
@@ -171,16 +170,12 @@ pub fn invalid(py: Python<'_>, field: &str, predicate: String) -> PyErr {
     to_py(py, Error::invalid(Field::named(field), "invalidValue", predicate))
 }
 
-/// How the Python package names arguments and calls: as Rust does, with
-/// keyword arguments.
+/// How the Python package names arguments and calls: arguments as Rust
+/// does (the trait's defaults), calls with keyword arguments.
 #[derive(Clone, Copy, Debug)]
 pub struct PythonSpelling;
 
 impl Spelling for PythonSpelling {
-    fn argument(&self, argument: Argument) -> Cow<'static, str> {
-        argument.snake_case().into()
-    }
-
     fn reset_option(&self) -> &'static str {
         "reset_token=True"
     }
@@ -194,13 +189,5 @@ impl Spelling for PythonSpelling {
 
     fn recovery(&self, name: &str, workspace: &str) -> String {
         format!("client.reset_workspace_access_token({name:?}, workspace={workspace:?})")
-    }
-
-    fn token_given(&self) -> &'static str {
-        "the token argument"
-    }
-
-    fn profile_choice(&self) -> &'static str {
-        "the profile argument"
     }
 }

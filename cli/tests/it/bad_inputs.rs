@@ -1,22 +1,10 @@
 //! The command line's cases of `tests/vectors/bad_inputs.json`: each exits
 //! with the code the vector names, says why on stderr, and sends nothing.
 
-use std::path::Path;
-
 use serde_json::Value;
-use wayfinder_tokens::Secret;
-use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT};
 
-use crate::support::{ADMIN, emulator};
+use crate::support::{admin_config, argv_with_config, emulator};
 use crate::vectors::load;
-
-fn admin_config(path: &Path, url: &str) {
-    let mut config = Config::default();
-    config.set_profile("admin", url, &Secret::new(ADMIN), Some("dev"), true);
-    config.users.get_mut("admin").unwrap().token = Some(Secret::new(ADMIN));
-    config.users.get_mut("admin").unwrap().identity = None;
-    wayfinder_tokens::config::replace(path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
-}
 
 #[tokio::test]
 async fn every_bad_command_line_exits_before_any_request() {
@@ -30,19 +18,9 @@ async fn every_bad_command_line_exits_before_any_request() {
     assert!(cases.len() >= 5, "the vectors hold command lines");
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("admin-config");
-    admin_config(&config, emu.url());
+    let config = admin_config(dir.path(), emu.url());
     for case in cases {
-        let mut argv: Vec<String> = case["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_owned())
-            .collect();
-        if !argv.is_empty() {
-            argv.extend(["--config".to_owned(), config.display().to_string()]);
-        }
-        let out = wayfinder_tokens_cli::run(argv).await;
+        let out = wayfinder_tokens_cli::run(argv_with_config(case, &config)).await;
         assert_eq!(
             i64::from(out.code),
             case["exit"].as_i64().unwrap(),
@@ -68,8 +46,7 @@ async fn server_words_reach_the_terminal_as_sent() {
     assert!(cases.len() >= 2);
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("admin-config");
-    admin_config(&config, emu.url());
+    let config = admin_config(dir.path(), emu.url());
     for case in cases {
         let mut spec = case["fault"].clone();
         spec["path_prefix"] = "/resources".into();

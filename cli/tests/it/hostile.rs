@@ -1,15 +1,11 @@
 //! Off the happy path on the command line: server text never reaches the
 //! terminal raw, and the one-time secret always reaches the user.
 
-use std::path::{Path, PathBuf};
-
 use wayfinder_emulator::Fault;
-use wayfinder_tokens::Secret;
 use wayfinder_tokens::config;
-use wayfinder_tokens::config::{Config, DEFAULT_LOCK_TIMEOUT, User};
 use wayfinder_tokens_cli::run;
 
-use crate::support::{ADMIN, emulator, works};
+use crate::support::{admin_config, emulator, works};
 
 fn fault_body(path: &str, status: u16, body: String) -> Fault {
     Fault {
@@ -19,29 +15,11 @@ fn fault_body(path: &str, status: u16, body: String) -> Fault {
     }
 }
 
-/// A config file with profile `real` (the emulator, a cached API token)
-/// and profile `bob` (a static token of his own).
-fn two_profiles(dir: &Path, url: &str) -> PathBuf {
-    let path = dir.join("config");
-    let mut config = Config::default();
-    config.set_profile("real", url, &Secret::new("bob-static-token"), Some("dev"), true);
-    config.users.insert(
-        "real".into(),
-        User {
-            token: Some(Secret::new(ADMIN)),
-            ..User::default()
-        },
-    );
-    config.set_profile("bob", url, &Secret::new("bob-static-token"), Some("dev"), false);
-    config::replace(&path, DEFAULT_LOCK_TIMEOUT, &config).unwrap();
-    path
-}
-
 #[tokio::test]
 async fn server_text_cannot_reach_the_terminal_raw() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let path = two_profiles(dir.path(), emu.url());
+    let path = admin_config(dir.path(), emu.url());
     let config = path.display().to_string();
     let evil = "a\u{1b}]0;owned\u{7}b\rc\u{1b}[2J";
     let object = serde_json::json!({
@@ -114,7 +92,7 @@ async fn server_text_cannot_reach_the_terminal_raw() {
 async fn formats_that_would_drop_the_secret_are_refused_before_any_request() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let path = two_profiles(dir.path(), emu.url());
+    let path = admin_config(dir.path(), emu.url());
     let config = path.display().to_string();
     let out = run([
         "create",
@@ -150,7 +128,7 @@ async fn formats_that_would_drop_the_secret_are_refused_before_any_request() {
 async fn a_failed_save_profile_still_prints_the_secret() {
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let path = two_profiles(dir.path(), emu.url());
+    let path = admin_config(dir.path(), emu.url());
     // The lock cannot be taken: its path is a folder.
     std::fs::remove_file(config::lock_path(&path)).unwrap();
     std::fs::create_dir(config::lock_path(&path)).unwrap();

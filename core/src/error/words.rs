@@ -136,10 +136,13 @@ impl std::fmt::Display for Field {
     }
 }
 
-/// How a front names what an error's sentences mention.
+/// How a front names what an error's sentences mention. The defaults are
+/// the Rust (and Python) names.
 pub trait Spelling {
     /// An argument's name.
-    fn argument(&self, argument: Argument) -> Cow<'static, str>;
+    fn argument(&self, argument: Argument) -> Cow<'static, str> {
+        argument.snake_case().into()
+    }
     /// The option that turns a create into a reset (`reset_token=True`).
     fn reset_option(&self) -> &'static str;
     /// The call that resets one token, or `None` where the way to reset is
@@ -147,10 +150,14 @@ pub trait Spelling {
     fn reset_call(&self, family: TokenFamily, name: &str) -> Option<String>;
     /// The whole call that gets a batch's failed token a working secret.
     fn recovery(&self, name: &str, workspace: &str) -> String;
-    /// What the caller calls a token given explicitly ("the token argument").
-    fn token_given(&self) -> &'static str;
-    /// How the caller chooses a profile ("the profile argument").
-    fn profile_choice(&self) -> &'static str;
+    /// What the caller calls a token given explicitly.
+    fn token_given(&self) -> &'static str {
+        "the token argument"
+    }
+    /// How the caller chooses a profile.
+    fn profile_choice(&self) -> &'static str {
+        "the profile argument"
+    }
 }
 
 /// The Rust crate's names (the `Display` of every error).
@@ -158,10 +165,6 @@ pub trait Spelling {
 pub struct RustSpelling;
 
 impl Spelling for RustSpelling {
-    fn argument(&self, argument: Argument) -> Cow<'static, str> {
-        argument.snake_case().into()
-    }
-
     fn reset_option(&self) -> &'static str {
         "CreateOptions { reset_token: true, .. }"
     }
@@ -175,14 +178,6 @@ impl Spelling for RustSpelling {
 
     fn recovery(&self, name: &str, workspace: &str) -> String {
         format!("client.reset_workspace_access_token({name:?}, Some({workspace:?}))")
-    }
-
-    fn token_given(&self) -> &'static str {
-        "the token argument"
-    }
-
-    fn profile_choice(&self) -> &'static str {
-        "the profile argument"
     }
 }
 
