@@ -134,9 +134,14 @@ def build(release: bool) -> Path:
     subprocess.run(["cargo", "build", "--quiet", *flags, *selected], check=True, cwd=ROOT, env=env)
     out = target_dir(profile)
     if release:
-        install_library(out / library_file("_native"), ROOT / "bindings-python" / "python" / "wayfinder_tokens" / python_extension_name())
+        install_library(
+            out / library_file("_native"),
+            ROOT / "bindings-python" / "python" / "wayfinder_tokens" / python_extension_name(),
+        )
         install_library(out / library_file("wayfinder_tokens_node"), ROOT / "bindings-node" / node_addon_name())
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bindings-python" / "python"), os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT / "bindings-python" / "python"), os.environ.get("PYTHONPATH")])
+    )
     return out
 
 
