@@ -13,6 +13,7 @@ mod call;
 mod client;
 mod emulator;
 mod fleet;
+mod options;
 mod spelling;
 mod types;
 
