@@ -13,7 +13,9 @@ use wayfinder_tokens::fleet::MAX_CONCURRENCY;
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions, CreateOptions, Field, Secret, names};
 
-use crate::asyncio::{batch_blocking, batch_coroutine, blocking, coroutine, ready};
+use crate::asyncio::ready;
+use crate::blocking::{batch_blocking, blocking};
+use crate::coroutine::{batch_coroutine, coroutine};
 use crate::errors::to_py;
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI};
 

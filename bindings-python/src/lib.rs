@@ -7,7 +7,9 @@
 #![allow(missing_debug_implementations)]
 
 mod asyncio;
+mod blocking;
 mod client;
+mod coroutine;
 mod errors;
 mod fleet;
 #[cfg(unix)]
@@ -47,7 +49,7 @@ pub(crate) fn reset_log_cache(py: Python<'_>) {
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<String>) -> PyResult<(i32, String, String)> {
     reset_log_cache(py);
-    let out = asyncio::wait(py, wayfinder_tokens_cli::run(argv))?;
+    let out = blocking::wait(py, wayfinder_tokens_cli::run(argv))?;
     Ok((out.code, out.stdout, out.stderr))
 }
 
@@ -61,14 +63,14 @@ fn run_cli_stdio(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
     reset_log_cache(py);
     let cancel = wayfinder_tokens::fleet::CancellationToken::new();
     let run = wayfinder_tokens_cli::run_stdio("python -m wayfinder_tokens", argv, cancel.clone());
-    asyncio::wait_cancelling(py, cancel, run)
+    blocking::wait_cancelling(py, cancel, run)
 }
 
 /// Runs the emulator command (`python -m wayfinder_tokens.testing`): the
 /// same flags and first line as `wayfinder-emulator`; returns the exit code.
 #[pyfunction]
 fn run_emulator(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    asyncio::wait(
+    blocking::wait(
         py,
         wayfinder_emulator::cli::main_as("python -m wayfinder_tokens.testing", argv),
     )
@@ -100,7 +102,7 @@ fn render_table(tokens: Vec<PyRef<'_, types::AccessToken>>, headers: bool) -> St
 fn handoff(py: Python<'_>, as_coroutine: bool) -> PyResult<Py<PyAny>> {
     let nothing = async { Ok::<(), wayfinder_tokens::Error>(()) };
     if as_coroutine {
-        asyncio::coroutine(py, "_handoff", nothing)
+        coroutine::coroutine(py, "_handoff", nothing)
     } else {
         asyncio::awaitable(py, nothing)
     }
