@@ -97,6 +97,11 @@ export declare class BatchReport {
   writeEnvDir(dir: string): Array<string>
   /** One JSON object per token and line, the secret under `token` for rotated ones. */
   toJsonl(): string
+  /**
+   * A flat object per token (rotated, failed, would rotate, not started),
+   * never a secret: for a table, a spreadsheet or a data frame.
+   */
+  toRecords(): Array<{ workspace: string, name: string, status: string, oldSecretValid: boolean | null, error: string | null }>
   /** What `JSON.stringify` shows: counts and names, never a secret. */
   toJSON(): any
 }
@@ -486,8 +491,8 @@ export interface InventoryEntry {
   expiresInSeconds?: number
   /** The object's generation: it grows each time the secret is reset. */
   generation: number
-  /** The object as the server returned it. */
-  object: AccessToken
+  /** The whole object, as the API returned it (the fields above are read from it). */
+  object: Record<string, unknown>
 }
 
 /** Options of `inventory()`. */
@@ -536,6 +541,16 @@ export interface IssuedTokenView {
   token?: string
 }
 
+/** One record, as the logger function receives it. */
+export interface LogRecord {
+  /** `error`, `warn`, `info`, `debug` or `trace`. */
+  level: string
+  /** The part of the library that logged it, e.g. `wayfinder_tokens::transport`. */
+  target: string
+  /** What happened. */
+  message: string
+}
+
 /** Called after each token of a batch. */
 export interface ProgressEvent {
   /** Tokens finished so far (rotated or failed). */
@@ -549,6 +564,12 @@ export interface ProgressEvent {
   /** `rotated`, `failed` or `wouldRotate`. */
   outcome: string
 }
+
+/**
+ * The access tokens as a text table (the CLI's `-o table`); `tokens` are
+ * `AccessToken`s or the objects as the API returned them.
+ */
+export declare function renderTable(tokens: Array<AccessToken | Record<string, unknown>>, options?: { headers?: boolean }): string
 
 /** Everything granted to a token. */
 export interface Roles {
@@ -596,6 +617,13 @@ export interface SaveProfileOptions {
   /** Make it the current profile. */
   makeCurrent?: boolean
 }
+
+/**
+ * Sends the library's log records at `level` (default `info`) and above to
+ * `logger`, called on the JavaScript thread; `null` turns it off. A logger
+ * that throws is reported as a warning, never breaks a call.
+ */
+export declare function setLogger(logger: ((record: LogRecord) => void) | null, level?: 'error' | 'warn' | 'info' | 'debug' | 'trace'): void
 
 /** A workspace access token to rotate (an `InventoryEntry` is one too). */
 export interface TokenTarget {

@@ -10,8 +10,10 @@ export const {
   IssuedToken,
   WayfinderError,
   isWayfinderError,
+  renderTable,
   runCli,
   runCliStdio,
+  setLogger,
   VERSION,
 } = native
 export default native

@@ -11,7 +11,7 @@ use wayfinder_tokens::fleet::{BatchReport as CoreReport, InventoryEntry as CoreE
 
 use crate::call::error_object;
 use crate::spelling::NodeSpelling;
-use crate::types::{AccessToken, IssuedToken};
+use crate::types::IssuedToken;
 
 /// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
 #[napi(object, object_from_js = false)]
@@ -30,8 +30,9 @@ pub struct InventoryEntry {
     pub expires_in_seconds: Option<i64>,
     /// The object's generation: it grows each time the secret is reset.
     pub generation: i64,
-    /// The object as the server returned it.
-    pub object: AccessToken,
+    /// The whole object, as the API returned it (the fields above are read from it).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub object: serde_json::Value,
 }
 
 impl From<CoreEntry> for InventoryEntry {
@@ -44,7 +45,7 @@ impl From<CoreEntry> for InventoryEntry {
             expiry: e.expiry,
             expires_in_seconds: e.expires_in_seconds,
             generation: e.generation,
-            object: e.object.into(),
+            object: serde_json::to_value(&e.object).unwrap_or_default(),
         }
     }
 }
@@ -214,6 +215,27 @@ impl BatchReport {
     #[napi]
     pub fn to_jsonl(&self, env: &Env) -> Result<String> {
         crate::call::sync(env, self.report.to_jsonl(&NodeSpelling))
+    }
+
+    /// A flat object per token (rotated, failed, would rotate, not started),
+    /// never a secret: for a table, a spreadsheet or a data frame.
+    #[napi(
+        ts_return_type = "Array<{ workspace: string, name: string, status: string, oldSecretValid: boolean | null, error: string | null }>"
+    )]
+    pub fn to_records(&self) -> Vec<serde_json::Value> {
+        self.report
+            .rows()
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "workspace": row.workspace,
+                    "name": row.name,
+                    "status": row.status.as_str(),
+                    "oldSecretValid": row.old_secret_valid,
+                    "error": row.error.map(|e| e.describe(&NodeSpelling)),
+                })
+            })
+            .collect()
     }
 
     /// What `JSON.stringify` shows: counts and names, never a secret.

@@ -13,6 +13,7 @@ mod call;
 mod client;
 mod emulator;
 mod fleet;
+mod logging;
 mod options;
 mod spelling;
 mod types;
@@ -36,6 +37,7 @@ fn init() {
     {
         napi::bindgen_prelude::create_custom_tokio_runtime(runtime);
     }
+    logging::from_env();
 }
 
 /// The library version.
@@ -83,21 +85,51 @@ pub fn run_cli_stdio<'env>(
     call::settle(env, listening, run, |code: i32| code)
 }
 
-/// Adds `WayfinderError` and `isWayfinderError`, and makes
-/// `util.inspect(issued)` show `toJSON()` (no secret) instead of `{}`.
+/// The access tokens as a text table (the CLI's `-o table`); `tokens` are
+/// `AccessToken`s or the objects as the API returned them.
+#[napi(ts_args_type = "tokens: Array<AccessToken | Record<string, unknown>>, options?: { headers?: boolean }")]
+pub fn render_table(env: &Env, tokens: Vec<serde_json::Value>, options: Option<serde_json::Value>) -> Result<String> {
+    let headers = options
+        .as_ref()
+        .and_then(|o| o.get("headers"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(true);
+    let objects = tokens
+        .into_iter()
+        .map(|t| {
+            // An `AccessToken` carries the API's object under `object`.
+            let object = match t.get("object") {
+                Some(o) if o.is_object() => o.clone(),
+                _ => t,
+            };
+            serde_json::from_value::<wayfinder_tokens::AccessToken>(object).map_err(|e| {
+                wayfinder_tokens::Error::invalid(
+                    wayfinder_tokens::Field::named("tokens"),
+                    "invalidValue",
+                    format!("holds something that is not an access token: {e}"),
+                )
+            })
+        })
+        .collect::<wayfinder_tokens::Result<Vec<_>>>();
+    call::sync(env, objects).map(|objects| wayfinder_tokens::render::table(&objects, headers))
+}
+
+/// Adds `WayfinderError` and `isWayfinderError`, and makes `util.inspect`
+/// (and `console.log`) of an `IssuedToken` or a `BatchReport` show its
+/// `toJSON()` (never a secret) instead of `{}`.
 #[napi(module_exports)]
 pub fn module_exports(mut exports: Object, env: Env) -> Result<()> {
     call::register_error_class(&env, &mut exports)?;
-    let class = exports
-        .get_named_property::<Unknown>("IssuedToken")?
-        .coerce_to_object()?;
-    let mut prototype: Object = class.get_named_property("prototype")?;
-    let inspect = env.create_function_from_closure::<(), Unknown, _>("inspect", |ctx| {
-        let this: Object = ctx.this()?;
-        let to_json: Function<'_, (), Unknown> = this.get_named_property("toJSON")?;
-        to_json.apply(this, ())
-    })?;
     let key = env.symbol_for("nodejs.util.inspect.custom")?;
-    prototype.set_property(key, inspect)?;
+    for name in ["IssuedToken", "BatchReport"] {
+        let class = exports.get_named_property::<Unknown>(name)?.coerce_to_object()?;
+        let mut prototype: Object = class.get_named_property("prototype")?;
+        let inspect = env.create_function_from_closure::<(), Unknown, _>("inspect", |ctx| {
+            let this: Object = ctx.this()?;
+            let to_json: Function<'_, (), Unknown> = this.get_named_property("toJSON")?;
+            to_json.apply(this, ())
+        })?;
+        prototype.set_property(key, inspect)?;
+    }
     Ok(())
 }

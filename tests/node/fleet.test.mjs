@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 
-import { Client, Emulator, isWayfinderError } from 'wayfinder-tokens'
+import { inspect } from 'node:util'
+
+import { Client, Emulator, isWayfinderError, renderTable } from 'wayfinder-tokens'
 
 import { ADMIN } from './support.mjs'
 
@@ -62,6 +64,23 @@ test('inventory and rotate with progress, the report telling each failure apart'
   assert.equal(report.writeEnvDir(dir).length, 18)
   assert.equal(statSync(dir).mode & 0o777, 0o700)
   assert.equal(report.toJsonl().trim().split('\n').length, 20)
+
+  // console.log shows the report (never a secret), records and a table as in Python.
+  const logged = inspect(report)
+  assert.ok(!logged.startsWith('BatchReport {}') && logged.includes('tok1'), logged)
+  assert.ok(report.rotated.every((i) => !logged.includes(i.token)))
+  const records = report.toRecords()
+  assert.equal(records.length, 20)
+  const tok1 = records.find((r) => r.name === 'tok1' && r.workspace === 'team2')
+  assert.deepEqual([tok1.status, tok1.oldSecretValid], ['failed', true])
+  assert.match(tok1.error, /HTTP 500/)
+  assert.ok(records.every((r) => !Object.values(r).some((v) => report.rotated.some((i) => i.token === v))))
+  // An inventory entry's object is the API's object, not another wrapper around it.
+  assert.equal(inventory[0].object.metadata.name, inventory[0].name)
+  const table = renderTable(await client.listWorkspaceAccessTokens({ workspace: 'team0' }))
+  assert.match(table, /NAME/)
+  assert.equal(table.trim().split('\n').length, 6)
+  assert.equal(renderTable([inventory[0].object], { headers: false }).trim().split('\n').length, 1)
 })
 
 test('a signal stops the batch and the report says what was not started', async (t) => {

@@ -13,6 +13,6 @@ pub use inventory::{
     DEFAULT_INVENTORY_CONCURRENCY, DEFAULT_ROTATE_CONCURRENCY, InventoryEntry, InventoryQuery, MAX_CONCURRENCY,
     TokenRef, WORKSPACE_GROUP_VERSION,
 };
-pub use report::{BatchReport, RotationFailure, Undelivered, rotated_jsonl};
+pub use report::{BatchReport, ReportRow, RotationFailure, TokenStatus, Undelivered, rotated_jsonl};
 pub use rotate::{CancellationToken, Outcome, Progress, ProgressFn, RotateHooks, RotateOptions};
 pub use sink::{EnvDir, SecretSink, sinks};

@@ -53,7 +53,81 @@ pub struct BatchReport {
     pub undelivered: Vec<Undelivered>,
 }
 
+/// What became of one token of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// It has a new secret.
+    Rotated,
+    /// It does not (see its failure).
+    Failed,
+    /// A dry run: it would rotate.
+    WouldRotate,
+    /// The batch was stopped before it: nothing was sent for it.
+    NotStarted,
+}
+
+impl TokenStatus {
+    /// The status as tables and records show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Rotated => "rotated",
+            TokenStatus::Failed => "failed",
+            TokenStatus::WouldRotate => "would rotate",
+            TokenStatus::NotStarted => "not started",
+        }
+    }
+}
+
+/// The line of a token that did not rotate.
+fn line(target: &TokenRef, status: TokenStatus) -> ReportRow<'_> {
+    ReportRow {
+        workspace: &target.workspace,
+        name: &target.name,
+        status,
+        old_secret_valid: None,
+        error: None,
+    }
+}
+
+/// One token's line of a report, as tables and records show it (no secret).
+#[derive(Debug)]
+pub struct ReportRow<'a> {
+    /// The token's workspace (empty for a platform token).
+    pub workspace: &'a str,
+    /// The token's name.
+    pub name: &'a str,
+    /// What became of it.
+    pub status: TokenStatus,
+    /// For a failure: whether the old secret still works (`None`: unknown).
+    pub old_secret_valid: Option<bool>,
+    /// For a failure: why.
+    pub error: Option<&'a Error>,
+}
+
 impl BatchReport {
+    /// A line per token: rotated, failed, would rotate, not started.
+    pub fn rows(&self) -> Vec<ReportRow<'_>> {
+        let mut rows: Vec<ReportRow<'_>> = self
+            .rotated
+            .iter()
+            .map(|i| ReportRow {
+                workspace: i.workspace.as_deref().unwrap_or_default(),
+                name: &i.name,
+                status: TokenStatus::Rotated,
+                old_secret_valid: None,
+                error: None,
+            })
+            .collect();
+        rows.extend(self.failed.iter().map(|f| ReportRow {
+            old_secret_valid: f.old_secret_valid,
+            error: Some(&f.error),
+            ..line(&f.target, TokenStatus::Failed)
+        }));
+        rows.extend(self.would_rotate.iter().map(|t| line(t, TokenStatus::WouldRotate)));
+        rows.extend(self.not_started.iter().map(|t| line(t, TokenStatus::NotStarted)));
+        rows
+    }
+
     /// Whether every token rotated and its secret was handed over: nothing
     /// failed, nothing was left unstarted, no sink refused a secret.
     pub fn ok(&self) -> bool {
