@@ -97,6 +97,7 @@ pub fn from_env() {
 /// Sends the library's log records at `level` (default `info`) and above to
 /// `logger`, called on the JavaScript thread; `null` turns it off. A logger
 /// that throws is reported as a warning, never breaks a call.
+#[cfg_attr(test, allow(dead_code))]
 #[napi(
     ts_args_type = "logger: ((record: LogRecord) => void) | null, level?: 'error' | 'warn' | 'info' | 'debug' | 'trace'"
 )]
