@@ -74,10 +74,11 @@ test-rust: ## Rust unit and integration tests (against the emulator)
 	cargo test --workspace --quiet
 
 # The Node addon too: the suite runs both CLIs (python -m and the npm bin) through the same cases.
-test-python: build-python build-node ## The pytest suite, mypy --strict and stubtest
+test-python: build-python build-node ## The pytest suite, mypy --strict, stubtest and pyright on user code
 	$(PY) -m pytest -q
 	$(PY) -m mypy
 	$(PY) -m mypy.stubtest wayfinder_tokens
+	npx --no-install pyright
 
 test-node: build-node ## The node:test suite, the TypeScript check, and the committed loader/types
 	git diff --exit-code -- bindings-node/index.js bindings-node/index.d.ts || \

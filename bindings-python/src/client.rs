@@ -45,6 +45,21 @@ pub fn duration_arg(py: Python<'_>, field: Argument, value: Option<&Bound<'_, Py
     }
 }
 
+/// Strings from any iterable of them (a list, a tuple, a set, a generator);
+/// a lone string is refused rather than taken letter by letter.
+pub fn strings(py: Python<'_>, field: Argument, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    let refuse = || {
+        to_py(
+            py,
+            wayfinder_tokens::Error::invalid(field, "invalidValue", "must be an iterable of strings, not one string"),
+        )
+    };
+    if value.is_instance_of::<pyo3::types::PyString>() {
+        return Err(refuse());
+    }
+    value.try_iter()?.map(|item| item?.extract::<String>()).collect()
+}
+
 /// A whole number from Python (an int, or a float with no fraction) in
 /// `0..=max`; anything else is a `ValidationError` naming `field`, never an
 /// `OverflowError` or a silent truncation.
@@ -372,17 +387,17 @@ macro_rules! client_class {
             fn inventory(
                 &self,
                 py: Python<'_>,
-                workspaces: Option<Vec<String>>,
+                workspaces: Option<Bound<'_, PyAny>>,
                 expiring_within: Option<Bound<'_, PyAny>>,
                 older_than: Option<Bound<'_, PyAny>>,
-                names: Option<Vec<String>>,
+                names: Option<Bound<'_, PyAny>>,
                 concurrency: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Py<PyAny>> {
                 let query = wayfinder_tokens::fleet::InventoryQuery {
-                    workspaces,
+                    workspaces: workspaces.map(|w| strings(py, Argument::Workspaces, &w)).transpose()?,
                     expiring_within: duration_arg(py, Argument::ExpiringWithin, expiring_within.as_ref())?,
                     older_than: duration_arg(py, Argument::OlderThan, older_than.as_ref())?,
-                    names: names.unwrap_or_default(),
+                    names: names.map(|n| strings(py, Argument::Names, &n)).transpose()?.unwrap_or_default(),
                     concurrency: whole_number_arg(py, Argument::Concurrency, concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                 };
                 let client = self.inner.client(py)?;

@@ -10,7 +10,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use std::collections::HashMap;
 
-use wayfinder_tokens::{Error, ErrorKind, Field, FieldError, Spelling, TokenFamily};
+use wayfinder_tokens::{Error, ErrorKind, Field, Spelling, TokenFamily};
 
 /// The exception class of each kind (`None`: the root), with its docstring.
 fn class_of(kind: Option<ErrorKind>) -> (&'static str, &'static str) {
@@ -83,6 +83,7 @@ fn build(py: Python<'_>) -> PyResult<Classes> {
         attrs.set_item("__module__", "wayfinder_tokens")?;
         attrs.set_item("__doc__", doc)?;
         attrs.set_item("status", py.None())?;
+        attrs.set_item("hint", py.None())?;
         attrs.set_item("code", kind.map(ErrorKind::code))?;
         attrs.set_item("field_errors", PyList::empty(py))?;
         Ok(type_.call1((name, bases, attrs))?.cast_into::<PyType>()?.unbind())
@@ -125,19 +126,15 @@ fn class_for(py: Python<'_>, kind: Option<ErrorKind>) -> PyResult<Bound<'_, PyTy
         .ok_or_else(|| pyo3::exceptions::PyImportError::new_err("wayfinder_tokens: an exception class is missing"))
 }
 
-fn raise(
-    py: Python<'_>,
-    kind: Option<ErrorKind>,
-    message: &str,
-    status: Option<u16>,
-    field_errors: &[FieldError],
-) -> PyErr {
+/// An exception of `kind`'s class, with its attributes set.
+fn raise(py: Python<'_>, kind: Option<ErrorKind>, message: &str, error: Option<&Error>) -> PyErr {
     let build = || -> PyResult<PyErr> {
         let instance = class_for(py, kind)?.call1((message,))?;
-        instance.setattr("status", status)?;
+        instance.setattr("status", error.and_then(Error::status))?;
+        instance.setattr("hint", error.and_then(Error::hint).map(|h| h.phrase(&PythonSpelling)))?;
         let class = field_error_class(py)?;
         let list = PyList::empty(py);
-        for f in field_errors {
+        for f in error.map(Error::field_errors).unwrap_or_default() {
             list.append(class.call1((f.field.key(), &f.code, f.message(&PythonSpelling)))?)?;
         }
         instance.setattr("field_errors", list)?;
@@ -147,21 +144,15 @@ fn raise(
 }
 
 /// Converts a core error into the matching exception, with `status`,
-/// `code` and `field_errors` set.
+/// `code`, `hint` and `field_errors` set.
 pub fn to_py(py: Python<'_>, error: Error) -> PyErr {
-    raise(
-        py,
-        Some(error.kind()),
-        &error.describe(&PythonSpelling),
-        error.status(),
-        error.field_errors(),
-    )
+    raise(py, Some(error.kind()), &error.describe(&PythonSpelling), Some(&error))
 }
 
 /// A panic inside the library, surfaced as `WayfinderError`. The payload is
 /// not shown: it could hold anything.
 pub fn panicked(py: Python<'_>) -> PyErr {
-    raise(py, None, wayfinder_tokens::error::PANIC_MESSAGE, None, &[])
+    raise(py, None, wayfinder_tokens::error::PANIC_MESSAGE, None)
 }
 
 /// Raises a `ValidationError` for one of this package's own arguments:

@@ -84,7 +84,16 @@ impl Inventory {
     fn __len__(&self) -> usize {
         self.0.len()
     }
-    fn __getitem__(&self, index: isize) -> PyResult<InventoryEntry> {
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if let Ok(slice) = key.cast::<pyo3::types::PySlice>() {
+            // A slice of an inventory is an inventory, as a list's is a list.
+            let picked = slice.indices(self.0.len() as isize)?;
+            let entries = (0..picked.slicelength)
+                .map(|k| self.0[(picked.start + k as isize * picked.step) as usize].clone())
+                .collect();
+            return Ok(Bound::new(py, Inventory(entries))?.into_any());
+        }
+        let index: isize = key.extract()?;
         let len = self.0.len() as isize;
         let at = if index < 0 { index + len } else { index };
         usize::try_from(at)
@@ -92,6 +101,7 @@ impl Inventory {
             .and_then(|i| self.0.get(i))
             .map(|e| InventoryEntry(e.clone()))
             .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("inventory index out of range"))
+            .and_then(|e| Ok(Bound::new(py, e)?.into_any()))
     }
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let entries: Vec<InventoryEntry> = self.0.iter().cloned().map(InventoryEntry).collect();

@@ -89,9 +89,12 @@ fn cli_log_level(argv: Vec<String>) -> u8 {
 /// NAME, WORKSPACE, DESCRIPTION, CREATED columns, as the CLI prints them.
 #[pyfunction]
 #[pyo3(signature = (tokens, headers=true))]
-fn render_table(tokens: Vec<PyRef<'_, types::AccessToken>>, headers: bool) -> String {
-    let tokens: Vec<wayfinder_tokens::AccessToken> = tokens.iter().map(|t| t.0.clone()).collect();
-    wayfinder_tokens::render::table(&tokens, headers)
+fn render_table(tokens: &Bound<'_, PyAny>, headers: bool) -> PyResult<String> {
+    let tokens = tokens
+        .try_iter()?
+        .map(|t| Ok(t?.extract::<PyRef<'_, types::AccessToken>>()?.0.clone()))
+        .collect::<PyResult<Vec<wayfinder_tokens::AccessToken>>>()?;
+    Ok(wayfinder_tokens::render::table(&tokens, headers))
 }
 
 /// For the benchmarks: one asyncio ↔ tokio round trip that does no work,

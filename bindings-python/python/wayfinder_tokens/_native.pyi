@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, final
+from typing import Any, Literal, NamedTuple, SupportsIndex, final, overload
 
 from typing_extensions import Self, TypeAlias
 
@@ -47,6 +47,18 @@ __version__: str
 
 _Path: TypeAlias = str | os.PathLike[str]
 _Duration: TypeAlias = timedelta | int | float | str
+_Code: TypeAlias = Literal[
+    "CONFIG",
+    "VALIDATION",
+    "UNAUTHENTICATED",
+    "PERMISSION_DENIED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "RATE_LIMITED",
+    "SERVER",
+    "TRANSPORT",
+    "TIMEOUT",
+]
 
 class FieldError(NamedTuple):
     """A field that failed validation: the field, the rule's code, and a sentence."""
@@ -63,42 +75,64 @@ class WayfinderError(Exception):
 
     status: int | None
     """The HTTP status of the answer behind the error, if there was one."""
-    code: str | None
+    code: _Code | None
     """A stable code: CONFIG, VALIDATION, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND,
-    ALREADY_EXISTS, RATE_LIMITED, SERVER, TRANSPORT or TIMEOUT."""
+    ALREADY_EXISTS, RATE_LIMITED, SERVER, TRANSPORT or TIMEOUT (None: a bug of the library)."""
+    hint: str | None
+    """What to do next, when the library knows (also at the end of the message)."""
     field_errors: list[FieldError]
     """The fields that failed; filled for ValidationError."""
 
 class ConfigError(WayfinderError):
     """The config file or the client's settings are unusable."""
 
+    code: Literal["CONFIG"]
+
 class ValidationError(WayfinderError):
     """Bad input, caught before any request, or a server's 400. `field_errors` lists
     FieldError(field, code, message) named tuples; `code` is the rule (required, pattern, maxLength...)."""
 
+    code: Literal["VALIDATION"]
+
 class AuthenticationError(WayfinderError):
     """401: missing, malformed, expired, reset or deleted credentials."""
+
+    code: Literal["UNAUTHENTICATED"]
 
 class PermissionDeniedError(WayfinderError):
     """403: authenticated but not allowed."""
 
+    code: Literal["PERMISSION_DENIED"]
+
 class NotFoundError(WayfinderError):
     """404: no such access token."""
+
+    code: Literal["NOT_FOUND"]
 
 class AlreadyExistsError(WayfinderError):
     """409: an access token of that name exists."""
 
+    code: Literal["ALREADY_EXISTS"]
+
 class RateLimitedError(WayfinderError):
     """429 after the retries ran out."""
+
+    code: Literal["RATE_LIMITED"]
 
 class ServerError(WayfinderError):
     """Any other error answer: 5xx, an unexpected status, an undecodable body."""
 
+    code: Literal["SERVER"]
+
 class TransportError(WayfinderError):
     """The request could not be sent or its answer not read."""
 
+    code: Literal["TRANSPORT"]
+
 class TimeoutError(WayfinderError, builtins.TimeoutError):
     """A deadline passed. Also a builtin TimeoutError."""
+
+    code: Literal["TIMEOUT"]
 
 @final
 class AccessToken:
@@ -302,7 +336,10 @@ class Inventory:
     """The access tokens an inventory found: a sequence of `InventoryEntry`, shown as a table in notebooks."""
 
     def __len__(self) -> int: ...
-    def __getitem__(self, key: int, /) -> InventoryEntry: ...
+    @overload
+    def __getitem__(self, key: SupportsIndex, /) -> InventoryEntry: ...
+    @overload
+    def __getitem__(self, key: slice, /) -> Inventory: ...
     def __iter__(self) -> Iterator[InventoryEntry]: ...
     def to_records(self) -> list[dict[str, Any]]:
         """Flat dicts without any secret, for ``pandas.DataFrame(self.to_records())``."""
@@ -472,11 +509,11 @@ class AsyncClient:
         """The workspaces the credentials can see, sorted."""
     def inventory(
         self,
-        workspaces: list[str] | None = None,
+        workspaces: Iterable[str] | None = None,
         *,
         expiring_within: str | float | timedelta | None = None,
         older_than: str | float | timedelta | None = None,
-        names: list[str] | None = None,
+        names: Iterable[str] | None = None,
         concurrency: int | None = None,
     ) -> Coroutine[Any, Any, Inventory]:
         """Every workspace access token in `workspaces` (default: every workspace the
@@ -615,11 +652,11 @@ class Client:
         """The workspaces the credentials can see, sorted."""
     def inventory(
         self,
-        workspaces: list[str] | None = None,
+        workspaces: Iterable[str] | None = None,
         *,
         expiring_within: str | float | timedelta | None = None,
         older_than: str | float | timedelta | None = None,
-        names: list[str] | None = None,
+        names: Iterable[str] | None = None,
         concurrency: int | None = None,
     ) -> Inventory:
         """Every workspace access token in `workspaces` (default: every workspace the
@@ -669,7 +706,7 @@ class Emulator:
         data: _Path | None = None,
         *,
         api_group_version: str | None = None,
-        workspaces: list[str] | None = None,
+        workspaces: Iterable[str] | None = None,
         known_roles: list[str] | None = None,
     ) -> Self: ...
     @property
@@ -716,7 +753,7 @@ class Emulator:
         tb: TracebackType | None,
     ) -> Awaitable[None]: ...
 
-def render_table(tokens: list[AccessToken], headers: bool = True) -> str:
+def render_table(tokens: Iterable[AccessToken], headers: bool = True) -> str:
     """NAME, WORKSPACE, DESCRIPTION, CREATED columns, as the CLI prints them."""
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:
