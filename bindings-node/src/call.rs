@@ -282,16 +282,40 @@ where
     T: Send + 'static,
     V: ToNapiValue + 'static,
 {
+    // Where the caller called from, for the stack of a rejection: the Promise
+    // settles on a later tick, whose stack holds none of the caller's frames.
+    let site = env
+        .create_error(Error::new(Status::GenericFailure, String::new()))?
+        .create_ref()?;
     let outcome = async move { Ok(outcome.await) };
     env.spawn_future_with_callback(outcome, move |env, outcome: std::result::Result<T, Failure>| {
         if let Some(listening) = listening {
             listening.remove(env)?;
         }
-        match outcome {
+        let rejected = match outcome {
             Ok(value) => Ok(convert(value)),
-            Err(failure) => Err(js_error(env, failure)),
-        }
+            Err(failure) => Err(match build_js_error(env, failure) {
+                Ok(error) => Error::from(with_caller_stack(env, error, &site)?),
+                Err(e) => e,
+            }),
+        };
+        site.unref(env)?;
+        rejected
     })
+}
+
+/// `error` with the caller's frames (from `site`) under its own first line.
+fn with_caller_stack<'env>(env: &'env Env, error: Unknown<'env>, site: &ObjectRef<false>) -> Result<Unknown<'env>> {
+    let site = site.get_value(env)?;
+    let mut object = error.coerce_to_object()?;
+    let name: Option<String> = object.get_named_property("name")?;
+    let message: Option<String> = object.get_named_property("message")?;
+    let frames: Option<String> = site.get_named_property("stack")?;
+    if let (Some(name), Some(message), Some(frames)) = (name, message, frames) {
+        let frames = frames.split_once('\n').map_or("", |(_, rest)| rest);
+        object.set_named_property("stack", format!("{name}: {message}\n{frames}"))?;
+    }
+    Ok(object.to_unknown())
 }
 
 /// Runs blocking work (file locks, disk) on the runtime's blocking pool and

@@ -119,3 +119,20 @@ test('hints and fields are named as Node names them', async (t) => {
     },
   )
 })
+
+test("a rejection carries the caller's stack", async (t) => {
+  const { client } = await setup(t)
+  async function lookUpTheMissingToken() {
+    return client.getWorkspaceAccessToken('missing')
+  }
+  await assert.rejects(lookUpTheMissingToken(), (error) => {
+    assert.equal(error.code, 'NOT_FOUND')
+    const [first, ...frames] = error.stack.split('\n')
+    assert.equal(first, `WayfinderError: ${error.message}`)
+    assert.ok(
+      frames.some((f) => f.includes('lookUpTheMissingToken')),
+      error.stack,
+    )
+    return true
+  })
+})
