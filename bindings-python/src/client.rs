@@ -150,8 +150,23 @@ fn create_options(
     })
 }
 
-fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> Vec<AccessToken> {
-    list.into_iter().map(AccessToken).collect()
+/// A list of access tokens as Python gets it: a list (`AccessTokens`, from
+/// the package's presentation) that shows itself as a table in notebooks.
+pub struct TokenList(Vec<AccessToken>);
+
+impl<'py> IntoPyObject<'py> for TokenList {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let list = pyo3::types::PyList::new(py, self.0)?;
+        py.import("wayfinder_tokens._present")?.getattr("AccessTokens")?.call1((list,))
+    }
+}
+
+fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> TokenList {
+    TokenList(list.into_iter().map(AccessToken).collect())
 }
 
 macro_rules! client_class {

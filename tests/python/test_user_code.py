@@ -76,3 +76,14 @@ def test_an_inventory_slices_as_a_list_does(client: wft.Client) -> None:
     assert inventory[-1].name == names[-1]
     with pytest.raises(IndexError):
         inventory[4]
+
+
+async def test_a_list_of_tokens_is_a_list_that_shows_as_a_table(aclient: wft.AsyncClient) -> None:
+    issued = await aclient.create_workspace_access_token("listed", description="<b>not bold</b>")
+    tokens = await aclient.list_workspace_access_tokens()
+    assert isinstance(tokens, wft.AccessTokens) and isinstance(tokens, list)
+    assert [t.name for t in tokens] == ["listed"] and tokens == [tokens[0]]
+    html = tokens._repr_html_()
+    assert html.startswith("<table><caption>1 access tokens</caption>")
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in html and "<b>" not in html
+    assert issued.token is not None and issued.token not in html

@@ -30,6 +30,7 @@ def _refuse_subinterpreters() -> None:
 _refuse_subinterpreters()
 
 from wayfinder_tokens import _native, _present  # noqa: E402, I001 (the presentation attaches to the native classes)
+from wayfinder_tokens._present import AccessTokens  # noqa: E402
 from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter check)
     AccessRole,
     AccessToken,
@@ -63,6 +64,7 @@ _present.install(_native)
 __all__ = [
     "AccessRole",
     "AccessToken",
+    "AccessTokens",
     "AlreadyExistsError",
     "AsyncClient",
     "AuthenticationError",

@@ -8,6 +8,8 @@ from typing import Any, Literal, NamedTuple, SupportsIndex, final, overload
 
 from typing_extensions import Self, TypeAlias
 
+from wayfinder_tokens._present import AccessTokens
+
 __all__ = [
     "__version__",
     "FieldError",
@@ -454,7 +456,7 @@ class AsyncClient:
         self, name: str, *, workspace: str | None = None
     ) -> Coroutine[Any, Any, AccessToken]:
         """Reads a workspace access token (never its secret). Raises `NotFoundError`."""
-    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> Coroutine[Any, Any, list[AccessToken]]:
+    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> Coroutine[Any, Any, AccessTokens]:
         """Lists a workspace's access tokens (never their secrets)."""
     def delete_workspace_access_token(
         self, name: str, *, workspace: str | None = None
@@ -493,7 +495,7 @@ class AsyncClient:
         """Issues a new secret for a platform access token; every earlier one stops working."""
     def get_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]:
         """Reads a platform access token (never its secret). Raises `NotFoundError`."""
-    def list_platform_access_tokens(self) -> Coroutine[Any, Any, list[AccessToken]]:
+    def list_platform_access_tokens(self) -> Coroutine[Any, Any, AccessTokens]:
         """Lists the platform access tokens (never their secrets)."""
     def delete_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]:
         """Deletes a platform access token; its secrets stop working at once."""
@@ -603,7 +605,7 @@ class Client:
         Example: `wf.reset_workspace_access_token("ci-deploy").token`"""
     def get_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken:
         """Reads a workspace access token (never its secret). Raises `NotFoundError`."""
-    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> list[AccessToken]:
+    def list_workspace_access_tokens(self, *, workspace: str | None = None) -> AccessTokens:
         """Lists a workspace's access tokens (never their secrets)."""
     def delete_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken:
         """Deletes a workspace access token; its secrets stop working at once. Raises `NotFoundError`."""
@@ -636,7 +638,7 @@ class Client:
         """Issues a new secret for a platform access token; every earlier one stops working."""
     def get_platform_access_token(self, name: str) -> AccessToken:
         """Reads a platform access token (never its secret). Raises `NotFoundError`."""
-    def list_platform_access_tokens(self) -> list[AccessToken]:
+    def list_platform_access_tokens(self) -> AccessTokens:
         """Lists the platform access tokens (never their secrets)."""
     def delete_platform_access_token(self, name: str) -> AccessToken:
         """Deletes a platform access token; its secrets stop working at once."""

@@ -41,6 +41,18 @@ def _days(seconds: int) -> str:
     return f"{seconds // _DAY}d"
 
 
+class AccessTokens(list["AccessToken"]):
+    """A list of access tokens (what the list calls return): a plain list
+    that shows itself as a table in notebooks."""
+
+    def _repr_html_(self) -> str:
+        rows: list[tuple[list[str], str | None]] = [
+            ([t.name, t.workspace or "-", t.description or "", t.created or "", t.expiry or "never"], None)
+            for t in self
+        ]
+        return _rows(f"{len(self)} access tokens", ["name", "workspace", "description", "created", "expiry"], rows)
+
+
 def access_token_html(self: AccessToken) -> str:
     """The object as a two-column table."""
     return _fields(
