@@ -11,7 +11,7 @@ use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
 use crate::fleet::{self, BatchReport, InventoryEntry, ProgressEvent, TokenTarget};
 use crate::options::{
     AccessRoleOptions, CallOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions, RotateOptions,
-    WorkspaceOptions, create_options, inventory_query,
+    WorkspaceOptions, create_options, inventory_query, read,
 };
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
 
@@ -49,7 +49,11 @@ impl Client {
     /// A client from explicit options; anything left out comes from the environment or the wf config file.
     /// Throws a `WayfinderError` (`CONFIG` or `VALIDATION`) when they do not give a usable server and token.
     #[napi(constructor)]
-    pub fn new(env: &Env, options: Option<ClientOptions>) -> Result<Self> {
+    pub fn new(
+        env: &Env,
+        #[napi(ts_arg_type = "ClientOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<Self> {
+        let options = read::<ClientOptions>(env, options)?;
         let o = options.unwrap_or(ClientOptions {
             server: None,
             token: None,
@@ -93,7 +97,11 @@ impl Client {
 
     /// `WAYFINDER_SERVER` + `WAYFINDER_TOKEN`, else the config file.
     #[napi(factory)]
-    pub fn from_env(env: &Env, options: Option<FromEnvOptions>) -> Result<Self> {
+    pub fn from_env(
+        env: &Env,
+        #[napi(ts_arg_type = "FromEnvOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<Self> {
+        let options = read::<FromEnvOptions>(env, options)?;
         let (profile, config_path) = options.map(|o| (o.profile, o.config_path)).unwrap_or_default();
         let core = CoreOptions {
             profile,
@@ -125,9 +133,11 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        mut options: Option<CreateOptions<'_>>,
+        #[napi(ts_arg_type = "CreateOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        // Bad options reject the Promise like any other error, rather than throw.
+        let mut options = read::<CreateOptions<'_>>(env, options)?;
+        // A bad value rejects the Promise like any other error (a wrong shape, such as an
+        // unknown key or a string for a number, throws at the call).
         let create = create_options(&mut options);
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
@@ -148,8 +158,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -165,8 +176,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -181,8 +193,9 @@ impl Client {
     pub fn list_workspace_access_tokens<'env>(
         &self,
         env: &'env Env,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -198,8 +211,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -216,8 +230,9 @@ impl Client {
         env: &'env Env,
         token: String,
         role: String,
-        options: Option<AccessRoleOptions<'_>>,
+        #[napi(ts_arg_type = "AccessRoleOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<AccessRoleOptions<'_>>(env, options)?;
         let (cluster, namespace, workspace, signal) = options
             .map(|o| (o.cluster, o.namespace, o.workspace, o.signal))
             .unwrap_or_default();
@@ -246,8 +261,9 @@ impl Client {
         env: &'env Env,
         token: String,
         role: String,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -263,8 +279,9 @@ impl Client {
         &self,
         env: &'env Env,
         token: String,
-        options: Option<WorkspaceOptions<'_>>,
+        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<WorkspaceOptions<'_>>(env, options)?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -284,8 +301,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        mut options: Option<CreateOptions<'_>>,
+        #[napi(ts_arg_type = "CreateOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let mut options = read::<CreateOptions<'_>>(env, options)?;
         let create = create_options(&mut options);
         let signal = options.and_then(|o| o.signal);
         self.call(
@@ -302,8 +320,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -318,8 +337,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -333,8 +353,9 @@ impl Client {
     pub fn list_platform_access_tokens<'env>(
         &self,
         env: &'env Env,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<AccessToken>>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -349,8 +370,9 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, AccessToken>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -366,8 +388,9 @@ impl Client {
         env: &'env Env,
         token: String,
         role: String,
-        options: Option<AccessRoleOptions<'_>>,
+        #[napi(ts_arg_type = "AccessRoleOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<AccessRoleOptions<'_>>(env, options)?;
         let (cluster, namespace, signal) = options.map(|o| (o.cluster, o.namespace, o.signal)).unwrap_or_default();
         self.call(
             env,
@@ -388,8 +411,9 @@ impl Client {
         env: &'env Env,
         token: String,
         role: String,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -404,8 +428,9 @@ impl Client {
         &self,
         env: &'env Env,
         token: String,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Roles>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -416,7 +441,12 @@ impl Client {
 
     /// Who this client is authenticated as.
     #[napi]
-    pub fn whoami<'env>(&self, env: &'env Env, options: Option<CallOptions<'_>>) -> Result<PromiseRaw<'env, WhoAmI>> {
+    pub fn whoami<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<PromiseRaw<'env, WhoAmI>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -430,8 +460,9 @@ impl Client {
     pub fn list_workspaces<'env>(
         &self,
         env: &'env Env,
-        options: Option<CallOptions<'_>>,
+        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<String>>> {
+        let options = read::<CallOptions<'_>>(env, options)?;
         self.call(
             env,
             options.and_then(|o| o.signal),
@@ -448,10 +479,11 @@ impl Client {
     pub fn inventory<'env>(
         &self,
         env: &'env Env,
-        options: Option<InventoryOptions<'_>>,
+        #[napi(ts_arg_type = "InventoryOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, Vec<InventoryEntry>>> {
+        let options = read::<InventoryOptions<'_>>(env, options)?;
         let mut options = options.unwrap_or_default();
-        // Bad options reject the Promise, as every other failure does.
+        // A bad value rejects the Promise, as every other failure does.
         let query = inventory_query(&mut options);
         self.call(
             env,
@@ -470,8 +502,9 @@ impl Client {
         &self,
         env: &'env Env,
         tokens: Vec<TokenTarget>,
-        options: Option<RotateOptions<'_>>,
+        #[napi(ts_arg_type = "RotateOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, BatchReport>> {
+        let options = read::<RotateOptions<'_>>(env, options)?;
         let options = options.unwrap_or_default();
         let targets: Vec<TokenRef> = tokens
             .into_iter()
@@ -480,7 +513,7 @@ impl Client {
                 name: t.name,
             })
             .collect();
-        // Bad options reject the Promise, as every other failure does.
+        // A bad value rejects the Promise, as every other failure does.
         let concurrency = options
             .concurrency
             .map(|n| names::whole_number(Argument::Concurrency, n, 1, MAX_CONCURRENCY as u64).map(|n| n as usize))

@@ -5,7 +5,107 @@ use napi::bindgen_prelude::*;
 use wayfinder_tokens::fleet::{InventoryQuery, MAX_CONCURRENCY};
 use wayfinder_tokens::{Argument, CreateOptions as CoreCreate, names};
 
+use crate::call::{Failure, js_error};
 use crate::fleet::ProgressEvent;
+
+/// The fields of an options object, as Rust names them.
+pub(crate) trait Keys {
+    const FIELDS: &'static [&'static str];
+}
+
+/// Lists an options object's fields for [`read`]. The list is checked by
+/// the compiler: it destructures the struct with no `..`, so a field left
+/// out or one that does not exist fails the build.
+macro_rules! keys {
+    ($($name:ident $(<$lt:lifetime>)? { $($field:ident),* $(,)? })*) => {$(
+        impl Keys for $name $(<$lt>)? {
+            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),*];
+        }
+
+        const _: () = {
+            #[allow(dead_code)]
+            fn every_field_is_listed(options: $name $(<$lt>)?) {
+                let $name { $($field: _),* } = options;
+            }
+        };
+    )*};
+}
+
+keys! {
+    ClientOptions {
+        server, token, workspace, profile, config_path, timeout_ms, max_retries, ca_certificate,
+        allow_insecure_http, api_group_version,
+    }
+    FromEnvOptions { profile, config_path }
+    CreateOptions<'_> { workspace, description, expires_in, reset_token, dry_run, signal }
+    WorkspaceOptions<'_> { workspace, signal }
+    CallOptions<'_> { signal }
+    AccessRoleOptions<'_> { cluster, namespace, workspace, signal }
+    InventoryOptions<'_> { workspaces, expiring_within, older_than, names, concurrency, signal }
+    RotateOptions<'_> { concurrency, dry_run, on_progress, output_dir, signal }
+}
+
+/// A Rust field name as JavaScript spells it (`max_retries`: `maxRetries`).
+fn camel_case(snake: &str) -> String {
+    let mut words = snake.split('_');
+    let mut out = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
+/// How many single-character edits turn `a` into `b`.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// An options object read as `T`: a key that none of `T`'s options has (a
+/// typo such as `descripton`) is a `VALIDATION` error naming it, and the
+/// closest option when one is near, before anything is sent.
+pub(crate) fn read<'a, T: Keys + FromNapiValue>(env: &'a Env, options: Option<Object<'a>>) -> Result<Option<T>> {
+    let Some(options) = options else { return Ok(None) };
+    let known: Vec<String> = T::FIELDS.iter().map(|f| camel_case(f)).collect();
+    for key in Object::keys(&options)? {
+        if known.contains(&key) {
+            continue;
+        }
+        let closest = known
+            .iter()
+            .map(|k| (distance(&key.to_lowercase(), &k.to_lowercase()), k))
+            .min()
+            .filter(|(d, k)| *d <= 2.max(k.len() / 3));
+        let advice = match closest {
+            Some((_, k)) => format!("; did you mean {k}?"),
+            None => format!("; the options are {}", known.join(", ")),
+        };
+        let error = wayfinder_tokens::Error::from_field_errors(vec![wayfinder_tokens::FieldError::new(
+            wayfinder_tokens::Field::named(key.clone()),
+            "unknown",
+            format!("{key} is not an option here{advice}"),
+        )]);
+        return Err(js_error(env, Failure::Core(error)));
+    }
+    // Read through a holder: `FromNapiValue` itself takes raw handles.
+    let mut holder = Object::new(env)?;
+    holder.set_named_property("options", options)?;
+    holder.get("options")
+}
 
 /// How to reach the server. Anything left out comes from `WAYFINDER_SERVER`
 /// + `WAYFINDER_TOKEN` (+ `WAYFINDER_WORKSPACE`), else the wf config file.

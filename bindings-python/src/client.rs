@@ -161,7 +161,9 @@ impl<'py> IntoPyObject<'py> for TokenList {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let list = pyo3::types::PyList::new(py, self.0)?;
-        py.import("wayfinder_tokens._present")?.getattr("AccessTokens")?.call1((list,))
+        py.import("wayfinder_tokens._present")?
+            .getattr("AccessTokens")?
+            .call1((list,))
     }
 }
 

@@ -136,3 +136,31 @@ test("a rejection carries the caller's stack", async (t) => {
     return true
   })
 })
+
+test('a misspelled option is a VALIDATION error naming it and the closest option, before any request', async (t) => {
+  const { client, emulator } = await setup(t)
+  const before = emulator.stats().total
+  const misspelled = (key, closest) => (error) => {
+    assert.equal(error.code, 'VALIDATION')
+    assert.equal(error.fieldErrors[0].field, key)
+    assert.ok(error.message.includes(`${key} is not an option here; did you mean ${closest}?`), error.message)
+    return true
+  }
+  assert.throws(
+    () => client.createWorkspaceAccessToken('x', { descripton: 'y' }),
+    misspelled('descripton', 'description'),
+  )
+  assert.throws(() => client.listWorkspaceAccessTokens({ workspce: 'dev' }), misspelled('workspce', 'workspace'))
+  assert.throws(() => client.inventory({ olderThen: '7d' }), misspelled('olderThen', 'olderThan'))
+  assert.throws(
+    () => new Client({ server: emulator.url, token: ADMIN, timeout: 5 }),
+    misspelled('timeout', 'timeoutMs'),
+  )
+  assert.throws(
+    () => client.whoami({ colour: 'blue' }),
+    (error) => error.code === 'VALIDATION' && /the options are signal/.test(error.message),
+  )
+  assert.equal(emulator.stats().total, before, 'nothing was sent')
+  // Every option it does know still works, undefined values included.
+  await client.createWorkspaceAccessToken('spelled', { description: 'ok', workspace: undefined, dryRun: true })
+})
