@@ -26,6 +26,10 @@ pub struct ApiError {
     /// A 409 for a stale `metadata.resourceVersion`: answered with the
     /// `x-wayfinder-objectmodified: true` header the vendor's client looks for.
     pub object_modified: bool,
+    /// A 409 for a name taken: the object in the way, as the `dependents` the
+    /// vendor's client reads a 409 body into (so its "already exists" check
+    /// sees the message), with the Kubernetes reason `AlreadyExists`.
+    pub in_the_way: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -36,6 +40,16 @@ impl ApiError {
             detail: String::new(),
             field_errors: Vec::new(),
             object_modified: false,
+            in_the_way: None,
+        }
+    }
+
+    /// 409: `kind` `name` exists already (in `workspace`, empty for a platform token).
+    pub fn already_exists(kind: &str, workspace: &str, name: &str) -> ApiError {
+        let lower = kind.to_lowercase();
+        ApiError {
+            in_the_way: Some(serde_json::json!({"kind": kind, "name": name, "workspace": workspace, "system": false})),
+            ..ApiError::new(StatusCode::CONFLICT, format!("{lower} {name:?} already exists"))
         }
     }
 
@@ -98,6 +112,10 @@ pub struct ErrorBody<'a> {
     pub verb: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub field_errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependents: Option<[&'a serde_json::Value; 1]>,
 }
 
 impl IntoResponse for ApiError {
@@ -122,6 +140,8 @@ pub fn render(status: StatusCode, error: &ApiError, uri: &str, verb: &str) -> Re
         uri,
         verb,
         field_errors: &error.field_errors,
+        reason: error.in_the_way.as_ref().map(|_| "AlreadyExists"),
+        dependents: error.in_the_way.as_ref().map(|object| [object]),
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = Response::new(Body::from(bytes));

@@ -135,7 +135,7 @@ def test_users_log_in_with_refresh_tokens(emulator: Emulator) -> None:
     body = json.dumps({"username": "alice", "password": "wonderland"}).encode()
     request = urllib.request.Request(f"{emulator.url}/api/v2/login", data=body, method="POST")
     with urllib.request.urlopen(request) as answer:
-        refresh = json.load(answer)["IssuedToken"]["refresh-token"]
+        refresh = json.load(answer)["refresh-token"]
     with wft.Client(server=emulator.url, token=refresh, workspace="prod") as alice:
         assert alice.whoami().username == "alice"
         alice.create_workspace_access_token("mine")

@@ -80,6 +80,9 @@ async fn exchange(transport: &Transport, info: &ApiInfo, access_token: &Secret) 
         .await
         .map_err(|e| match e.kind() {
             ErrorKind::Unauthenticated => e.with_hint(Hint::CredentialRevoked),
+            // The documented answer to exchanging a token that was deleted:
+            // the credential is refused, whatever the status says.
+            ErrorKind::NotFound => e.into_refusal().with_hint(Hint::CredentialRevoked),
             _ => e,
         })?;
     log::debug!("exchanged the access token for an API token");

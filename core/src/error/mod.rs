@@ -432,6 +432,15 @@ impl Error {
         described
     }
 
+    /// The same answer, read as a refusal of the credentials (an exchange of
+    /// a deleted token answers 404).
+    pub(crate) fn into_refusal(mut self) -> Error {
+        if let Error::Api(api) = &mut self {
+            api.reason = ErrorKind::Unauthenticated;
+        }
+        self
+    }
+
     /// A refusal (401) says where the refused credentials came from.
     pub(crate) fn with_credentials(mut self, source: CredentialSource) -> Error {
         if let Error::Api(api) = &mut self

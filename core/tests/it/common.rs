@@ -61,5 +61,5 @@ pub async fn alice_refresh_token(emulator: &Emulator) -> String {
         .json()
         .await
         .unwrap();
-    login["IssuedToken"]["refresh-token"].as_str().unwrap().to_owned()
+    login["refresh-token"].as_str().unwrap().to_owned()
 }

@@ -38,6 +38,12 @@ pub(crate) async fn exchange(
     if !claims.scopes.iter().any(|sc| sc == SCOPE_EXCHANGE) {
         return Err(ApiError::unauthorized("only access tokens can be exchanged"));
     }
+    // As documented: exchanging a token that does not exist (deleted) is a 404.
+    if let Some(uid) = claims.uid.as_deref()
+        && s.store.get_by_uid(uid)?.is_none()
+    {
+        return Err(ApiError::not_found("the access token does not exist"));
+    }
     let row = auth::live_token(&s.store, &claims)?;
     let mut ttl = match q.get("ttl") {
         None => DEFAULT_EXCHANGE_TTL,
@@ -75,7 +81,7 @@ pub(crate) async fn login(State(s): Shared, body: Bytes) -> ApiResult<Json<Value
         .iter()
         .find(|u| u.username == body.username && u.password == body.password)
         .ok_or_else(|| ApiError::unauthorized("invalid username or password"))?;
-    Ok(Json(json!({"IssuedToken": user_tokens(&s, user)})))
+    Ok(Json(user_tokens(&s, user)))
 }
 
 pub(crate) fn user_tokens(s: &AppState, user: &LocalUser) -> Value {
@@ -135,11 +141,19 @@ pub(crate) async fn whoami(State(s): Shared, headers: HeaderMap) -> ApiResult<Js
             ("accesstoken", ws, row.kind.as_str())
         }
     };
+    let wayfinder_groups: Vec<&str> = match caller {
+        Caller::Admin => vec!["admin"],
+        _ => Vec::new(),
+    };
+    let workspace_groups: serde_json::Map<String, Value> =
+        workspaces.iter().map(|w| (w.clone(), json!(["member"]))).collect();
     Ok(Json(json!({
         "authMethod": method,
         "username": caller.username(),
         "workspaces": workspaces,
         "subjectKind": kind,
+        "wayfinderGroups": wayfinder_groups,
+        "workspaceGroups": workspace_groups,
     })))
 }
 

@@ -180,12 +180,7 @@ pub(crate) async fn create(
         last_issued: None,
         resource_version: 0,
     };
-    let exists = || {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            format!("{} {:?} already exists", target.kind.lower(), target.name),
-        )
-    };
+    let exists = || ApiError::already_exists(target.kind.as_str(), &target.workspace, &target.name);
     if dry_run {
         if s.store.get(target.kind, &target.workspace, &target.name)?.is_some() {
             return Err(exists());

@@ -233,8 +233,9 @@ async fn workspace_token_lifecycle() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(deleted["metadata"]["name"], "ci-deploy");
+    // As documented, an exchange of a token that does not exist is a 404.
     let (status, body) = api.exchange(&token).await;
-    assert_error_body(status, &body, StatusCode::UNAUTHORIZED);
+    assert_error_body(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = api.call(Method::GET, "/api/v2/whoami", Some(api_token), None).await;
     assert_error_body(status, &body, StatusCode::UNAUTHORIZED);
     let (status, body) = api
@@ -246,7 +247,7 @@ async fn workspace_token_lifecycle() {
     // A new token of the same name does not revive the old secret.
     api.create(ADMIN, "dev", "ci-deploy").await;
     let (status, _) = api.exchange(&token).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -334,7 +335,7 @@ async fn platform_tokens() {
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = api.exchange(token).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -544,8 +545,8 @@ async fn local_users_log_in_refresh_and_stay_in_their_workspaces() {
     assert_error_body(status, &body, StatusCode::UNAUTHORIZED);
     let (status, body) = api.login("alice", "wonderland").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let token = body["IssuedToken"]["token"].as_str().unwrap().to_owned();
-    let refresh = body["IssuedToken"]["refresh-token"].as_str().unwrap().to_owned();
+    let token = body["token"].as_str().unwrap().to_owned();
+    let refresh = body["refresh-token"].as_str().unwrap().to_owned();
     assert_eq!(claims(&token)["scopes"], json!(["wayfinder:system:user"]));
     assert_eq!(claims(&refresh)["scopes"], json!(["wayfinder:auth:refresh"]));
 
@@ -553,6 +554,9 @@ async fn local_users_log_in_refresh_and_stay_in_their_workspaces() {
     assert_eq!(me["username"], "alice");
     assert_eq!(me["workspaces"], json!(["dev", "prod"]));
     assert_eq!(me["authMethod"], "local");
+    // The documented shape: groups in Wayfinder and in each workspace.
+    assert_eq!(me["wayfinderGroups"], json!([]));
+    assert_eq!(me["workspaceGroups"], json!({"dev": ["member"], "prod": ["member"]}));
 
     let (status, _) = api.create(&token, "dev", "mine").await;
     assert_eq!(status, StatusCode::CREATED);
@@ -645,7 +649,7 @@ async fn access_tokens_act_within_their_roles() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "reset secret's API token");
     let (_, login) = api.login("alice", "wonderland").await;
-    let alice = login["IssuedToken"]["token"].as_str().unwrap();
+    let alice = login["token"].as_str().unwrap();
     let (status, _) = api.call(Method::GET, "/emulator/stats", Some(alice), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -714,7 +718,7 @@ async fn forged_and_wrong_scope_tokens_are_refused() {
     let (status, _) = api.exchange(&foreign).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "signed by another emulator");
     let (_, login) = api.login("alice", "wonderland").await;
-    let user_token = login["IssuedToken"]["token"].as_str().unwrap();
+    let user_token = login["token"].as_str().unwrap();
     let (status, _) = api.exchange(user_token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "wrong scope");
     let secret = api.issue(ADMIN, "dev", "a").await;
@@ -1109,4 +1113,31 @@ async fn a_stale_write_is_a_409_the_vendor_client_recognises() {
         .await
         .unwrap();
     assert!(taken.headers().get("x-wayfinder-objectmodified").is_none());
+}
+
+/// A duplicate create is a 409 that says "already exists", with the object in
+/// the way as the `dependents` the vendor's client decodes a 409 into (so its
+/// `IsAlreadyExists` sees the message) and the Kubernetes reason.
+#[tokio::test]
+async fn a_duplicate_create_says_already_exists_as_the_vendor_client_reads_it() {
+    let api = Api::start().await;
+    api.create(ADMIN, "dev", "twice").await;
+    let (status, body) = api.create(ADMIN, "dev", "twice").await;
+    assert_error_body(status, &body, StatusCode::CONFLICT);
+    assert_eq!(body["message"], "workspaceaccesstoken \"twice\" already exists");
+    assert_eq!(body["reason"], "AlreadyExists");
+    assert_eq!(
+        body["dependents"],
+        json!([{"kind": "WorkspaceAccessToken", "name": "twice", "workspace": "dev", "system": false}])
+    );
+    // What the vendor's client makes of it: the message, then each dependent.
+    let dependent = &body["dependents"][0];
+    let vendor_message = format!(
+        "{}:\n * {}/{}/{}\n",
+        body["message"].as_str().unwrap(),
+        dependent["kind"].as_str().unwrap(),
+        dependent["workspace"].as_str().unwrap(),
+        dependent["name"].as_str().unwrap()
+    );
+    assert!(vendor_message.contains("already exists"));
 }
