@@ -83,7 +83,7 @@ async def test_a_list_of_tokens_is_a_list_that_shows_as_a_table(aclient: wft.Asy
     tokens = await aclient.list_workspace_access_tokens()
     assert isinstance(tokens, wft.AccessTokens) and isinstance(tokens, list)
     assert [t.name for t in tokens] == ["listed"] and tokens == [tokens[0]]
-    html = tokens._repr_html_()
+    html = tokens._repr_html_()  # pyright: ignore[reportPrivateUsage] (what Jupyter calls)
     assert html.startswith("<table><caption>1 access tokens</caption>")
     assert "&lt;b&gt;not bold&lt;/b&gt;" in html and "<b>" not in html
     assert issued.token is not None and issued.token not in html
