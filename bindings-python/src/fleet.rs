@@ -231,6 +231,24 @@ impl BatchReport {
     fn to_jsonl(&self, py: Python<'_>) -> PyResult<String> {
         self.report.to_jsonl(&PythonSpelling).map_err(|e| to_py(py, e))
     }
+    /// `(workspace, name, status, old_secret_valid, error)` per token, as
+    /// the core lines them up: what the table and the records show.
+    #[allow(clippy::type_complexity)]
+    fn _rows(&self) -> Vec<(String, String, &'static str, Option<bool>, Option<String>)> {
+        self.report
+            .rows()
+            .iter()
+            .map(|row| {
+                (
+                    row.workspace.to_owned(),
+                    row.name.to_owned(),
+                    row.status.as_str(),
+                    row.old_secret_valid,
+                    row.error.map(|e| e.describe(&PythonSpelling)),
+                )
+            })
+            .collect()
+    }
     fn __repr__(&self) -> String {
         format!(
             "BatchReport(rotated={}, failed={}, would_rotate={}, not_started={}, undelivered={})",

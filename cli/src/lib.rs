@@ -1,7 +1,8 @@
 //! The command-line front: `create workspaceaccesstoken NAME` with every flag
 //! of the original `wf` command, plus `create platformaccesstoken`, `get`,
-//! `list`, `delete`, `assign` and `whoami`. [`run`] takes argv and returns the
-//! exit code and output, so the Python and Node packages expose the same CLI.
+//! `list` (one workspace, or an inventory across them), `delete`, `assign`,
+//! `whoami` and `rotate`. [`run`] takes argv and returns the exit code and
+//! output, so the Python and Node packages expose the same CLI.
 //!
 //! Exit codes: 0 success, 1 an API error, 2 bad usage or bad input.
 

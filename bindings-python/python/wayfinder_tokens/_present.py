@@ -112,12 +112,8 @@ def inventory_html(self: Inventory) -> str:
 
 
 def _report_rows(report: BatchReport) -> list[tuple[str, str, str, bool | None, str | None]]:
-    rows: list[tuple[str, str, str, bool | None, str | None]] = [
-        (i.workspace or "", i.name, "rotated", None, None) for i in report.rotated
-    ]
-    rows += [(f.workspace, f.name, "failed", f.old_secret_valid, str(f.error)) for f in report.failed]
-    rows += [(w, n, "would rotate", None, None) for w, n in report.would_rotate]
-    rows += [(w, n, "not started", None, None) for w, n in report.not_started]
+    # The core lines the tokens up (the Node package shows the same rows).
+    rows: list[tuple[str, str, str, bool | None, str | None]] = report._rows()  # type: ignore[attr-defined]
     return rows
 
 
