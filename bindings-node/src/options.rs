@@ -80,6 +80,14 @@ fn distance(a: &str, b: &str) -> usize {
 /// closest option when one is near, before anything is sent.
 pub(crate) fn read<'a, T: Keys + FromNapiValue>(env: &'a Env, options: Option<Object<'a>>) -> Result<Option<T>> {
     let Some(options) = options else { return Ok(None) };
+    if options.to_unknown().get_type()? != ValueType::Object {
+        let error = wayfinder_tokens::Error::invalid(
+            wayfinder_tokens::Field::named("options"),
+            "invalidValue",
+            "must be an object",
+        );
+        return Err(js_error(env, Failure::Core(error)));
+    }
     let known: Vec<String> = T::FIELDS.iter().map(|f| camel_case(f)).collect();
     for key in Object::keys(&options)? {
         if known.contains(&key) {

@@ -160,7 +160,13 @@ test('a misspelled option is a VALIDATION error naming it and the closest option
     () => client.whoami({ colour: 'blue' }),
     (error) => error.code === 'VALIDATION' && /the options are signal/.test(error.message),
   )
+  assert.throws(
+    () => client.whoami(5),
+    (error) => error.code === 'VALIDATION' && error.message === 'options must be an object',
+  )
   assert.equal(emulator.stats().total, before, 'nothing was sent')
+  // null and undefined are no options at all.
+  await client.whoami(null)
   // Every option it does know still works, undefined values included.
   await client.createWorkspaceAccessToken('spelled', { description: 'ok', workspace: undefined, dryRun: true })
 })
