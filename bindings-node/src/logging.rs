@@ -3,6 +3,7 @@
 //! none), for a function given to `setLogger`, or to stderr when
 //! `WAYFINDER_TOKENS_LOG` names a level.
 
+use std::io::Write as _;
 use std::sync::Mutex;
 
 use napi::bindgen_prelude::*;
@@ -49,7 +50,15 @@ impl log::Log for Bridge {
         let sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
         let level = record.level().as_str().to_ascii_lowercase();
         match sink.as_ref() {
-            Some(Sink::Stderr) => eprintln!("wayfinder-tokens {level} {}: {}", record.target(), record.args()),
+            // `eprintln!` would panic on a closed stderr; a log line is not worth a failed call.
+            Some(Sink::Stderr) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wayfinder-tokens {level} {}: {}",
+                    record.target(),
+                    record.args()
+                );
+            }
             Some(Sink::Function(f)) => {
                 let record = LogRecord {
                     level,

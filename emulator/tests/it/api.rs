@@ -1116,8 +1116,9 @@ async fn a_stale_write_is_a_409_the_vendor_client_recognises() {
 }
 
 /// A duplicate create is a 409 that says "already exists", with the object in
-/// the way as the `dependents` the vendor's client decodes a 409 into (so its
-/// `IsAlreadyExists` sees the message) and the Kubernetes reason.
+/// the way as the `dependents` the vendor's client decodes a 409 into (its
+/// text is then the message followed by each dependent, so its
+/// `IsAlreadyExists` sees "already exists") and the Kubernetes reason.
 #[tokio::test]
 async fn a_duplicate_create_says_already_exists_as_the_vendor_client_reads_it() {
     let api = Api::start().await;
@@ -1130,14 +1131,4 @@ async fn a_duplicate_create_says_already_exists_as_the_vendor_client_reads_it() 
         body["dependents"],
         json!([{"kind": "WorkspaceAccessToken", "name": "twice", "workspace": "dev", "system": false}])
     );
-    // What the vendor's client makes of it: the message, then each dependent.
-    let dependent = &body["dependents"][0];
-    let vendor_message = format!(
-        "{}:\n * {}/{}/{}\n",
-        body["message"].as_str().unwrap(),
-        dependent["kind"].as_str().unwrap(),
-        dependent["workspace"].as_str().unwrap(),
-        dependent["name"].as_str().unwrap()
-    );
-    assert!(vendor_message.contains("already exists"));
 }
