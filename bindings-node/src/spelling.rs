@@ -19,6 +19,7 @@ impl NodeSpelling {
             Argument::Cluster => "cluster",
             Argument::Concurrency => "concurrency",
             Argument::ConfigPath => "configPath",
+            Argument::Deliver => "deliver",
             Argument::Description => "description",
             Argument::ExpiresIn => "expiresIn",
             Argument::ExpiringWithin => "expiringWithin",

@@ -17,6 +17,7 @@ impl Spelling for CliSpelling {
             Argument::Cluster => "--cluster",
             Argument::Concurrency => "--concurrency",
             Argument::ConfigPath => "--config",
+            Argument::Deliver => "--deliver",
             Argument::Description => "--description",
             Argument::ExpiresIn => "--expires-in",
             Argument::ExpiringWithin => "--expiring-within",

@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod deliver;
 pub mod error;
 pub mod fleet;
 pub mod github;

@@ -235,6 +235,7 @@ impl EmulatorBuilder {
             faults: faults::Faults::default(),
             stats: Arc::default(),
             catalog: catalog::Catalog::new(workspaces, &self.known_roles),
+            github: api::GithubState::default(),
         })
     }
 }

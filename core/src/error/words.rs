@@ -26,6 +26,8 @@ pub enum Argument {
     Concurrency,
     /// The config file.
     ConfigPath,
+    /// Where a new secret is delivered (a SPEC).
+    Deliver,
     /// A token's description.
     Description,
     /// A token's lifetime.
@@ -72,6 +74,7 @@ impl Argument {
             Argument::Cluster => "cluster",
             Argument::Concurrency => "concurrency",
             Argument::ConfigPath => "config_path",
+            Argument::Deliver => "deliver",
             Argument::Description => "description",
             Argument::ExpiresIn => "expires_in",
             Argument::ExpiringWithin => "expiring_within",

@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::error::{ApiError, error_bodies};
 
 mod admin;
+mod github;
 mod session;
 mod state;
 mod tokens;
 
 use admin::*;
+pub use github::GithubState;
 use session::*;
 use state::*;
 pub use state::{AppState, NON_RESOURCE_API, RESOURCE_API};
@@ -34,7 +36,30 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(list_workspaces),
         )
         .route("/emulator/faults", post(add_fault).delete(clear_faults))
-        .route("/emulator/stats", get(stats).delete(reset_stats));
+        .route("/emulator/stats", get(stats).delete(reset_stats))
+        .route("/emulator/github", get(github::inspect))
+        .route("/emulator/github/rotate-key", post(github::rotate_key))
+        .route("/github/repos/{owner}/{repo}", get(github::repository));
+    // GitHub Actions: the same routes at the repository, environment and organisation levels.
+    for scope in [
+        "/github/repos/{owner}/{repo}/actions",
+        "/github/repos/{owner}/{repo}/environments/{environment}",
+        "/github/orgs/{org}/actions",
+    ] {
+        router = router
+            .route(&format!("{scope}/secrets/public-key"), get(github::public_key))
+            .route(
+                &format!("{scope}/secrets/{{name}}"),
+                put(github::put_secret)
+                    .get(github::get_secret)
+                    .delete(github::delete_secret),
+            )
+            .route(&format!("{scope}/variables"), post(github::create_variable))
+            .route(
+                &format!("{scope}/variables/{{name}}"),
+                get(github::get_variable).patch(github::update_variable),
+            );
+    }
     for collection in [
         format!("{base}/workspaces/{{workspace}}/workspaceaccesstokens"),
         format!("{base}/platformaccesstokens"),

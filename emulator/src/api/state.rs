@@ -43,6 +43,8 @@ pub struct AppState {
     pub faults: Faults,
     pub stats: Arc<Stats>,
     pub catalog: Catalog,
+    /// GitHub Actions secrets and variables (`/github`).
+    pub github: super::github::GithubState,
 }
 
 pub(crate) type Shared = State<Arc<AppState>>;

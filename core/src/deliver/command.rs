@@ -1,0 +1,139 @@
+//! A command that stores the secret (`gh secret set`, `op`, `glab`,
+//! `az keyvault`…): run without a shell, the secret on its standard input
+//! and nowhere else (not in its arguments, not in its environment, where
+//! this process's own `WAYFINDER_TOKEN` is removed too); the companions in
+//! its environment; its exit status checked; what it prints kept, redacted.
+
+use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
+use std::process::{Command as Process, Stdio};
+
+use crate::error::{Error, Result};
+use crate::model::ENV_TOKEN;
+use crate::secret::Secret;
+
+/// What a command's output may hold in a report.
+const MAX_OUTPUT: usize = 2000;
+
+/// A command, checked: its program found and executable.
+#[derive(Clone, Debug)]
+pub(crate) struct Command {
+    program: PathBuf,
+    args: Vec<String>,
+}
+
+impl Command {
+    /// Preflight: the program is found (on `PATH` unless it has a `/`).
+    pub fn prepare(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command> {
+        let (name, args) = argv
+            .split_first()
+            .ok_or_else(|| Error::config("the command is empty"))?;
+        let program = find_program(name, env("PATH").as_deref())
+            .ok_or_else(|| Error::config(format!("the command {name:?} is not found (on PATH) or not executable")))?;
+        Ok(Command {
+            program,
+            args: args.to_vec(),
+        })
+    }
+
+    /// Runs the command with the secret on its standard input (blocking:
+    /// called on the runtime's blocking pool). Returns what it printed.
+    pub fn run(&self, secret: &Secret, companions: &[(String, String)]) -> Result<String> {
+        let label = self.program.display().to_string();
+        let mut process = Process::new(&self.program);
+        process
+            .args(&self.args)
+            .env_remove(ENV_TOKEN)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in companions {
+            process.env(name, value);
+        }
+        let mut child = process
+            .spawn()
+            .map_err(|e| Error::config_with(format!("cannot run {label}: {e}"), e))?;
+        let written = child
+            .stdin
+            .take()
+            .map(|mut stdin| stdin.write_all(secret.expose().as_bytes()));
+        // Output is read on threads so a chatty command cannot block on a full pipe.
+        let mut readers = Vec::new();
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            readers.push(std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = pipe.take(64 * 1024).read_to_end(&mut text);
+                text
+            }));
+        }
+        let status = child
+            .wait()
+            .map_err(|e| Error::config_with(format!("cannot wait for {label}: {e}"), e))?;
+        let output: Vec<u8> = readers.into_iter().flat_map(|r| r.join().unwrap_or_default()).collect();
+        let output = clean(&String::from_utf8_lossy(&output), secret.expose());
+        if let Some(Err(e)) = written {
+            // A command that exits before reading all of stdin (EPIPE) did not take the secret.
+            return Err(Error::config(format!(
+                "{label} did not read the secret from its standard input ({e}); it said: {output}"
+            )));
+        }
+        if !status.success() {
+            let how = status.code().map_or_else(
+                || "was killed by a signal".to_owned(),
+                |c| format!("exited with status {c}"),
+            );
+            return Err(Error::config(format!("{label} {how}; it said: {output}")));
+        }
+        Ok(output)
+    }
+}
+
+/// Printable, the secret cut out, and capped.
+fn clean(output: &str, secret: &str) -> String {
+    let text = crate::render::printable(output.trim());
+    let text = if secret.is_empty() {
+        text
+    } else {
+        text.replace(secret, "<redacted>")
+    };
+    match text.char_indices().nth(MAX_OUTPUT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// `name` itself when it has a `/`, else the first executable file of that
+/// name in `path`.
+fn find_program(name: &str, path: Option<&str>) -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match name.contains('/') {
+        true => vec![PathBuf::from(name)],
+        false => std::env::split_paths(path.unwrap_or_default())
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(|d| d.join(name))
+            .collect(),
+    };
+    candidates.into_iter().find(|c| is_executable(c))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+}

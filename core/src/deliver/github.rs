@@ -1,0 +1,348 @@
+//! GitHub Actions: the secret sealed with the target's public key (a
+//! libsodium sealed box) as an Actions secret, its two companions as Actions
+//! variables, at the repository, environment or organisation level; the
+//! write verified by the secret's `updated_at`. Shapes follow GitHub's REST
+//! API (version 2022-11-28).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::Deserialize;
+use url::Url;
+
+use super::http::{Answer, Http};
+use super::payload::Payload;
+use super::spec::{Target, Visibility};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The REST API version this client speaks.
+pub const API_VERSION: &str = "2022-11-28";
+/// The default API base; `GITHUB_API_URL` names another (GitHub Enterprise Server).
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// A GitHub destination, checked: credentials found, the public key fetched.
+#[derive(Debug)]
+pub(crate) struct Github {
+    http: Http,
+    base: Url,
+    credential: Secret,
+    /// Where secrets and variables live: `repos/OWNER/REPO/actions`,
+    /// `repos/OWNER/REPO/environments/ENV` (no `actions`) or `orgs/ORG/actions`.
+    scope: String,
+    /// For an organisation: who may read.
+    visibility: Option<(String, Vec<u64>)>,
+    key: PublicKey,
+}
+
+/// A target's sealing key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct PublicKey {
+    id: String,
+    key: [u8; 32],
+}
+
+#[derive(Deserialize)]
+struct KeyAnswer {
+    key_id: String,
+    key: String,
+}
+
+#[derive(Deserialize)]
+struct SecretAnswer {
+    updated_at: String,
+}
+
+#[derive(Deserialize)]
+struct RepositoryAnswer {
+    id: u64,
+}
+
+/// A path segment as a URL holds it.
+fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+impl Github {
+    /// Preflight: the credential, the API base, the scope, the public key
+    /// (and an organisation's selected repositories' ids).
+    pub async fn prepare(
+        target: &Target,
+        env: &dyn Fn(&str) -> Option<String>,
+        timeout: std::time::Duration,
+    ) -> Result<Github> {
+        let (scope, organisation) = scope_of(target)?;
+        let (http, base, credential) = connect(env, timeout)?;
+        let placeholder = PublicKey {
+            id: String::new(),
+            key: [0; 32],
+        };
+        let mut github = Github {
+            http,
+            base,
+            credential,
+            scope,
+            visibility: None,
+            key: placeholder,
+        };
+        github.key = github.public_key().await?;
+        if let Some((organisation, visibility)) = organisation {
+            github.visibility = Some(github.readers(organisation, visibility).await?);
+        }
+        Ok(github)
+    }
+
+    /// An organisation secret's `visibility`, and the ids of its selected repositories.
+    async fn readers(&self, organisation: &str, visibility: &Visibility) -> Result<(String, Vec<u64>)> {
+        Ok(match visibility {
+            Visibility::Private => ("private".to_owned(), Vec::new()),
+            Visibility::All => ("all".to_owned(), Vec::new()),
+            Visibility::Selected(names) => {
+                let what = "look up a selected repository";
+                let mut ids = Vec::new();
+                for name in names {
+                    let answer = self
+                        .call(
+                            reqwest::Method::GET,
+                            &format!("repos/{organisation}/{name}"),
+                            None,
+                            what,
+                        )
+                        .await?;
+                    ids.push(
+                        self.expect(&answer, &[200], what)?
+                            .json::<RepositoryAnswer>("repository")?
+                            .id,
+                    );
+                }
+                ("selected".to_owned(), ids)
+            }
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Answer> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| Error::config(format!("cannot build a GitHub URL for {path}: {e}")))?;
+        self.http
+            .send(what, |client| {
+                let request = client
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(self.credential.expose())
+                    .header("accept", "application/vnd.github+json")
+                    .header("x-github-api-version", API_VERSION);
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
+    }
+
+    fn expect<'a>(&self, answer: &'a Answer, statuses: &[u16], what: &str) -> Result<&'a Answer> {
+        match statuses.contains(&answer.status) {
+            true => Ok(answer),
+            false => Err(self.http.refusal(what, answer)),
+        }
+    }
+
+    async fn public_key(&self) -> Result<PublicKey> {
+        let what = "fetch the Actions public key";
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/secrets/public-key", self.scope_path()),
+                None,
+                what,
+            )
+            .await?;
+        let found: KeyAnswer = self.expect(&answer, &[200], what)?.json("public key")?;
+        let bytes = STANDARD
+            .decode(found.key.trim())
+            .map_err(|_| Error::bad_answer(Some(200), format!("{what}: the key is not base64")))?;
+        let key: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+            Error::bad_answer(
+                Some(200),
+                format!("{what}: the key is {} bytes, not the 32 of an X25519 key", b.len()),
+            )
+        })?;
+        Ok(PublicKey { id: found.key_id, key })
+    }
+
+    /// The path secrets and variables are under.
+    fn scope_path(&self) -> &str {
+        &self.scope
+    }
+
+    /// Seals and writes the secret, then writes the variables; returns the
+    /// secret's `updated_at` check.
+    pub async fn write(&self, payload: &Payload<'_>) -> Result<String> {
+        // The key may have been rotated since preflight: a box sealed for the
+        // old one would be stored and never open.
+        let current = self.public_key().await?;
+        if current != self.key {
+            return Err(Error::config(format!(
+                "the Actions public key changed since it was checked (key_id {} became {}): deliver again to seal with the new one",
+                self.key.id, current.id
+            )));
+        }
+        let mut written_at = None;
+        for entry in &payload.entries {
+            match entry.secret {
+                true => written_at = Some(self.put_secret(&entry.name, entry.value).await?),
+                false => self.put_variable(&entry.name, entry.value).await?,
+            }
+        }
+        let secret_name = payload
+            .entries
+            .iter()
+            .find(|e| e.secret)
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+        self.verify(&secret_name, written_at.flatten().as_deref()).await
+    }
+
+    async fn put_secret(&self, name: &str, value: &str) -> Result<Option<String>> {
+        let public = crypto_box::PublicKey::from(self.key.key);
+        let sealed = public
+            .seal(&mut crypto_box::aead::OsRng, value.as_bytes())
+            .map_err(|_| Error::config("cannot seal the secret (the operating system's random source failed)"))?;
+        let mut body = serde_json::json!({"encrypted_value": STANDARD.encode(sealed), "key_id": self.key.id});
+        if let Some((visibility, ids)) = &self.visibility {
+            body["visibility"] = visibility.as_str().into();
+            if visibility == "selected" {
+                body["selected_repository_ids"] = ids.clone().into();
+            }
+        }
+        let what = format!("write the Actions secret {name}");
+        let answer = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("{}/secrets/{name}", self.scope_path()),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        self.expect(&answer, &[201, 204], &what)?;
+        Ok(answer
+            .headers
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .map(str::to_owned))
+    }
+
+    async fn put_variable(&self, name: &str, value: &str) -> Result<()> {
+        let what = format!("write the Actions variable {name}");
+        let mut body = serde_json::json!({"name": name, "value": value});
+        if let Some((visibility, ids)) = &self.visibility {
+            body["visibility"] = visibility.as_str().into();
+            if visibility == "selected" {
+                body["selected_repository_ids"] = ids.clone().into();
+            }
+        }
+        let path = format!("{}/variables/{name}", self.scope_path());
+        let answer = self.call(reqwest::Method::PATCH, &path, Some(&body), &what).await?;
+        if answer.status == 404 {
+            let create = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/variables", self.scope_path()),
+                    Some(&body),
+                    &what,
+                )
+                .await?;
+            self.expect(&create, &[201], &what)?;
+            return Ok(());
+        }
+        self.expect(&answer, &[204, 200], &what)?;
+        Ok(())
+    }
+
+    /// The secret's `updated_at` is no older than the write's answer.
+    async fn verify(&self, name: &str, written_at: Option<&str>) -> Result<String> {
+        let what = format!("verify the Actions secret {name}");
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/secrets/{name}", self.scope_path()),
+                None,
+                &what,
+            )
+            .await?;
+        let found: SecretAnswer = self.expect(&answer, &[200], &what)?.json("secret")?;
+        let updated: jiff::Timestamp = found.updated_at.parse().map_err(|e| {
+            Error::bad_answer(
+                Some(200),
+                format!("{what}: updated_at {:?} is not a time ({e})", found.updated_at),
+            )
+        })?;
+        // GitHub keeps seconds; its Date header is when it answered the write.
+        if let Some(date) = written_at.and_then(|d| jiff::fmt::rfc2822::parse(d).ok()) {
+            let answered = date.timestamp();
+            if updated < answered - jiff::SignedDuration::from_secs(2) {
+                return Err(Error::bad_answer(
+                    Some(200),
+                    format!("{what}: it was last updated at {updated}, before this write was answered at {answered}"),
+                ));
+            }
+        }
+        Ok(format!("{name} updated at {updated}"))
+    }
+}
+
+/// Where a target's secrets and variables live, and for an organisation, who reads them.
+fn scope_of(target: &Target) -> Result<(String, Option<(&str, &Visibility)>)> {
+    Ok(match target {
+        Target::GithubRepository {
+            owner,
+            repository,
+            environment: None,
+        } => (format!("repos/{owner}/{repository}/actions"), None),
+        Target::GithubRepository {
+            owner,
+            repository,
+            environment: Some(env),
+        } => (
+            format!("repos/{owner}/{repository}/environments/{}", segment(env)),
+            None,
+        ),
+        Target::GithubOrganisation {
+            organisation,
+            visibility,
+        } => (
+            format!("orgs/{organisation}/actions"),
+            Some((organisation.as_str(), visibility)),
+        ),
+        _ => return Err(Error::config("not a GitHub destination")),
+    })
+}
+
+/// The client, API base and credential from `GITHUB_TOKEN`/`GH_TOKEN` and `GITHUB_API_URL`.
+fn connect(env: &dyn Fn(&str) -> Option<String>, timeout: std::time::Duration) -> Result<(Http, Url, Secret)> {
+    let credential = ["GITHUB_TOKEN", "GH_TOKEN"]
+        .iter()
+        .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
+        .map(|v| Secret::new(v.trim()))
+        .ok_or_else(|| {
+            Error::config("no GitHub credentials: set GITHUB_TOKEN or GH_TOKEN (a token that may write Actions secrets and variables)")
+        })?;
+    let base_text = env("GITHUB_API_URL")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+    let mut base = Url::parse(&base_text)
+        .map_err(|e| Error::config(format!("GITHUB_API_URL is not a URL ({e}): {base_text:?}")))?;
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let http = Http::new("GITHUB_API_URL", &base, None, timeout)?;
+    http.remember(&credential);
+    Ok((http, base, credential))
+}
