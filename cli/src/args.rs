@@ -89,6 +89,8 @@ pub(crate) enum Output {
     Template,
     /// One JSON object per line and token (rotate)
     Jsonl,
+    /// A Kubernetes Secret manifest holding the token, for kubectl apply -f -
+    Kubernetes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,6 +127,30 @@ pub(crate) enum Command {
         #[command(subcommand)]
         kind: RotateKind,
     },
+    /// Finish deliveries that did not complete: the new secrets waiting in the recovery store
+    #[command(after_long_help = DELIVER_EXAMPLES)]
+    Deliver(DeliverArgs),
+}
+
+pub(crate) const DELIVER_EXAMPLES: &str = "\
+Examples:
+  # What waits, and where it has not arrived yet
+  wayfinder-tokens deliver --pending --list
+
+  # Deliver it (each destination checked again first)
+  wayfinder-tokens deliver --pending
+
+Secrets wait, 0600, in $XDG_STATE_HOME/wayfinder-tokens (default ~/.local/state/wayfinder-tokens)
+from just before their first delivery until every destination verified them.";
+
+#[derive(Debug, Args)]
+pub(crate) struct DeliverArgs {
+    /// The secrets waiting in the recovery store (required: nothing else is delivered by this command)
+    #[arg(long, required = true)]
+    pub(crate) pending: bool,
+    /// Only list them
+    #[arg(long)]
+    pub(crate) list: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -173,9 +199,15 @@ Examples:
   # Print just what a script needs, with a Go template
   wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --template '{{.token}}'
 
+  # Reset it and put the new secret straight into a repository's Actions secrets (its server and
+  # workspace as variables) and a private file: each destination is checked before the reset,
+  # and the secret waits in the recovery store until all of them verified it
+  wayfinder-tokens create workspaceaccesstoken ci-deploy -w dev --reset-token --deliver github:acme/app --deliver file:ci-deploy.env
+
 Try any of these against a local emulator (`python -m wayfinder_tokens.testing` or
 `npx wayfinder-tokens emulator`) with WAYFINDER_CONFIG=<path> or WAYFINDER_SERVER and
-WAYFINDER_TOKEN set.";
+WAYFINDER_TOKEN set; the emulator serves GitHub's Actions secrets routes too
+(GITHUB_API_URL=<emulator URL>/github, GITHUB_TOKEN=<its admin token>).";
 
 pub(crate) const CREATE_PLATFORM_LONG: &str = "\
 Create a platform access token, for automation that works across all of Wayfinder.
@@ -224,6 +256,12 @@ pub(crate) struct CreateArgs {
     /// With -o github: put PREFIX before each name (NEW_ gives NEW_WAYFINDER_TOKEN)
     #[arg(long, value_name = "PREFIX")]
     pub(crate) github_prefix: Option<String>,
+    /// Deliver the new secret and its companions here, verified; repeatable. SPEC is
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, vault:MOUNT/PATH, cmd:COMMAND or
+    /// file:PATH, with ?key=value options (prefix=PROD_, format=kubernetes…). Checked before
+    /// any reset; the secret is then printed only with an -o format
+    #[arg(long = "deliver", value_name = "SPEC")]
+    pub(crate) deliver: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -381,6 +419,11 @@ pub(crate) struct RotateArgs {
     /// Write one 0600 env file per new secret into this folder (created 0700)
     #[arg(long, value_name = "DIR")]
     pub(crate) output_dir: Option<PathBuf>,
+    /// Deliver each new secret here, verified; repeatable; {name} and {workspace} are filled
+    /// in per token (vault:secret/ci/{workspace}/{name}). Every destination is checked before
+    /// the first reset
+    #[arg(long = "deliver", value_name = "SPEC")]
+    pub(crate) deliver: Vec<String>,
     /// List what would rotate; rotate nothing
     #[arg(long)]
     pub(crate) dry_run: bool,

@@ -19,7 +19,11 @@ pub(crate) async fn create(
     args: &CreateArgs,
     platform: bool,
     template: Option<&GoTemplate>,
+    io: &Io,
 ) -> Result<Printed, Error> {
+    let specs = crate::deliver::parse(&args.deliver)?;
+    // With --deliver, the secret is printed only when a format was asked for.
+    let quiet = !specs.is_empty() && template.is_none() && g.output.is_none() && !args.show_config && !args.show_token;
     let output = create_output(
         args,
         if template.is_some() {
@@ -43,20 +47,65 @@ pub(crate) async fn create(
         rehearse(t, &args.name, g.workspace.as_deref(), platform, &options)?;
     }
     let client = client(g)?;
-    let issued = if platform {
-        client.create_platform_access_token(&args.name, &options).await?
-    } else {
-        client
-            .create_workspace_access_token(&args.name, g.workspace.as_deref(), &options)
-            .await?
+    let workspace = (!platform)
+        .then(|| g.workspace.clone().or_else(|| client.workspace().map(str::to_owned)))
+        .flatten();
+    let destinations = crate::deliver::resolve(&specs, &args.name, workspace.as_deref())?;
+    let delivery = match (destinations.is_empty(), args.dry_run) {
+        (false, false) => Some(crate::deliver::prepared(destinations.clone()).await?),
+        _ => None,
     };
+    // Nothing is issued once interrupted; once issued, the secret is delivered whatever comes.
+    let issued = tokio::select! {
+        biased;
+        () = io.cancel.cancelled() => return Err(crate::output::interrupted()),
+        issued = issue(&client, &args.name, g.workspace.as_deref(), platform, &options) => issued?,
+    };
+    let mut printed = print_issued(&issued, args, g, output, template, github.as_ref(), delivery.is_some())?;
+    if args.dry_run && !destinations.is_empty() {
+        printed
+            .stderr
+            .push_str(&crate::deliver::would_deliver(&destinations, !platform));
+    }
+    if let Some((deliverer, prepared)) = delivery {
+        let report = deliverer.deliver(&prepared, &issued).await;
+        crate::deliver::tell(&mut printed, &report, quiet.then(|| label(&issued)));
+    }
+    Ok(printed)
+}
+
+async fn issue(
+    client: &Client,
+    name: &str,
+    workspace: Option<&str>,
+    platform: bool,
+    options: &CreateOptions,
+) -> Result<IssuedToken, Error> {
+    match platform {
+        true => client.create_platform_access_token(name, options).await,
+        false => client.create_workspace_access_token(name, workspace, options).await,
+    }
+}
+
+/// What a create prints, and saves as a profile; never loses the secret,
+/// whatever fails after it was issued. `delivered`: destinations hold it too.
+fn print_issued(
+    issued: &IssuedToken,
+    args: &CreateArgs,
+    g: &Global,
+    output: Output,
+    template: Option<&GoTemplate>,
+    github: Option<&wayfinder_tokens::github::Targets>,
+    delivered: bool,
+) -> Result<Printed, Error> {
     // The secret exists now and only this process holds it: whatever fails
     // from here on, it is printed first.
-    let (stdout, mut late_error) = deliver(&issued, output, template, github.as_ref(), g.show_headers)?;
-    // Whether stdout is the one place the secret went (the runner's files or
-    // a saved profile hold it otherwise), so that a failed write names it.
-    let mut only_on_stdout = !(github.is_some() && late_error.is_none());
-    match save_as_profile(&issued, args, g) {
+    let (stdout, mut late_error) = deliver(issued, output, template, github, g.show_headers)?;
+    // Whether stdout is the one place the secret went (the runner's files,
+    // a saved profile or the destinations hold it otherwise), so that a
+    // failed write names it.
+    let mut only_on_stdout = !(delivered || github.is_some() && late_error.is_none());
+    match save_as_profile(issued, args, g) {
         Ok(saved) => only_on_stdout &= !saved,
         Err(e) => {
             late_error = Some((
@@ -67,7 +116,7 @@ pub(crate) async fn create(
         }
     }
     let secrets = match &issued.token {
-        Some(t) if only_on_stdout && stdout.contains(t.expose()) => vec![label(&issued)],
+        Some(t) if only_on_stdout && stdout.contains(t.expose()) => vec![label(issued)],
         _ => Vec::new(),
     };
     Ok(Printed {
@@ -169,14 +218,15 @@ pub(crate) async fn execute(cli: Cli, io: &Io) -> Result<Printed, Error> {
     let stdout = match &cli.command {
         Command::Create { kind } => {
             return match kind {
-                CreateKind::Workspaceaccesstoken(args) => create(g, args, false, template).await,
-                CreateKind::Platformaccesstoken(args) => create(g, args, true, template).await,
+                CreateKind::Workspaceaccesstoken(args) => create(g, args, false, template, io).await,
+                CreateKind::Platformaccesstoken(args) => create(g, args, true, template, io).await,
             };
         }
         Command::Rotate { kind } => {
             let RotateKind::Workspaceaccesstokens(args) = kind;
             return fleet::rotate(&client(g)?, args, g, io).await;
         }
+        Command::Deliver(args) => return crate::deliver::pending(!args.list).await,
         Command::Get { kind } => get(g, kind, template).await,
         Command::List { kind } => list(g, kind, template).await,
         Command::Delete { kind } => delete(g, kind, template).await,

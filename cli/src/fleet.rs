@@ -10,6 +10,7 @@ use crate::args::{Filters, Global, ListArgs, Output, RotateArgs};
 use crate::io::Io;
 use crate::output::{Printed, label, usage};
 use wayfinder_tokens::client::Client;
+use wayfinder_tokens::deliver::{BatchDelivery, Spec};
 use wayfinder_tokens::error::{Argument, Error};
 
 use crate::spelling::CliSpelling;
@@ -91,6 +92,7 @@ fn inventory_table(entries: &[InventoryEntry], headers: bool) -> String {
 /// written.
 pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global, io: &Io) -> Result<Printed, Error> {
     let jsonl = secrets_go_to(args, g.output)?;
+    let specs = crate::deliver::parse(&args.deliver)?;
     let query = query(&args.filters, g.workspace.as_deref(), &args.names)?;
     let targets: Vec<_> = client
         .inventory(&query)
@@ -108,9 +110,10 @@ pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global, io: &
         let progress: ProgressFn = Arc::new(move |p| bar.set_position(p.done as u64));
         progress
     });
+    let delivery = delivery(&specs, &targets, args.dry_run).await?;
     let hooks = RotateHooks {
         progress,
-        on_rotated: (!args.dry_run).then(|| writer(env_dir, io.clone())),
+        on_rotated: sink(args.dry_run, jsonl, env_dir, delivery.as_ref(), io),
         cancel: Some(io.cancel.clone()),
     };
     let options = RotateOptions {
@@ -129,13 +132,57 @@ pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global, io: &
         String::new()
     };
     rescue(&report, io)?;
+    let mut stderr = summary(&report, g.show_headers);
+    let (account, undelivered) = crate::deliver::tell_batch(delivery.map(|batch| batch.reports()).unwrap_or_default());
+    stderr.push_str(&account);
+    for target in targets.iter().filter(|_| args.dry_run) {
+        let destinations = crate::deliver::resolve(&specs, &target.name, Some(&target.workspace))?;
+        stderr.push_str(&crate::deliver::would_deliver(&destinations, true));
+    }
     Ok(Printed {
         stdout,
-        stderr: summary(&report, g.show_headers),
-        failed: !(report.failed.is_empty() && report.not_started.is_empty() && report.undelivered.is_empty()),
+        stderr,
+        failed: undelivered
+            || !(report.failed.is_empty() && report.not_started.is_empty() && report.undelivered.is_empty()),
         late_error: None,
         secrets: Vec::new(),
     })
+}
+
+/// Where each new secret goes: its env file or JSON line, then its destinations.
+fn sink(
+    dry_run: bool,
+    jsonl: bool,
+    env_dir: Option<EnvDir>,
+    delivery: Option<&Arc<BatchDelivery>>,
+    io: &Io,
+) -> Option<SecretSink> {
+    let write = (jsonl || env_dir.is_some()).then(|| writer(env_dir, io.clone()));
+    match (delivery, dry_run) {
+        (_, true) => None,
+        (Some(batch), false) => Some(batch.sink(write)),
+        (None, false) => write,
+    }
+}
+
+/// With `--deliver`: every token's destinations, checked before the first reset.
+async fn delivery(specs: &[Spec], targets: &[TokenRef], dry_run: bool) -> Result<Option<Arc<BatchDelivery>>, Error> {
+    if specs.is_empty() || targets.is_empty() {
+        return Ok(None);
+    }
+    let mut tokens = Vec::with_capacity(targets.len());
+    for target in targets {
+        tokens.push((
+            target.clone(),
+            crate::deliver::resolve(specs, &target.name, Some(&target.workspace))?,
+        ));
+    }
+    if dry_run {
+        return Ok(None);
+    }
+    Ok(Some(
+        BatchDelivery::prepare(crate::deliver::deliverer()?, tokens).await?,
+    ))
 }
 
 /// Where each new secret goes as its token rotates: its env file (printing
@@ -196,7 +243,12 @@ fn secrets_go_to(args: &RotateArgs, output: Option<Output>) -> Result<bool, Erro
     let jsonl = match (output, &args.output_dir, args.dry_run) {
         (Some(Output::Jsonl), None, _) => true,
         (None, Some(_), _) | (None, None, true) => false,
-        (None, None, false) => return Err(usage("say where the new secrets go: --output-dir DIR or -o jsonl")),
+        (None, None, false) if !args.deliver.is_empty() => false,
+        (None, None, false) => {
+            return Err(usage(
+                "say where the new secrets go: --output-dir DIR, -o jsonl or --deliver SPEC",
+            ));
+        }
         _ => {
             return Err(usage(
                 "rotate writes the secrets with --output-dir DIR or -o jsonl (not both)",

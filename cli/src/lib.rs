@@ -11,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 
 mod args;
 mod commands;
+mod deliver;
 mod fleet;
 mod io;
 mod output;
 mod spelling;
 pub mod template;
 
-use args::{Cli, Command};
+use args::{Cli, Command, CreateKind};
 use commands::execute;
 use io::Io;
 use output::{INTERRUPTED, error_text, exit_code, finish};
@@ -113,7 +114,14 @@ async fn run_with(program: &str, args: Vec<String>, io: &Io) -> i32 {
         let _ = log::set_boxed_logger(Box::new(StderrLogger));
         log::set_max_level(level);
     }
-    let batch = matches!(cli.command, Command::Rotate { .. });
+    // A batch, a delivery, watch the interrupt themselves: what was issued still gets written.
+    let batch = match &cli.command {
+        Command::Rotate { .. } | Command::Deliver(_) => true,
+        Command::Create {
+            kind: CreateKind::Workspaceaccesstoken(args) | CreateKind::Platformaccesstoken(args),
+        } => !args.deliver.is_empty(),
+        _ => false,
+    };
     let outcome = tokio::select! {
         biased;
         // A batch watches the interrupt itself: what is in flight still gets written.

@@ -14,6 +14,11 @@ use crate::template::GoTemplate;
 /// Exit code after an interrupt, as a shell reports Ctrl-C.
 pub(crate) const INTERRUPTED: i32 = 130;
 
+/// The error of a command interrupted before it issued anything (exit 130).
+pub(crate) fn interrupted() -> Error {
+    Error::config("interrupted: nothing was created or reset")
+}
+
 /// Writes what a command printed; a secret that could not be written is
 /// named, rescued to the terminal if possible, and the run fails.
 pub(crate) fn finish(printed: Printed, io: &Io) -> i32 {
@@ -97,7 +102,7 @@ pub(crate) fn label(issued: &IssuedToken) -> String {
 }
 
 /// The formats that carry a newly issued secret.
-pub(crate) const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, github, template";
+pub(crate) const SECRET_FORMATS: &str = "env, export, shell, config, token, json, yaml, kubernetes, github, template";
 
 /// The output of `create`, checked before any request: a format that would
 /// throw the one-time secret away is refused.
@@ -189,6 +194,7 @@ pub(crate) fn render_issued(issued: &IssuedToken, output: Output, headers: bool)
         Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
         Output::Template => Err(usage("-o template needs --template TEXT or --template-file PATH")),
         Output::Jsonl => Err(usage("-o jsonl applies to rotate")),
+        Output::Kubernetes => render::kubernetes_secret(issued, ""),
     }
 }
 

@@ -27,3 +27,39 @@ def client(emulator: Emulator) -> Iterator[wft.Client]:
 async def aclient(emulator: Emulator) -> AsyncIterator[wft.AsyncClient]:
     async with wft.AsyncClient(server=emulator.url, token=ADMIN, workspace="dev", timeout=10) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def openbao() -> Iterator[tuple[str, str]]:
+    """A real OpenBao dev server (Vault's KV v2 API) for the whole session: its address and root token."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    from pathlib import Path
+
+    venv_bao = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "bao"
+    bao = shutil.which("bao") or (str(venv_bao) if venv_bao.exists() else None)
+    assert bao, "OpenBao (`bao`) is not installed: run `make install`"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "bao-root-canary-3b9e"
+    server = subprocess.Popen(
+        [bao, "server", "-dev", f"-dev-root-token-id={token}", f"-dev-listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("OpenBao did not start")
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -25,6 +25,8 @@ def cli_env(url: str, tmp_path: Path, workspace: str = "dev") -> dict[str, str]:
         WAYFINDER_TOKEN=ADMIN,
         WAYFINDER_WORKSPACE=workspace,
         WAYFINDER_CONFIG=str(tmp_path / "config"),
+        # The recovery store of --deliver: never the user's own.
+        XDG_STATE_HOME=str(tmp_path / "state"),
     )
     return env
 

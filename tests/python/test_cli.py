@@ -96,7 +96,15 @@ def test_every_help_example_works(tmp_path: Path) -> None:
                     c.create_platform_access_token("fleet-bot")
                 elif "fleet-bot" not in example and "platformaccesstoken" in example:
                     c.create_platform_access_token("fleet-bot")
-            env = dict(base, WAYFINDER_SERVER=emu.url, WAYFINDER_TOKEN=ADMIN, WAYFINDER_CONFIG=str(tmp_path / "c"))
+            env = dict(
+                base,
+                WAYFINDER_SERVER=emu.url,
+                WAYFINDER_TOKEN=ADMIN,
+                WAYFINDER_CONFIG=str(tmp_path / "c"),
+                GITHUB_API_URL=f"{emu.url}/github",
+                GITHUB_TOKEN=ADMIN,
+                XDG_STATE_HOME=str(tmp_path / "state"),
+            )
             cwd = tmp_path / f"example-{i}"
             cwd.mkdir()
             script = f'wayfinder-tokens() {{ "{sys.executable}" -m wayfinder_tokens "$@"; }}\n{example}\n'

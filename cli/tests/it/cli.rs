@@ -573,3 +573,106 @@ async fn show_config_with_export_prints_what_export_prints() {
     .await;
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+#[tokio::test]
+async fn deliver_specs_are_checked_before_any_request_and_a_dry_run_names_where_they_would_go() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emulator.url());
+    for (spec, words) in [
+        ("s3:bucket", "unknown scheme"),
+        ("vault:secret/../x", "`..`"),
+        ("github:acme/app?prefix=lower", "prefix"),
+        ("vault:secret/{nmae}", "{nmae}, which does not exist"),
+    ] {
+        let out = wf(&config, &["create", "workspaceaccesstoken", "app", "--deliver", spec]).await;
+        assert_eq!(out.code, 2, "{spec}: {out:?}");
+        assert!(
+            out.stderr.contains("--deliver") && out.stderr.contains(words),
+            "{spec}: {}",
+            out.stderr
+        );
+    }
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "platformaccesstoken",
+            "bot",
+            "--deliver",
+            "vault:secret/{workspace}/{name}",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("has no workspace"), "{}", out.stderr);
+    assert_eq!(
+        emulator.stats().count_suffix("POST", "/workspaceaccesstokens"),
+        0,
+        "nothing was created"
+    );
+
+    let out = wf(
+        &config,
+        &[
+            "create",
+            "workspaceaccesstoken",
+            "app",
+            "--dry-run",
+            "--deliver",
+            "github:acme/app@prod?prefix=PROD_",
+            "--deliver",
+            "vault:secret/ci/{workspace}/{name}",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("would deliver PROD_WAYFINDER_SERVER, PROD_WAYFINDER_TOKEN, PROD_WAYFINDER_WORKSPACE to github:acme/app@prod?prefix=PROD_"), "{}", out.stderr);
+    assert!(out.stderr.contains("to vault:secret/ci/dev/app"), "{}", out.stderr);
+
+    // rotate fills the placeholders in per token.
+    for name in ["r1", "r2"] {
+        wf(&config, &["create", "workspaceaccesstoken", name]).await;
+    }
+    let out = wf(
+        &config,
+        &[
+            "rotate",
+            "workspaceaccesstokens",
+            "-w",
+            "dev",
+            "r*",
+            "--dry-run",
+            "--deliver",
+            "file:/tmp/{workspace}.{name}.env",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("to file:/tmp/dev.r1.env") && out.stderr.contains("to file:/tmp/dev.r2.env"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn kubernetes_output_is_a_secret_manifest() {
+    let emulator = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = admin_config(dir.path(), emulator.url());
+    let out = wf(
+        &config,
+        &["create", "workspaceaccesstoken", "k8s-app", "-o", "kubernetes"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let manifest: serde_json::Value = yaml_serde::from_str(&out.stdout).unwrap();
+    assert_eq!(manifest["apiVersion"], "v1");
+    assert_eq!(manifest["kind"], "Secret");
+    assert_eq!(manifest["metadata"]["name"], "k8s-app");
+    assert_eq!(manifest["metadata"]["labels"]["wayfinder-tokens/workspace"], "dev");
+    assert_eq!(manifest["metadata"]["labels"]["wayfinder-tokens/generation"], "1");
+    let secret = manifest["stringData"]["WAYFINDER_TOKEN"].as_str().unwrap();
+    crate::support::works(&emulator, secret).await;
+}

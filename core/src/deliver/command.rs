@@ -24,7 +24,7 @@ pub(crate) struct Command {
 
 impl Command {
     /// Preflight: the program is found (on `PATH` unless it has a `/`).
-    pub fn prepare(argv: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command> {
+    pub fn prepare(argv: &[String], env: &super::Lookup) -> Result<Command> {
         let (name, args) = argv
             .split_first()
             .ok_or_else(|| Error::config("the command is empty"))?;

@@ -67,11 +67,7 @@ fn segment(text: &str) -> String {
 impl Github {
     /// Preflight: the credential, the API base, the scope, the public key
     /// (and an organisation's selected repositories' ids).
-    pub async fn prepare(
-        target: &Target,
-        env: &dyn Fn(&str) -> Option<String>,
-        timeout: std::time::Duration,
-    ) -> Result<Github> {
+    pub async fn prepare(target: &Target, env: &super::Lookup, timeout: std::time::Duration) -> Result<Github> {
         let (scope, organisation) = scope_of(target)?;
         let (http, base, credential) = connect(env, timeout)?;
         let placeholder = PublicKey {
@@ -326,7 +322,7 @@ fn scope_of(target: &Target) -> Result<(String, Option<(&str, &Visibility)>)> {
 }
 
 /// The client, API base and credential from `GITHUB_TOKEN`/`GH_TOKEN` and `GITHUB_API_URL`.
-fn connect(env: &dyn Fn(&str) -> Option<String>, timeout: std::time::Duration) -> Result<(Http, Url, Secret)> {
+fn connect(env: &super::Lookup, timeout: std::time::Duration) -> Result<(Http, Url, Secret)> {
     let credential = ["GITHUB_TOKEN", "GH_TOKEN"]
         .iter()
         .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))

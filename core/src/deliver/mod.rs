@@ -11,6 +11,7 @@
 //!    and removes it once all of them verified. Whatever fails (or if the
 //!    process dies) waits there for [`Deliverer::deliver_pending`].
 
+mod batch;
 mod command;
 mod github;
 mod http;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use batch::BatchDelivery;
 pub use github::{API_VERSION as GITHUB_API_VERSION, DEFAULT_API_URL as GITHUB_DEFAULT_API_URL};
 pub(crate) use payload::Payload;
 pub use recovery::{Pending, PendingDestination, RecoveryStore};
@@ -30,6 +32,22 @@ pub use spec::{Destination, FileFormat, Spec, Target, Visibility};
 
 use crate::error::{Error, Result};
 use crate::model::IssuedToken;
+
+/// The names a destination stores, in order: the server, the secret, and
+/// for a workspace token the workspace, each after `prefix`.
+pub fn entry_names(prefix: &str, workspace_token: bool) -> Vec<String> {
+    let mut names = vec![
+        format!("{prefix}{}", crate::model::ENV_SERVER),
+        format!("{prefix}{}", crate::model::ENV_TOKEN),
+    ];
+    if workspace_token {
+        names.push(format!("{prefix}{}", crate::model::ENV_WORKSPACE));
+    }
+    names
+}
+
+/// A lookup of settings by name, usable across an `.await`.
+pub(crate) type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 /// How a deliverer reads its settings (`GITHUB_TOKEN`, `VAULT_ADDR`, `PATH`…).
 pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;

@@ -44,7 +44,7 @@ struct Written {
 }
 
 /// `VAULT_NAME`, else `BAO_NAME`.
-fn setting(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<(String, String)> {
+fn setting(env: &super::Lookup, name: &str) -> Option<(String, String)> {
     ["VAULT_", "BAO_"]
         .iter()
         .map(|prefix| format!("{prefix}{name}"))
@@ -57,12 +57,7 @@ fn setting(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<(String, 
 
 impl Vault {
     /// Preflight for `mount`/`path`.
-    pub async fn prepare(
-        mount: &str,
-        path: &str,
-        env: &dyn Fn(&str) -> Option<String>,
-        timeout: std::time::Duration,
-    ) -> Result<Vault> {
+    pub async fn prepare(mount: &str, path: &str, env: &super::Lookup, timeout: std::time::Duration) -> Result<Vault> {
         let (addr_name, addr) =
             setting(env, "ADDR").ok_or_else(|| Error::config("no Vault address: set VAULT_ADDR (or BAO_ADDR)"))?;
         let mut base =
@@ -273,7 +268,7 @@ impl Vault {
 }
 
 /// The token the `vault` CLI saved at login (`~/.vault-token`).
-fn token_file(env: &dyn Fn(&str) -> Option<String>) -> Result<Secret> {
+fn token_file(env: &super::Lookup) -> Result<Secret> {
     let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
     let path = home.map(|h| h.join(".vault-token"));
     match path.as_deref().map(std::fs::read_to_string) {
