@@ -49,7 +49,9 @@ def glibc_versions(library: Path) -> tuple[list[str], list[str]]:
     """The shared libraries a binary needs, and the GLIBC_x.y versions it asks of them."""
     with library.open("rb") as handle:
         elf = ELFFile(handle)
-        needed = [tag.needed for tag in elf.get_section_by_name(".dynamic").iter_tags() if tag.entry.d_tag == "DT_NEEDED"]
+        needed = [
+            tag.needed for tag in elf.get_section_by_name(".dynamic").iter_tags() if tag.entry.d_tag == "DT_NEEDED"
+        ]
         versions: set[str] = set()
         for section in elf.iter_sections():
             if isinstance(section, GNUVerNeedSection):

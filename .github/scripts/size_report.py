@@ -76,7 +76,9 @@ def main() -> int:
             with zipfile.ZipFile(artifact) as wheel:
                 for info in wheel.infolist():
                     if info.filename.endswith(".so"):
-                        print(f"  {info.filename:<60} {megabytes(info.file_size)} ({megabytes(info.compress_size).strip()} zipped)")
+                        print(
+                            f"  {info.filename:<60} {megabytes(info.file_size)} ({megabytes(info.compress_size).strip()} zipped)"
+                        )
 
     sizes = breakdown(args.library)
     total = sum(sizes.values())

@@ -134,9 +134,13 @@ def run_node(version: str, addon: Path | None) -> Outcome:
     # napi's loader takes this path before its own candidates, so the suite runs the given build;
     # it falls back to the others silently, so the build must first load on its own.
     if addon:
-        loaded = subprocess.run([str(binary), "-e", f"require({json.dumps(str(addon))})"], capture_output=True, text=True)
+        loaded = subprocess.run(
+            [str(binary), "-e", f"require({json.dumps(str(addon))})"], capture_output=True, text=True
+        )
         if loaded.returncode:
-            return Outcome("node", version, "failed", detail=f"{addon.name} does not load: {loaded.stderr.strip()[-300:]}")
+            return Outcome(
+                "node", version, "failed", detail=f"{addon.name} does not load: {loaded.stderr.strip()[-300:]}"
+            )
     env = {**os.environ, "NAPI_RS_NATIVE_LIBRARY_PATH": str(addon)} if addon else None
     result = subprocess.run(
         [str(binary), "--test", "--test-reporter=tap", *files], cwd=ROOT, capture_output=True, text=True, env=env
