@@ -167,12 +167,31 @@ impl<'py> IntoPyObject<'py> for TokenList {
     }
 }
 
+/// Issues a token (`issue`, the create or reset), and with `specs`, checks
+/// its destinations first and delivers the new secret (`IssuedToken.delivery`).
+async fn issued_with(
+    specs: Option<Vec<wayfinder_tokens::deliver::Spec>>,
+    name: &str,
+    workspace: Option<String>,
+    asynchronous: bool,
+    issue: impl std::future::Future<Output = wayfinder_tokens::Result<wayfinder_tokens::IssuedToken>>,
+) -> wayfinder_tokens::Result<IssuedToken> {
+    let Some(specs) = specs else {
+        return issue.await.map(|issued| IssuedToken::by(issued, asynchronous));
+    };
+    let deliverer = crate::deliver::deliverer()?;
+    let (issued, report) = deliverer.issue(&specs, name, workspace.as_deref(), issue).await?;
+    let mut token = IssuedToken::by(issued, asynchronous);
+    token.1.delivery = report.map(|r| crate::deliver::DeliveryReport(std::sync::Arc::new(r)));
+    Ok(token)
+}
+
 fn tokens(list: Vec<wayfinder_tokens::AccessToken>) -> TokenList {
     TokenList(list.into_iter().map(AccessToken).collect())
 }
 
 macro_rules! client_class {
-    ($name:ident, $finish:ident, $batch:ident, $doc:literal, $interrupted:literal, { $($extra:tt)* }) => {
+    ($name:ident, $finish:ident, $batch:ident, $asynchronous:literal, $doc:literal, $interrupted:literal, { $($extra:tt)* }) => {
         #[doc = $doc]
         #[pyclass(frozen, module = "wayfinder_tokens")]
         pub struct $name {
@@ -233,7 +252,13 @@ macro_rules! client_class {
             /// secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
             /// Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
             /// Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`
-            #[pyo3(signature = (name, *, workspace=None, description=None, expires_in=None, reset_token=false, dry_run=false))]
+            ///
+            /// `deliver`: SPEC strings ("github:acme/app@prod", "vault:secret/ci/{name}", "file:app.env",
+            /// "cmd:gh secret set …") or `wayfinder_tokens.destinations` objects. Each is checked before
+            /// anything is created or reset; then the new secret is delivered and verified, and the
+            /// result is `IssuedToken.delivery`. What a destination did not take waits, 0600, in the
+            /// recovery store until `deliver_pending()`.
+            #[pyo3(signature = (name, *, workspace=None, description=None, expires_in=None, reset_token=false, dry_run=false, deliver=None))]
             #[allow(clippy::too_many_arguments)]
             fn create_workspace_access_token(
                 &self,
@@ -244,21 +269,31 @@ macro_rules! client_class {
                 expires_in: Option<Bound<'_, PyAny>>,
                 reset_token: bool,
                 dry_run: bool,
+                deliver: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Py<PyAny>> {
                 let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
+                let specs = crate::deliver::specs(py, deliver.as_ref())?;
                 let client = self.inner.client(py)?;
+                let at = workspace.clone().or_else(|| client.workspace().map(str::to_owned));
                 $finish(py, "create_workspace_access_token", async move {
-                    client.create_workspace_access_token(&name, workspace.as_deref(), &options).await.map(IssuedToken)
+                    let issue = client.create_workspace_access_token(&name, workspace.as_deref(), &options);
+                    issued_with(specs, &name, at, $asynchronous, issue).await
                 })
             }
 
             /// Issues a new secret for an existing workspace access token; every earlier one stops working
             /// and its roles are kept. Raises `NotFoundError` if it does not exist.
             /// Example: `wf.reset_workspace_access_token("ci-deploy").token`
-            #[pyo3(signature = (name, *, workspace=None))]
-            fn reset_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>) -> PyResult<Py<PyAny>> {
+            /// `deliver`: as in `create_workspace_access_token`, checked before the reset.
+            #[pyo3(signature = (name, *, workspace=None, deliver=None))]
+            fn reset_workspace_access_token(&self, py: Python<'_>, name: String, workspace: Option<String>, deliver: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+                let specs = crate::deliver::specs(py, deliver.as_ref())?;
                 let client = self.inner.client(py)?;
-                $finish(py, "reset_workspace_access_token", async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await.map(IssuedToken) })
+                let at = workspace.clone().or_else(|| client.workspace().map(str::to_owned));
+                $finish(py, "reset_workspace_access_token", async move {
+                    let issue = client.reset_workspace_access_token(&name, workspace.as_deref());
+                    issued_with(specs, &name, at, $asynchronous, issue).await
+                })
             }
 
             /// Reads a workspace access token (never its secret). Raises `NotFoundError`.
@@ -319,7 +354,8 @@ macro_rules! client_class {
             }
 
             /// Creates a platform access token and issues its secret (see `create_workspace_access_token`).
-            #[pyo3(signature = (name, *, description=None, expires_in=None, reset_token=false, dry_run=false))]
+            #[pyo3(signature = (name, *, description=None, expires_in=None, reset_token=false, dry_run=false, deliver=None))]
+            #[allow(clippy::too_many_arguments)]
             fn create_platform_access_token(
                 &self,
                 py: Python<'_>,
@@ -328,16 +364,35 @@ macro_rules! client_class {
                 expires_in: Option<Bound<'_, PyAny>>,
                 reset_token: bool,
                 dry_run: bool,
+                deliver: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Py<PyAny>> {
                 let options = create_options(py, description, expires_in.as_ref(), reset_token, dry_run)?;
+                let specs = crate::deliver::specs(py, deliver.as_ref())?;
                 let client = self.inner.client(py)?;
-                $finish(py, "create_platform_access_token", async move { client.create_platform_access_token(&name, &options).await.map(IssuedToken) })
+                $finish(py, "create_platform_access_token", async move {
+                    let issue = client.create_platform_access_token(&name, &options);
+                    issued_with(specs, &name, None, $asynchronous, issue).await
+                })
             }
 
             /// Issues a new secret for a platform access token; every earlier one stops working.
-            fn reset_platform_access_token(&self, py: Python<'_>, name: String) -> PyResult<Py<PyAny>> {
+            /// `deliver`: as in `create_workspace_access_token`, checked before the reset.
+            #[pyo3(signature = (name, *, deliver=None))]
+            fn reset_platform_access_token(&self, py: Python<'_>, name: String, deliver: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+                let specs = crate::deliver::specs(py, deliver.as_ref())?;
                 let client = self.inner.client(py)?;
-                $finish(py, "reset_platform_access_token", async move { client.reset_platform_access_token(&name).await.map(IssuedToken) })
+                $finish(py, "reset_platform_access_token", async move {
+                    let issue = client.reset_platform_access_token(&name);
+                    issued_with(specs, &name, None, $asynchronous, issue).await
+                })
+            }
+
+            /// The secrets waiting in the recovery store because a destination did not take them
+            /// (a failure, or a process killed mid-delivery): with `list_only`, listed; otherwise
+            /// delivered again, each destination checked first. A list of `PendingDelivery`.
+            #[pyo3(signature = (*, list_only=false))]
+            fn deliver_pending(&self, py: Python<'_>, list_only: bool) -> PyResult<Py<PyAny>> {
+                $finish(py, "deliver_pending", crate::deliver::pending(list_only))
             }
 
             /// Reads a platform access token (never its secret). Raises `NotFoundError`.
@@ -429,7 +484,12 @@ macro_rules! client_class {
             /// Each new secret goes, as soon as it exists, to an env file in `output_dir`
             /// (checked, or created 0700, before any reset) and to `on_rotated(issued)`.
             #[doc = $interrupted]
-            #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false, output_dir=None, on_rotated=None))]
+            ///
+            /// `deliver`: where each new secret goes, checked for every token before the first reset:
+            /// SPECs for all (`{workspace}` and `{name}` filled in per token, as in
+            /// "vault:secret/ci/{workspace}/{name}"), a mapping from "workspace/name" to SPECs, or a
+            /// callable `(workspace, name) -> SPECs`. `BatchReport.deliveries` says where each went.
+            #[pyo3(signature = (tokens, *, concurrency=None, progress=None, dry_run=false, output_dir=None, on_rotated=None, deliver=None))]
             #[allow(clippy::too_many_arguments)]
             fn rotate_workspace_access_tokens(
                 &self,
@@ -440,8 +500,10 @@ macro_rules! client_class {
                 dry_run: bool,
                 output_dir: Option<PathBuf>,
                 on_rotated: Option<Bound<'_, PyAny>>,
+                deliver: Option<Bound<'_, PyAny>>,
             ) -> PyResult<Py<PyAny>> {
                 let targets = crate::fleet::targets(&tokens)?;
+                let destinations = crate::deliver::for_batch(py, deliver.as_ref(), &targets)?;
                 let options = wayfinder_tokens::fleet::RotateOptions {
                     concurrency: whole_number_arg(py, Argument::Concurrency, concurrency.as_ref(), MAX_CONCURRENCY as u64)?.map(|n| n as usize),
                     dry_run,
@@ -449,16 +511,24 @@ macro_rules! client_class {
                 let secrets = crate::fleet::secret_sink(py, output_dir.filter(|_| !dry_run), on_rotated.as_ref())?;
                 let sink = std::sync::Arc::new(crate::fleet::ProgressSink::new(py, progress.as_ref(), targets.len())?);
                 let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-                let hooks = wayfinder_tokens::fleet::RotateHooks {
-                    progress: sink.callback(),
-                    on_rotated: secrets,
-                    cancel: Some(cancel.clone()),
-                };
                 let client = self.inner.client(py)?;
-                $batch(py, "rotate_workspace_access_tokens", cancel, async move {
+                $batch(py, "rotate_workspace_access_tokens", cancel.clone(), async move {
+                    let delivery = match destinations.filter(|_| !dry_run) {
+                        Some(tokens) => Some(wayfinder_tokens::deliver::BatchDelivery::prepare(crate::deliver::deliverer()?, tokens).await?),
+                        None => None,
+                    };
+                    let hooks = wayfinder_tokens::fleet::RotateHooks {
+                        progress: sink.callback(),
+                        on_rotated: match &delivery {
+                            Some(batch) => Some(batch.sink(secrets)),
+                            None => secrets,
+                        },
+                        cancel: Some(cancel),
+                    };
                     let report = client.rotate_workspace_access_tokens(&targets, &options, &hooks).await;
                     Python::attach(|py| sink.finish(py));
-                    report.map(crate::fleet::ReportOut)
+                    let deliveries = delivery.map(|batch| batch.reports()).unwrap_or_default();
+                    report.map(|report| crate::fleet::ReportOut(report, deliveries))
                 })
             }
 
@@ -489,6 +559,7 @@ client_class!(
     AsyncClient,
     coroutine,
     batch_coroutine,
+    true,
     "An async client: every method returns a coroutine. Use `async with`.",
     "Cancelling the task stops new rotations, lets those in flight finish, and raises\n\
      `CancelledError` with the partial report as its `report` (Python 3.11+; before,\n\
@@ -517,6 +588,7 @@ client_class!(
     Client,
     blocking,
     batch_blocking,
+    false,
     "A blocking client with the same methods as AsyncClient. Use `with`.",
     "A first Ctrl-C stops new rotations, lets those in flight finish, and raises\n\
      `KeyboardInterrupt` with the partial report as its `report`.",

@@ -16,6 +16,7 @@ use wayfinder_tokens::fleet::{
 
 use crate::errors::to_py;
 use crate::types::{AccessToken, IssuedToken, py_repr};
+use wayfinder_tokens::deliver::DeliveryReport as CoreDelivery;
 
 /// One access token of an inventory: what `get` shows, plus its age, expiry and generation.
 #[pyclass(frozen, module = "wayfinder_tokens")]
@@ -154,10 +155,15 @@ impl RotationFailure {
 pub struct BatchReport {
     report: CoreReport,
     failed: Vec<Py<RotationFailure>>,
+    deliveries: Vec<crate::deliver::DeliveryReport>,
 }
 
 impl BatchReport {
-    pub fn new(py: Python<'_>, report: CoreReport) -> PyResult<BatchReport> {
+    pub fn new(py: Python<'_>, report: CoreReport, deliveries: Vec<CoreDelivery>) -> PyResult<BatchReport> {
+        let deliveries = deliveries
+            .into_iter()
+            .map(|d| crate::deliver::DeliveryReport(std::sync::Arc::new(d)))
+            .collect();
         let failed = report
             .failed
             .iter()
@@ -175,7 +181,11 @@ impl BatchReport {
                 )
             })
             .collect::<PyResult<_>>()?;
-        Ok(BatchReport { report, failed })
+        Ok(BatchReport {
+            report,
+            failed,
+            deliveries,
+        })
     }
 }
 
@@ -188,7 +198,11 @@ impl BatchReport {
     /// The tokens that got a new secret (`IssuedToken`s, with it).
     #[getter]
     fn rotated(&self) -> Vec<IssuedToken> {
-        self.report.rotated.iter().cloned().map(IssuedToken).collect()
+        self.report
+            .rotated
+            .iter()
+            .map(|i| IssuedToken::by(i.clone(), false))
+            .collect()
     }
     /// The tokens that did not rotate: `RotationFailure`s.
     #[getter]
@@ -218,10 +232,15 @@ impl BatchReport {
             })
             .collect()
     }
-    /// True when every token rotated and its secret was handed over.
+    /// True when every token rotated and its secret was handed over (and delivered, with `deliver=`).
     #[getter]
     fn ok(&self) -> bool {
-        self.report.ok()
+        self.report.ok() && self.deliveries.iter().all(|d| d.0.is_complete())
+    }
+    /// With `deliver=`: one `DeliveryReport` per rotated token, in the order they rotated.
+    #[getter]
+    fn deliveries(&self) -> Vec<crate::deliver::DeliveryReport> {
+        self.deliveries.clone()
     }
     /// One 0600 env file per new secret in `path` (created 0700); returns the files.
     fn write_env_dir(&self, py: Python<'_>, path: PathBuf) -> PyResult<Vec<PathBuf>> {
@@ -371,7 +390,7 @@ pub fn secret_sink(
         Arc::new(move |issued: &wayfinder_tokens::IssuedToken| {
             Python::attach(|py| {
                 callback
-                    .call1(py, (IssuedToken(issued.clone()),))
+                    .call1(py, (IssuedToken::by(issued.clone(), false),))
                     .map(drop)
                     .map_err(|e| {
                         let secret = issued.token.as_ref().map(|t| t.expose().to_owned()).unwrap_or_default();
@@ -393,7 +412,7 @@ pub fn secret_sink(
 }
 
 /// A core report on its way to Python (converted with the GIL held).
-pub struct ReportOut(pub CoreReport);
+pub struct ReportOut(pub CoreReport, pub Vec<CoreDelivery>);
 
 impl<'py> IntoPyObject<'py> for ReportOut {
     type Target = BatchReport;
@@ -401,6 +420,6 @@ impl<'py> IntoPyObject<'py> for ReportOut {
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Bound::new(py, BatchReport::new(py, self.0)?)
+        Bound::new(py, BatchReport::new(py, self.0, self.1)?)
     }
 }

@@ -10,6 +10,7 @@ mod asyncio;
 mod blocking;
 mod client;
 mod coroutine;
+mod deliver;
 mod errors;
 mod fleet;
 #[cfg(unix)]
@@ -125,6 +126,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::AsyncClient>()?;
     m.add_class::<client::Client>()?;
     m.add_class::<types::IssuedToken>()?;
+    m.add_class::<deliver::DeliveryReport>()?;
+    m.add_class::<deliver::PendingDelivery>()?;
     m.add_class::<types::AccessToken>()?;
     m.add_class::<types::AccessRole>()?;
     m.add_class::<types::Roles>()?;

@@ -145,9 +145,29 @@ impl AccessToken {
 
 /// A token just created or reset. `token` is the secret (None for a dry run).
 #[pyclass(frozen, module = "wayfinder_tokens")]
-pub struct IssuedToken(pub CoreIssued);
+pub struct IssuedToken(pub CoreIssued, pub Issued);
+
+/// What a binding knows of an issued token beyond the core's data.
+#[derive(Clone, Default)]
+pub struct Issued {
+    /// Where `deliver=` put its secret.
+    pub delivery: Option<crate::deliver::DeliveryReport>,
+    /// From an `AsyncClient`: its `deliver()` returns an awaitable.
+    pub asynchronous: bool,
+}
 
 impl IssuedToken {
+    /// A token issued by a client (`asynchronous`: an `AsyncClient`).
+    pub fn by(issued: CoreIssued, asynchronous: bool) -> IssuedToken {
+        IssuedToken(
+            issued,
+            Issued {
+                delivery: None,
+                asynchronous,
+            },
+        )
+    }
+
     fn render(&self, py: Python<'_>, f: fn(&CoreIssued) -> wayfinder_tokens::Result<String>) -> PyResult<String> {
         f(&self.0).map_err(|e| to_py(py, e))
     }
@@ -164,7 +184,7 @@ impl IssuedToken {
         workspace: Option<String>,
         description: Option<String>,
     ) -> Self {
-        IssuedToken(CoreIssued {
+        let issued = CoreIssued {
             name,
             workspace,
             server,
@@ -172,7 +192,32 @@ impl IssuedToken {
             token: token.map(Secret::new),
             expires: None,
             resource: Default::default(),
-        })
+        };
+        IssuedToken(issued, Issued::default())
+    }
+    /// Where `deliver=` put the secret (a `DeliveryReport`), or None.
+    #[getter]
+    fn delivery(&self) -> Option<crate::deliver::DeliveryReport> {
+        self.1.delivery.clone()
+    }
+    /// Delivers the secret to `destinations` (SPEC strings such as "github:acme/app" or
+    /// "vault:secret/ci/app", or `wayfinder_tokens.destinations` objects), each checked first;
+    /// returns a `DeliveryReport` (awaitable for tokens from an `AsyncClient`). What a
+    /// destination did not take waits, 0600, in the recovery store (`deliver_pending()`).
+    fn deliver(&self, py: Python<'_>, destinations: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let specs = crate::deliver::specs(py, Some(&destinations))?.unwrap_or_default();
+        let issued = self.0.clone();
+        let work = crate::deliver::deliver(issued, specs);
+        match self.1.asynchronous {
+            true => crate::coroutine::coroutine(py, "deliver", work),
+            false => crate::blocking::blocking(py, "deliver", work),
+        }
+    }
+    /// A Kubernetes `Secret` manifest (YAML) holding the three values, labelled with the token's
+    /// name, workspace and generation: for `kubectl apply -f -`.
+    #[pyo3(signature = (prefix=""))]
+    fn to_kubernetes_secret(&self, py: Python<'_>, prefix: &str) -> PyResult<String> {
+        render::kubernetes_secret(&self.0, prefix).map_err(|e| to_py(py, e))
     }
     /// The token's name.
     #[getter]

@@ -40,11 +40,13 @@ from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter c
     BatchReport,
     Client,
     ConfigError,
+    DeliveryReport,
     FieldError,
     Inventory,
     InventoryEntry,
     IssuedToken,
     NotFoundError,
+    PendingDelivery,
     PermissionDeniedError,
     RateLimitedError,
     Roles,
@@ -61,7 +63,10 @@ from wayfinder_tokens._native import (  # noqa: E402 (after the subinterpreter c
 
 _present.install(_native)
 
+from wayfinder_tokens import destinations  # noqa: E402
+
 __all__ = [
+    "destinations",
     "AccessRole",
     "AccessToken",
     "AccessTokens",
@@ -71,11 +76,13 @@ __all__ = [
     "BatchReport",
     "Client",
     "ConfigError",
+    "DeliveryReport",
     "FieldError",
     "Inventory",
     "InventoryEntry",
     "IssuedToken",
     "NotFoundError",
+    "PendingDelivery",
     "PermissionDeniedError",
     "RateLimitedError",
     "Roles",

@@ -1,6 +1,6 @@
 import builtins
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -9,6 +9,7 @@ from typing import Any, Literal, NamedTuple, SupportsIndex, final, overload
 from typing_extensions import Self, TypeAlias
 
 from wayfinder_tokens._present import AccessTokens
+from wayfinder_tokens.destinations import Destination
 
 __all__ = [
     "__version__",
@@ -35,6 +36,8 @@ __all__ = [
     "InventoryEntry",
     "BatchReport",
     "RotationFailure",
+    "DeliveryReport",
+    "PendingDelivery",
     "Emulator",
     "render_table",
     "run_cli",
@@ -249,7 +252,65 @@ class IssuedToken:
     ) -> Path:
         """Merges this token as a profile into a config file (the user's own by default) under its lock,
         keeping every other profile and key. Returns the file's `Path`."""
+    @property
+    def delivery(self) -> DeliveryReport | None:
+        """Where `deliver=` put the secret (a `DeliveryReport`), or None."""
+    def deliver(self, destinations: _Deliver) -> Any:
+        """Delivers the secret to `destinations` (SPEC strings such as "github:acme/app" or
+        "vault:secret/ci/app", or `wayfinder_tokens.destinations` objects), each checked first;
+        returns a `DeliveryReport` (awaitable for tokens from an `AsyncClient`). What a
+        destination did not take waits, 0600, in the recovery store (`deliver_pending()`)."""
+    def to_kubernetes_secret(self, prefix: str = "") -> str:
+        """A Kubernetes `Secret` manifest (YAML) holding the three values, labelled with the token's
+        name, workspace and generation: for `kubectl apply -f -`."""
     def _repr_html_(self) -> str: ...
+
+@final
+class DeliveryReport:
+    """Where one secret went: each destination verified, or why not, and where
+    the secret waits while a destination lacks it."""
+
+    @property
+    def name(self) -> str:
+        """The token's name."""
+    @property
+    def workspace(self) -> str | None:
+        """Its workspace (None for platform tokens)."""
+    @property
+    def ok(self) -> bool:
+        """True when every destination verified the secret."""
+    @property
+    def delivered(self) -> list[str]:
+        """The destinations that hold the new secret (their SPECs)."""
+    @property
+    def failed(self) -> list[tuple[str, WayfinderError]]:
+        """The destinations that do not, with the error of each (a `WayfinderError`)."""
+    @property
+    def verified(self) -> list[tuple[str, str]]:
+        """`(destination, what verified it)` for each destination that holds it."""
+    @property
+    def recovery(self) -> Path | None:
+        """The 0600 file holding the secret while a destination lacks it, else None."""
+    def raise_for_failure(self) -> None:
+        """Raises the first destination's error when any failed."""
+
+@final
+class PendingDelivery:
+    """A secret that waited in the recovery store: which token, where it still
+    waits to go, and (after a delivery) its report."""
+
+    @property
+    def name(self) -> str:
+        """The token's name."""
+    @property
+    def workspace(self) -> str | None:
+        """Its workspace (None for platform tokens)."""
+    @property
+    def waiting_for(self) -> list[str]:
+        """The destinations that still lack the secret."""
+    @property
+    def report(self) -> DeliveryReport | None:
+        """What delivering it did (None when only listed)."""
 
 @final
 class AccessRole:
@@ -390,7 +451,10 @@ class BatchReport:
         `output_dir` or `on_rotated` did not take (it is in `rotated`, and only there)."""
     @property
     def ok(self) -> bool:
-        """True when every token rotated and its secret was handed over."""
+        """True when every token rotated and its secret was handed over (and delivered, with `deliver=`)."""
+    @property
+    def deliveries(self) -> list[DeliveryReport]:
+        """With `deliver=`: one `DeliveryReport` per rotated token, in the order they rotated."""
     def write_env_dir(self, path: _Path) -> list[Path]:
         """One 0600 env file per new secret in `path` (created 0700); returns the files."""
     def to_jsonl(self) -> str:
@@ -399,6 +463,8 @@ class BatchReport:
         """Flat dicts without any secret, for ``pandas.DataFrame(self.to_records())``."""
     def _repr_html_(self) -> str: ...
 
+_Deliver: TypeAlias = str | Destination | Iterable[str | Destination]
+_BatchDeliver: TypeAlias = _Deliver | Mapping[str, _Deliver] | Callable[[str, str], _Deliver]
 _Tokens: TypeAlias = Inventory | Iterable[InventoryEntry | tuple[str, str] | dict[str, str]]
 _Progress: TypeAlias = Callable[[int, int, tuple[str, str]], object] | bool | None
 
@@ -440,18 +506,26 @@ class AsyncClient:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
+        deliver: _Deliver | None = None,
     ) -> Coroutine[Any, Any, IssuedToken]:
         """Creates a workspace access token and issues its secret (`IssuedToken.token`, shown once).
         `expires_in`: seconds, a `timedelta` or text such as "90d"; `reset_token=True` issues a new
         secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
         Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
-        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`"""
+        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`
+
+        `deliver`: SPEC strings ("github:acme/app@prod", "vault:secret/ci/{name}", "file:app.env",
+        "cmd:gh secret set …") or `wayfinder_tokens.destinations` objects. Each is checked before
+        anything is created or reset; then the new secret is delivered and verified, and the
+        result is `IssuedToken.delivery`. What a destination did not take waits, 0600, in the
+        recovery store until `deliver_pending()`."""
     def reset_workspace_access_token(
-        self, name: str, *, workspace: str | None = None
+        self, name: str, *, workspace: str | None = None, deliver: _Deliver | None = None
     ) -> Coroutine[Any, Any, IssuedToken]:
         """Issues a new secret for an existing workspace access token; every earlier one stops working
         and its roles are kept. Raises `NotFoundError` if it does not exist.
-        Example: `wf.reset_workspace_access_token("ci-deploy").token`"""
+        Example: `wf.reset_workspace_access_token("ci-deploy").token`
+        `deliver`: as in `create_workspace_access_token`, checked before the reset."""
     def get_workspace_access_token(
         self, name: str, *, workspace: str | None = None
     ) -> Coroutine[Any, Any, AccessToken]:
@@ -489,10 +563,18 @@ class AsyncClient:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
+        deliver: _Deliver | None = None,
     ) -> Coroutine[Any, Any, IssuedToken]:
         """Creates a platform access token and issues its secret (see `create_workspace_access_token`)."""
-    def reset_platform_access_token(self, name: str) -> Coroutine[Any, Any, IssuedToken]:
-        """Issues a new secret for a platform access token; every earlier one stops working."""
+    def reset_platform_access_token(
+        self, name: str, *, deliver: _Deliver | None = None
+    ) -> Coroutine[Any, Any, IssuedToken]:
+        """Issues a new secret for a platform access token; every earlier one stops working.
+        `deliver`: as in `create_workspace_access_token`, checked before the reset."""
+    def deliver_pending(self, *, list_only: bool = False) -> Coroutine[Any, Any, list[PendingDelivery]]:
+        """The secrets waiting in the recovery store because a destination did not take them
+        (a failure, or a process killed mid-delivery): with `list_only`, listed; otherwise
+        delivered again, each destination checked first. A list of `PendingDelivery`."""
     def get_platform_access_token(self, name: str) -> Coroutine[Any, Any, AccessToken]:
         """Reads a platform access token (never its secret). Raises `NotFoundError`."""
     def list_platform_access_tokens(self) -> Coroutine[Any, Any, AccessTokens]:
@@ -531,6 +613,7 @@ class AsyncClient:
         dry_run: bool = False,
         output_dir: _Path | None = None,
         on_rotated: Callable[[IssuedToken], object] | None = None,
+        deliver: _BatchDeliver | None = None,
     ) -> Coroutine[Any, Any, BatchReport]:
         """Resets each token's secret, `concurrency` at a time. `tokens`: an
         `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
@@ -542,7 +625,12 @@ class AsyncClient:
         Cancelling the task stops new rotations, lets those in flight finish, and raises
         `CancelledError` with the partial report as its `report` (Python 3.11+; before,
         awaiting a cancelled task raises a new `CancelledError`, so give `output_dir` or
-        `on_rotated` there)."""
+        `on_rotated` there).
+
+        `deliver`: where each new secret goes, checked for every token before the first reset:
+        SPECs for all (`{workspace}` and `{name}` filled in per token, as in
+        "vault:secret/ci/{workspace}/{name}"), a mapping from "workspace/name" to SPECs, or a
+        callable `(workspace, name) -> SPECs`. `BatchReport.deliveries` says where each went."""
     def whoami(self) -> Coroutine[Any, Any, WhoAmI]:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def aclose(self) -> Awaitable[None]:
@@ -593,16 +681,26 @@ class Client:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
+        deliver: _Deliver | None = None,
     ) -> IssuedToken:
         """Creates a workspace access token and issues its secret (`IssuedToken.token`, shown once).
         `expires_in`: seconds, a `timedelta` or text such as "90d"; `reset_token=True` issues a new
         secret if the name exists (roles kept); `dry_run=True` validates and issues nothing.
         Raises `ValidationError` (before any request), `AlreadyExistsError`, `AuthenticationError`…
-        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`"""
-    def reset_workspace_access_token(self, name: str, *, workspace: str | None = None) -> IssuedToken:
+        Example: `wf.create_workspace_access_token("ci-deploy", workspace="dev").to_env()`
+
+        `deliver`: SPEC strings ("github:acme/app@prod", "vault:secret/ci/{name}", "file:app.env",
+        "cmd:gh secret set …") or `wayfinder_tokens.destinations` objects. Each is checked before
+        anything is created or reset; then the new secret is delivered and verified, and the
+        result is `IssuedToken.delivery`. What a destination did not take waits, 0600, in the
+        recovery store until `deliver_pending()`."""
+    def reset_workspace_access_token(
+        self, name: str, *, workspace: str | None = None, deliver: _Deliver | None = None
+    ) -> IssuedToken:
         """Issues a new secret for an existing workspace access token; every earlier one stops working
         and its roles are kept. Raises `NotFoundError` if it does not exist.
-        Example: `wf.reset_workspace_access_token("ci-deploy").token`"""
+        Example: `wf.reset_workspace_access_token("ci-deploy").token`
+        `deliver`: as in `create_workspace_access_token`, checked before the reset."""
     def get_workspace_access_token(self, name: str, *, workspace: str | None = None) -> AccessToken:
         """Reads a workspace access token (never its secret). Raises `NotFoundError`."""
     def list_workspace_access_tokens(self, *, workspace: str | None = None) -> AccessTokens:
@@ -632,10 +730,16 @@ class Client:
         expires_in: _Duration | None = None,
         reset_token: bool = False,
         dry_run: bool = False,
+        deliver: _Deliver | None = None,
     ) -> IssuedToken:
         """Creates a platform access token and issues its secret (see `create_workspace_access_token`)."""
-    def reset_platform_access_token(self, name: str) -> IssuedToken:
-        """Issues a new secret for a platform access token; every earlier one stops working."""
+    def reset_platform_access_token(self, name: str, *, deliver: _Deliver | None = None) -> IssuedToken:
+        """Issues a new secret for a platform access token; every earlier one stops working.
+        `deliver`: as in `create_workspace_access_token`, checked before the reset."""
+    def deliver_pending(self, *, list_only: bool = False) -> list[PendingDelivery]:
+        """The secrets waiting in the recovery store because a destination did not take them
+        (a failure, or a process killed mid-delivery): with `list_only`, listed; otherwise
+        delivered again, each destination checked first. A list of `PendingDelivery`."""
     def get_platform_access_token(self, name: str) -> AccessToken:
         """Reads a platform access token (never its secret). Raises `NotFoundError`."""
     def list_platform_access_tokens(self) -> AccessTokens:
@@ -674,6 +778,7 @@ class Client:
         dry_run: bool = False,
         output_dir: _Path | None = None,
         on_rotated: Callable[[IssuedToken], object] | None = None,
+        deliver: _BatchDeliver | None = None,
     ) -> BatchReport:
         """Resets each token's secret, `concurrency` at a time. `tokens`: an
         `Inventory`, `InventoryEntry`s, `(workspace, name)` pairs or dicts.
@@ -683,7 +788,12 @@ class Client:
         Each new secret goes, as soon as it exists, to an env file in `output_dir`
         (checked, or created 0700, before any reset) and to `on_rotated(issued)`.
         A first Ctrl-C stops new rotations, lets those in flight finish, and raises
-        `KeyboardInterrupt` with the partial report as its `report`."""
+        `KeyboardInterrupt` with the partial report as its `report`.
+
+        `deliver`: where each new secret goes, checked for every token before the first reset:
+        SPECs for all (`{workspace}` and `{name}` filled in per token, as in
+        "vault:secret/ci/{workspace}/{name}"), a mapping from "workspace/name" to SPECs, or a
+        callable `(workspace, name) -> SPECs`. `BatchReport.deliveries` says where each went."""
     def whoami(self) -> WhoAmI:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def close(self) -> None:

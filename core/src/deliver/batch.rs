@@ -26,7 +26,8 @@ impl BatchDelivery {
         tokens: Vec<(TokenRef, Vec<Destination>)>,
     ) -> Result<Arc<BatchDelivery>> {
         let mut prepared = HashMap::with_capacity(tokens.len());
-        for (token, destinations) in tokens {
+        // A token with nowhere to go is rotated as it would be without delivery.
+        for (token, destinations) in tokens.into_iter().filter(|(_, d)| !d.is_empty()) {
             let ready = deliverer
                 .prepare(destinations)
                 .await

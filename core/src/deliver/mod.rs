@@ -303,6 +303,30 @@ impl Deliverer {
         }
     }
 
+    /// Issues a secret and delivers it: `specs` resolved for the token
+    /// `name` in `workspace` and checked first, so a refusal costs nothing;
+    /// then `issue` runs (the create or reset), and the new secret is
+    /// delivered. A dry run (no secret) delivers nothing and has no report.
+    pub async fn issue(
+        &self,
+        specs: &[Spec],
+        name: &str,
+        workspace: Option<&str>,
+        issue: impl std::future::Future<Output = Result<IssuedToken>>,
+    ) -> Result<(IssuedToken, Option<DeliveryReport>)> {
+        let destinations = specs
+            .iter()
+            .map(|s| s.resolve(name, workspace))
+            .collect::<Result<Vec<_>>>()?;
+        let prepared = self.prepare(destinations).await?;
+        let issued = issue.await?;
+        if issued.is_dry_run() {
+            return Ok((issued, None));
+        }
+        let report = self.deliver(&prepared, &issued).await;
+        Ok((issued, Some(report)))
+    }
+
     /// Finishes every pending delivery: each secret's remaining
     /// destinations checked and written again. A pending secret whose
     /// destination no longer passes preflight stays pending.
