@@ -91,8 +91,13 @@ export declare class BatchReport {
    * error): the secrets are in `rotated`, and only there.
    */
   get undelivered(): Array<TokenTarget & { error: WayfinderError }>
-  /** True when every token rotated and its secret was handed over. */
+  /**
+   * True when every token rotated and its secret was handed over (and
+   * delivered, with `deliver`).
+   */
   get ok(): boolean
+  /** With `deliver`: where each rotated token's secret went, in the order they rotated. */
+  get deliveries(): Array<DeliveryReport>
   /** One 0600 env file per new secret in `dir` (created 0700); returns the files. */
   writeEnvDir(dir: string): Array<string>
   /** One JSON object per token and line, the secret under `token` for rotated ones. */
@@ -126,7 +131,7 @@ export declare class Client {
    */
   createWorkspaceAccessToken(name: string, options?: CreateOptions | undefined | null): Promise<IssuedToken>
   /** Issues a new secret; every earlier one stops working. Roles are kept. */
-  resetWorkspaceAccessToken(name: string, options?: WorkspaceOptions | undefined | null): Promise<IssuedToken>
+  resetWorkspaceAccessToken(name: string, options?: ResetOptions | undefined | null): Promise<IssuedToken>
   /** Reads a workspace access token (never its secret). Rejects with `NOT_FOUND` if it does not exist. */
   getWorkspaceAccessToken(name: string, options?: WorkspaceOptions | undefined | null): Promise<AccessToken>
   /** Lists a workspace's access tokens (never their secrets). */
@@ -142,7 +147,14 @@ export declare class Client {
   /** Creates a platform access token and issues its secret. */
   createPlatformAccessToken(name: string, options?: CreateOptions | undefined | null): Promise<IssuedToken>
   /** Issues a new secret for a platform access token; every earlier one stops working, its roles are kept. */
-  resetPlatformAccessToken(name: string, options?: CallOptions | undefined | null): Promise<IssuedToken>
+  resetPlatformAccessToken(name: string, options?: PlatformResetOptions | undefined | null): Promise<IssuedToken>
+  /**
+   * The secrets waiting in the recovery store because a destination did
+   * not take them (a failure, or a process killed mid-delivery): with
+   * `listOnly`, listed; otherwise delivered again, each destination
+   * checked first.
+   */
+  deliverPending(options?: PendingOptions | undefined | null): Promise<PendingDelivery[]>
   /** Reads a platform access token (never its secret). */
   getPlatformAccessToken(name: string, options?: CallOptions | undefined | null): Promise<AccessToken>
   /** Lists the platform access tokens (never their secrets). */
@@ -212,6 +224,24 @@ export declare class Emulator {
 export declare class IssuedToken {
   /** A token from its parts (e.g. one read from your secret store), to render or save it. */
   constructor(fields: IssuedTokenFields)
+  /**
+   * Where the `deliver` option put the secret: each destination verified,
+   * or why not (absent without `deliver`).
+   */
+  get delivery(): DeliveryReport | null
+  /**
+   * Delivers the secret to `destinations` (SPEC strings such as
+   * `'github:acme/app'`, `'vault:secret/ci/app'`, `'file:app.env'` or
+   * `'cmd:gh secret set …'`), each checked first. What a destination did not
+   * take waits, 0600, in the recovery store until `deliverPending()`.
+   */
+  deliver(destinations: string | string[]): Promise<DeliveryReport>
+  /**
+   * A Kubernetes `Secret` manifest (YAML) holding the three values,
+   * labelled with the token's name, workspace and generation: for
+   * `kubectl apply -f -`. `prefix` goes before each key.
+   */
+  toKubernetesSecret(prefix?: string | undefined | null): string
   /** The token's name. */
   get name(): string
   /** The workspace; absent for platform tokens. */
@@ -370,8 +400,38 @@ export interface CreateOptions {
   resetToken?: boolean
   /** Validate and show the object; create nothing and issue no secret. */
   dryRun?: boolean
-  /** Aborts the call; it rejects with an `AbortError`. */
+  /**
+   * Where the new secret goes (SPEC strings such as `'github:acme/app@prod'`
+   * or `'vault:secret/ci/{name}'`), each checked before anything is
+   * created; then delivered and verified (`issued.delivery`).
+   */
+  deliver?: string | string[]
+  /**
+   * Aborts the call; it rejects with an `AbortError`. Once the secret
+   * exists, its delivery still runs to the end.
+   */
   signal?: AbortSignal
+}
+
+/** Where one secret went. */
+export interface DeliveryReport {
+  /** The token's name. */
+  name: string
+  /** Its workspace (absent for platform tokens). */
+  workspace?: string
+  /** True when every destination verified the secret. */
+  ok: boolean
+  /** The destinations that hold it. */
+  delivered: Array<string>
+  /** How each of those verified it. */
+  verified: Array<VerifiedDelivery>
+  /** The destinations that do not, with why. */
+  failed: Array<FailedDelivery>
+  /**
+   * The 0600 file holding the secret while a destination lacks it
+   * (`deliverPending()` finishes the job).
+   */
+  recovery?: string
 }
 
 /** Options for `Emulator.start`. */
@@ -419,6 +479,16 @@ export interface ErrorDetails {
   fieldErrors: Array<FieldError>
   /** What to do next, in this package's names. */
   hint?: string
+}
+
+/** A destination that did not take the secret, and why. */
+export interface FailedDelivery {
+  /** The destination's SPEC, placeholders filled in. */
+  destination: string
+  /** The error's stable code (`PERMISSION_DENIED`, `SERVER`…). */
+  code: string
+  /** What went wrong. */
+  message: string
 }
 
 /** Makes the next `times` requests whose path starts with `pathPrefix` misbehave. */
@@ -551,6 +621,34 @@ export interface LogRecord {
   message: string
 }
 
+/** A secret waiting in the recovery store. */
+export interface PendingDelivery {
+  /** The token's name. */
+  name: string
+  /** Its workspace (absent for platform tokens). */
+  workspace?: string
+  /** The destinations that still lack it. */
+  waitingFor: Array<string>
+  /** What delivering it did (absent when only listed). */
+  report?: DeliveryReport
+}
+
+/** Options of `deliverPending()`. */
+export interface PendingOptions {
+  /** Only list what waits; deliver nothing. */
+  listOnly?: boolean
+  /** Aborts the call; it rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/** Options of a platform token's reset. */
+export interface PlatformResetOptions {
+  /** Where the new secret goes, checked before the reset (see `CreateOptions`). */
+  deliver?: string | string[]
+  /** Aborts the call; it rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
 /** Called after each token of a batch. */
 export interface ProgressEvent {
   /** Tokens finished so far (rotated or failed). */
@@ -570,6 +668,16 @@ export interface ProgressEvent {
  * `AccessToken`s or the objects as the API returned them.
  */
 export declare function renderTable(tokens: Array<AccessToken | Record<string, unknown>>, options?: { headers?: boolean }): string
+
+/** Options of a workspace token's reset. */
+export interface ResetOptions {
+  /** The workspace (default: the client's). */
+  workspace?: string
+  /** Where the new secret goes, checked before the reset (see `CreateOptions`). */
+  deliver?: string | string[]
+  /** Aborts the call; it rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
 
 /** Everything granted to a token. */
 export interface Roles {
@@ -595,6 +703,13 @@ export interface RotateOptions {
    * any reset).
    */
   outputDir?: string
+  /**
+   * Where each new secret goes, checked for every token before the first
+   * reset: SPECs for all (`{workspace}` and `{name}` filled in per token),
+   * an object mapping `'workspace/name'` to SPECs, or a function
+   * `(workspace, name) => SPECs`. `report.deliveries` says where each went.
+   */
+  deliver?: string | string[] | Record<string, string | string[]> | ((workspace: string, name: string) => string | string[])
 }
 
 /** Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script. */
@@ -631,6 +746,14 @@ export interface TokenTarget {
   workspace: string
   /** The token's name. */
   name: string
+}
+
+/** A destination that verified the secret, and how. */
+export interface VerifiedDelivery {
+  /** The destination's SPEC, placeholders filled in. */
+  destination: string
+  /** What verified it (`version 4`, `WAYFINDER_TOKEN updated at …`). */
+  detail: string
 }
 
 /** The library version. */

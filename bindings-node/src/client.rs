@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
+use wayfinder_tokens::deliver::BatchDelivery;
 use wayfinder_tokens::fleet::{MAX_CONCURRENCY, RotateOptions as CoreRotate, TokenRef};
 use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions as CoreOptions, names};
@@ -10,6 +11,7 @@ use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions as CoreOpti
 use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
 use crate::fleet::{self, BatchReport, InventoryEntry, ProgressEvent, TokenTarget};
 use crate::options::{
+    PendingOptions, PlatformResetOptions, ResetOptions,
     AccessRoleOptions, CallOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions, RotateOptions,
     WorkspaceOptions, create_options, inventory_query, read,
 };
@@ -34,8 +36,24 @@ impl Client {
     }
 }
 
-fn issued(t: wayfinder_tokens::IssuedToken) -> IssuedToken {
-    IssuedToken { inner: t }
+type Delivered = (wayfinder_tokens::IssuedToken, Option<wayfinder_tokens::deliver::DeliveryReport>);
+
+fn delivered((inner, report): Delivered) -> IssuedToken {
+    IssuedToken { inner, delivery: report.map(std::sync::Arc::new) }
+}
+
+/// Issues a token (`issue`, the create or reset), and with `specs`, checks
+/// its destinations first and delivers the new secret.
+async fn issue_delivered(
+    specs: wayfinder_tokens::Result<Option<Vec<wayfinder_tokens::deliver::Spec>>>,
+    name: String,
+    workspace: Option<String>,
+    issue: impl std::future::Future<Output = wayfinder_tokens::Result<wayfinder_tokens::IssuedToken>>,
+) -> wayfinder_tokens::Result<Delivered> {
+    match specs? {
+        None => Ok((issue.await?, None)),
+        Some(specs) => crate::deliver::deliverer()?.issue(&specs, &name, workspace.as_deref(), issue).await,
+    }
 }
 
 /// A client for one Wayfinder server.
@@ -139,16 +157,18 @@ impl Client {
         // A bad value rejects the Promise like any other error (a wrong shape, such as an
         // unknown key or a string for a number, throws at the call).
         let create = create_options(&mut options);
+        let specs = crate::deliver::specs(options.as_ref().and_then(|o| o.deliver.as_ref()))?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let at = workspace.clone().or_else(|| self.inner.workspace().map(str::to_owned));
         self.call(
             env,
             signal,
             move |client| async move {
-                client
-                    .create_workspace_access_token(&name, workspace.as_deref(), &create?)
-                    .await
+                let create = create?;
+                let issue = client.create_workspace_access_token(&name, workspace.as_deref(), &create);
+                issue_delivered(specs, name.clone(), at, issue).await
             },
-            issued,
+            delivered,
         )
     }
 
@@ -158,15 +178,20 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        #[napi(ts_arg_type = "WorkspaceOptions | undefined | null")] options: Option<Object<'_>>,
+        #[napi(ts_arg_type = "ResetOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        let options = read::<WorkspaceOptions<'_>>(env, options)?;
+        let options = read::<ResetOptions<'_>>(env, options)?;
+        let specs = crate::deliver::specs(options.as_ref().and_then(|o| o.deliver.as_ref()))?;
         let (workspace, signal) = options.map(|o| (o.workspace, o.signal)).unwrap_or_default();
+        let at = workspace.clone().or_else(|| self.inner.workspace().map(str::to_owned));
         self.call(
             env,
             signal,
-            move |client| async move { client.reset_workspace_access_token(&name, workspace.as_deref()).await },
-            issued,
+            move |client| async move {
+                let issue = client.reset_workspace_access_token(&name, workspace.as_deref());
+                issue_delivered(specs, name.clone(), at, issue).await
+            },
+            delivered,
         )
     }
 
@@ -305,12 +330,17 @@ impl Client {
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
         let mut options = read::<CreateOptions<'_>>(env, options)?;
         let create = create_options(&mut options);
+        let specs = crate::deliver::specs(options.as_ref().and_then(|o| o.deliver.as_ref()))?;
         let signal = options.and_then(|o| o.signal);
         self.call(
             env,
             signal,
-            move |client| async move { client.create_platform_access_token(&name, &create?).await },
-            issued,
+            move |client| async move {
+                let create = create?;
+                let issue = client.create_platform_access_token(&name, &create);
+                issue_delivered(specs, name.clone(), None, issue).await
+            },
+            delivered,
         )
     }
 
@@ -320,15 +350,34 @@ impl Client {
         &self,
         env: &'env Env,
         name: String,
-        #[napi(ts_arg_type = "CallOptions | undefined | null")] options: Option<Object<'_>>,
+        #[napi(ts_arg_type = "PlatformResetOptions | undefined | null")] options: Option<Object<'_>>,
     ) -> Result<PromiseRaw<'env, IssuedToken>> {
-        let options = read::<CallOptions<'_>>(env, options)?;
+        let options = read::<PlatformResetOptions<'_>>(env, options)?;
+        let specs = crate::deliver::specs(options.as_ref().and_then(|o| o.deliver.as_ref()))?;
         self.call(
             env,
             options.and_then(|o| o.signal),
-            move |client| async move { client.reset_platform_access_token(&name).await },
-            issued,
+            move |client| async move {
+                let issue = client.reset_platform_access_token(&name);
+                issue_delivered(specs, name.clone(), None, issue).await
+            },
+            delivered,
         )
+    }
+
+    /// The secrets waiting in the recovery store because a destination did
+    /// not take them (a failure, or a process killed mid-delivery): with
+    /// `listOnly`, listed; otherwise delivered again, each destination
+    /// checked first.
+    #[napi(ts_return_type = "Promise<PendingDelivery[]>")]
+    pub fn deliver_pending<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "PendingOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<crate::deliver::PendingDelivery>>> {
+        let options = read::<PendingOptions<'_>>(env, options)?;
+        let list_only = options.as_ref().and_then(|o| o.list_only).unwrap_or(false);
+        self.call(env, options.and_then(|o| o.signal), move |_| crate::deliver::pending(list_only), |p| p)
     }
 
     /// Reads a platform access token (never its secret).
@@ -536,6 +585,8 @@ impl Client {
                     .build()
             })
             .transpose()?;
+        // A function choosing each token's destinations runs now, before anything is reset.
+        let destinations = crate::deliver::for_batch(options.deliver.as_ref(), &targets)?;
         let (abort, listening) = match options.signal.as_ref().map(|s| watch(env, s)).transpose()? {
             Some((abort, listening)) => (Some(abort), listening),
             None => (None, None),
@@ -546,13 +597,26 @@ impl Client {
                 (Ok(concurrency), Ok(env_dir)) => (CoreRotate { concurrency, dry_run }, env_dir),
                 (Err(e), _) | (_, Err(e)) => return Err(Failure::Core(e)),
             };
+            let delivery = match destinations.map_err(Failure::Core)?.filter(|_| !dry_run) {
+                Some(tokens) => {
+                    let deliverer = crate::deliver::deliverer().map_err(Failure::Core)?;
+                    let batch = BatchDelivery::prepare(deliverer, tokens).await.map_err(Failure::Core)?;
+                    Some(batch)
+                }
+                None => None,
+            };
             let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+            let written = wayfinder_tokens::fleet::sinks(env_dir, None);
             let hooks = wayfinder_tokens::fleet::RotateHooks {
                 progress: fleet::progress(progress),
-                on_rotated: wayfinder_tokens::fleet::sinks(env_dir, None),
+                on_rotated: match &delivery {
+                    Some(batch) => Some(batch.sink(written)),
+                    None => written,
+                },
                 cancel: Some(cancel.clone()),
             };
-            let run = client.rotate_workspace_access_tokens(&targets, &rotate, &hooks);
+            let deliveries = move |report| (report, delivery.map(|batch| batch.reports()).unwrap_or_default());
+            let run = async { client.rotate_workspace_access_tokens(&targets, &rotate, &hooks).await.map(deliveries) };
             tokio::pin!(run);
             if let Some(abort) = abort {
                 // An abort stops new rotations; the batch still reports.

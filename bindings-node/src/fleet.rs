@@ -119,11 +119,13 @@ pub fn never_throwing<'a>(env: &'a Env, f: Function<'a, ProgressEvent, ()>) -> R
 #[napi]
 pub struct BatchReport {
     report: CoreReport,
+    deliveries: Vec<wayfinder_tokens::deliver::DeliveryReport>,
 }
 
 impl BatchReport {
-    pub fn new(report: CoreReport) -> BatchReport {
-        BatchReport { report }
+    /// A rotation's report, and with `deliver`, where each new secret went.
+    pub fn new((report, deliveries): (CoreReport, Vec<wayfinder_tokens::deliver::DeliveryReport>)) -> BatchReport {
+        BatchReport { report, deliveries }
     }
 }
 
@@ -143,7 +145,7 @@ impl BatchReport {
             .rotated
             .iter()
             .cloned()
-            .map(|inner| IssuedToken { inner })
+            .map(|inner| IssuedToken { inner, delivery: None })
             .collect()
     }
 
@@ -198,10 +200,17 @@ impl BatchReport {
             .collect()
     }
 
-    /// True when every token rotated and its secret was handed over.
+    /// True when every token rotated and its secret was handed over (and
+    /// delivered, with `deliver`).
     #[napi(getter)]
     pub fn ok(&self) -> bool {
-        self.report.ok()
+        self.report.ok() && self.deliveries.iter().all(|d| d.is_complete())
+    }
+
+    /// With `deliver`: where each rotated token's secret went, in the order they rotated.
+    #[napi(getter)]
+    pub fn deliveries(&self) -> Vec<crate::deliver::DeliveryReport> {
+        self.deliveries.iter().map(Into::into).collect()
     }
 
     /// One 0600 env file per new secret in `dir` (created 0700); returns the files.

@@ -11,6 +11,7 @@ extern crate napi_derive;
 
 mod call;
 mod client;
+mod deliver;
 mod emulator;
 mod fleet;
 mod logging;

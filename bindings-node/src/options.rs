@@ -37,12 +37,15 @@ keys! {
         allow_insecure_http, api_group_version,
     }
     FromEnvOptions { profile, config_path }
-    CreateOptions<'_> { workspace, description, expires_in, reset_token, dry_run, signal }
+    CreateOptions<'_> { workspace, description, expires_in, reset_token, dry_run, deliver, signal }
+    ResetOptions<'_> { workspace, deliver, signal }
+    PlatformResetOptions<'_> { deliver, signal }
+    PendingOptions<'_> { list_only, signal }
     WorkspaceOptions<'_> { workspace, signal }
     CallOptions<'_> { signal }
     AccessRoleOptions<'_> { cluster, namespace, workspace, signal }
     InventoryOptions<'_> { workspaces, expiring_within, older_than, names, concurrency, signal }
-    RotateOptions<'_> { concurrency, dry_run, on_progress, output_dir, signal }
+    RotateOptions<'_> { concurrency, dry_run, on_progress, output_dir, deliver, signal }
 }
 
 /// A Rust field name as JavaScript spells it (`max_retries`: `maxRetries`).
@@ -163,6 +166,46 @@ pub struct CreateOptions<'a> {
     pub reset_token: Option<bool>,
     /// Validate and show the object; create nothing and issue no secret.
     pub dry_run: Option<bool>,
+    /// Where the new secret goes (SPEC strings such as `'github:acme/app@prod'`
+    /// or `'vault:secret/ci/{name}'`), each checked before anything is
+    /// created; then delivered and verified (`issued.delivery`).
+    #[napi(ts_type = "string | string[]")]
+    pub deliver: Option<Unknown<'a>>,
+    /// Aborts the call; it rejects with an `AbortError`. Once the secret
+    /// exists, its delivery still runs to the end.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of a workspace token's reset.
+#[napi(object, object_to_js = false)]
+pub struct ResetOptions<'a> {
+    /// The workspace (default: the client's).
+    pub workspace: Option<String>,
+    /// Where the new secret goes, checked before the reset (see `CreateOptions`).
+    #[napi(ts_type = "string | string[]")]
+    pub deliver: Option<Unknown<'a>>,
+    /// Aborts the call; it rejects with an `AbortError`.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of a platform token's reset.
+#[napi(object, object_to_js = false)]
+pub struct PlatformResetOptions<'a> {
+    /// Where the new secret goes, checked before the reset (see `CreateOptions`).
+    #[napi(ts_type = "string | string[]")]
+    pub deliver: Option<Unknown<'a>>,
+    /// Aborts the call; it rejects with an `AbortError`.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of `deliverPending()`.
+#[napi(object, object_to_js = false)]
+pub struct PendingOptions<'a> {
+    /// Only list what waits; deliver nothing.
+    pub list_only: Option<bool>,
     /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
@@ -254,6 +297,12 @@ pub struct RotateOptions<'a> {
     /// `WORKSPACE.NAME.env` in this folder (checked, or created 0700, before
     /// any reset).
     pub output_dir: Option<String>,
+    /// Where each new secret goes, checked for every token before the first
+    /// reset: SPECs for all (`{workspace}` and `{name}` filled in per token),
+    /// an object mapping `'workspace/name'` to SPECs, or a function
+    /// `(workspace, name) => SPECs`. `report.deliveries` says where each went.
+    #[napi(ts_type = "string | string[] | Record<string, string | string[]> | ((workspace: string, name: string) => string | string[])")]
+    pub deliver: Option<Unknown<'a>>,
 }
 
 pub(crate) fn duration(

@@ -164,6 +164,8 @@ pub struct SaveProfileOptions {
 #[napi]
 pub struct IssuedToken {
     pub(crate) inner: CoreIssued,
+    /// Where the `deliver` option put the secret.
+    pub(crate) delivery: Option<std::sync::Arc<wayfinder_tokens::deliver::DeliveryReport>>,
 }
 
 #[napi]
@@ -181,7 +183,43 @@ impl IssuedToken {
                 expires: None,
                 resource: Default::default(),
             },
+            delivery: None,
         }
+    }
+
+    /// Where the `deliver` option put the secret: each destination verified,
+    /// or why not (absent without `deliver`).
+    #[napi(getter)]
+    pub fn delivery(&self) -> Option<crate::deliver::DeliveryReport> {
+        self.delivery.as_deref().map(Into::into)
+    }
+
+    /// Delivers the secret to `destinations` (SPEC strings such as
+    /// `'github:acme/app'`, `'vault:secret/ci/app'`, `'file:app.env'` or
+    /// `'cmd:gh secret set …'`), each checked first. What a destination did not
+    /// take waits, 0600, in the recovery store until `deliverPending()`.
+    #[napi(ts_return_type = "Promise<DeliveryReport>")]
+    pub fn deliver<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "string | string[]")] destinations: Unknown<'_>,
+    ) -> Result<PromiseRaw<'env, crate::deliver::DeliveryReport>> {
+        let specs = crate::deliver::specs(Some(&destinations))?;
+        let issued = self.inner.clone();
+        crate::call::spawn(
+            env,
+            None,
+            async move { crate::deliver::deliver(issued, specs?.unwrap_or_default()).await },
+            |report| crate::deliver::DeliveryReport::from(report.as_ref()),
+        )
+    }
+
+    /// A Kubernetes `Secret` manifest (YAML) holding the three values,
+    /// labelled with the token's name, workspace and generation: for
+    /// `kubectl apply -f -`. `prefix` goes before each key.
+    #[napi]
+    pub fn to_kubernetes_secret(&self, env: &Env, prefix: Option<String>) -> Result<String> {
+        sync(env, render::kubernetes_secret(&self.inner, prefix.as_deref().unwrap_or_default()))
     }
 
     /// The token's name.

@@ -105,6 +105,9 @@ def main(readme: str) -> int:
                     WAYFINDER_TOKEN=emulator.admin_token,
                     WAYFINDER_WORKSPACE="dev",
                     WAYFINDER_CONFIG=str(home / "config"),
+                    # Delivery samples reach GitHub's Actions routes on the emulator.
+                    GITHUB_API_URL=f"{emulator.url}/github",
+                    GITHUB_TOKEN=emulator.admin_token,
                     HOME=str(home),
                     PATH=f"{Path(sys.executable).parent}{os.pathsep}{project / 'node_modules' / '.bin'}{os.pathsep}"
                     + os.environ["PATH"],

@@ -323,7 +323,15 @@ impl Deliverer {
         if issued.is_dry_run() {
             return Ok((issued, None));
         }
-        let report = self.deliver(&prepared, &issued).await;
+        // Once the secret exists, its delivery runs to the end even if the
+        // caller stops waiting (an abort, a cancelled task): dropping this
+        // future leaves the spawned task running.
+        let deliverer = self.clone();
+        let token = issued.clone();
+        let delivery = tokio::spawn(async move { deliverer.deliver(&prepared, &token).await });
+        let report = delivery
+            .await
+            .map_err(|e| Error::config(format!("the delivery of {} stopped: {e}", issued.name)))?;
         Ok((issued, Some(report)))
     }
 
