@@ -76,9 +76,8 @@ def main() -> int:
             with zipfile.ZipFile(artifact) as wheel:
                 for info in wheel.infolist():
                     if info.filename.endswith(".so"):
-                        print(
-                            f"  {info.filename:<60} {megabytes(info.file_size)} ({megabytes(info.compress_size).strip()} zipped)"
-                        )
+                        zipped = megabytes(info.compress_size).strip()
+                        print(f"  {info.filename:<60} {megabytes(info.file_size)} ({zipped} zipped)")
 
     sizes = breakdown(args.library)
     total = sum(sizes.values())

@@ -9,11 +9,10 @@ use wayfinder_tokens::settings::MAX_RETRIES;
 use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions as CoreOptions, names};
 
 use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
-use crate::fleet::{self, BatchReport, InventoryEntry, ProgressEvent, TokenTarget};
+use crate::fleet::{self, BatchReport, InventoryEntry, TokenTarget};
 use crate::options::{
-    PendingOptions, PlatformResetOptions, ResetOptions,
-    AccessRoleOptions, CallOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions, RotateOptions,
-    WorkspaceOptions, create_options, inventory_query, read,
+    AccessRoleOptions, CallOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions, PendingOptions,
+    PlatformResetOptions, ResetOptions, RotateOptions, WorkspaceOptions, create_options, inventory_query, read,
 };
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
 
@@ -36,10 +35,32 @@ impl Client {
     }
 }
 
-type Delivered = (wayfinder_tokens::IssuedToken, Option<wayfinder_tokens::deliver::DeliveryReport>);
+/// With `deliver`: every token's destinations, checked before the first reset.
+async fn batch_delivery(
+    destinations: wayfinder_tokens::Result<Option<Vec<crate::deliver::Destinations>>>,
+    dry_run: bool,
+) -> std::result::Result<Option<std::sync::Arc<BatchDelivery>>, Failure> {
+    match destinations.map_err(Failure::Core)?.filter(|_| !dry_run) {
+        Some(tokens) => {
+            let deliverer = crate::deliver::deliverer().map_err(Failure::Core)?;
+            Ok(Some(
+                BatchDelivery::prepare(deliverer, tokens).await.map_err(Failure::Core)?,
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
+type Delivered = (
+    wayfinder_tokens::IssuedToken,
+    Option<wayfinder_tokens::deliver::DeliveryReport>,
+);
 
 fn delivered((inner, report): Delivered) -> IssuedToken {
-    IssuedToken { inner, delivery: report.map(std::sync::Arc::new) }
+    IssuedToken {
+        inner,
+        delivery: report.map(std::sync::Arc::new),
+    }
 }
 
 /// Issues a token (`issue`, the create or reset), and with `specs`, checks
@@ -52,7 +73,11 @@ async fn issue_delivered(
 ) -> wayfinder_tokens::Result<Delivered> {
     match specs? {
         None => Ok((issue.await?, None)),
-        Some(specs) => crate::deliver::deliverer()?.issue(&specs, &name, workspace.as_deref(), issue).await,
+        Some(specs) => {
+            crate::deliver::deliverer()?
+                .issue(&specs, &name, workspace.as_deref(), issue)
+                .await
+        }
     }
 }
 
@@ -377,7 +402,12 @@ impl Client {
     ) -> Result<PromiseRaw<'env, Vec<crate::deliver::PendingDelivery>>> {
         let options = read::<PendingOptions<'_>>(env, options)?;
         let list_only = options.as_ref().and_then(|o| o.list_only).unwrap_or(false);
-        self.call(env, options.and_then(|o| o.signal), move |_| crate::deliver::pending(list_only), |p| p)
+        self.call(
+            env,
+            options.and_then(|o| o.signal),
+            move |_| crate::deliver::pending(list_only),
+            |p| p,
+        )
     }
 
     /// Reads a platform access token (never its secret).
@@ -555,13 +585,7 @@ impl Client {
     ) -> Result<PromiseRaw<'env, BatchReport>> {
         let options = read::<RotateOptions<'_>>(env, options)?;
         let options = options.unwrap_or_default();
-        let targets: Vec<TokenRef> = tokens
-            .into_iter()
-            .map(|t| TokenRef {
-                workspace: t.workspace,
-                name: t.name,
-            })
-            .collect();
+        let targets: Vec<TokenRef> = tokens.into_iter().map(TokenTarget::into_ref).collect();
         // A bad value rejects the Promise, as every other failure does.
         let concurrency = options
             .concurrency
@@ -576,14 +600,7 @@ impl Client {
             .transpose();
         let progress = options
             .on_progress
-            .map(|f| fleet::never_throwing(env, f))
-            .transpose()?
-            .map(|f| {
-                f.build_threadsafe_function::<ProgressEvent>()
-                    .callee_handled::<false>()
-                    .weak::<true>()
-                    .build()
-            })
+            .map(|f| fleet::progress_callback(env, f))
             .transpose()?;
         // A function choosing each token's destinations runs now, before anything is reset.
         let destinations = crate::deliver::for_batch(options.deliver.as_ref(), &targets)?;
@@ -597,26 +614,23 @@ impl Client {
                 (Ok(concurrency), Ok(env_dir)) => (CoreRotate { concurrency, dry_run }, env_dir),
                 (Err(e), _) | (_, Err(e)) => return Err(Failure::Core(e)),
             };
-            let delivery = match destinations.map_err(Failure::Core)?.filter(|_| !dry_run) {
-                Some(tokens) => {
-                    let deliverer = crate::deliver::deliverer().map_err(Failure::Core)?;
-                    let batch = BatchDelivery::prepare(deliverer, tokens).await.map_err(Failure::Core)?;
-                    Some(batch)
-                }
-                None => None,
-            };
+            let delivery = batch_delivery(destinations, dry_run).await?;
             let cancel = wayfinder_tokens::fleet::CancellationToken::new();
             let written = wayfinder_tokens::fleet::sinks(env_dir, None);
             let hooks = wayfinder_tokens::fleet::RotateHooks {
                 progress: fleet::progress(progress),
-                on_rotated: match &delivery {
-                    Some(batch) => Some(batch.sink(written)),
-                    None => written,
-                },
+                on_rotated: delivery
+                    .as_ref()
+                    .map_or(written.clone(), |batch| Some(batch.sink(written))),
                 cancel: Some(cancel.clone()),
             };
             let deliveries = move |report| (report, delivery.map(|batch| batch.reports()).unwrap_or_default());
-            let run = async { client.rotate_workspace_access_tokens(&targets, &rotate, &hooks).await.map(deliveries) };
+            let run = async {
+                client
+                    .rotate_workspace_access_tokens(&targets, &rotate, &hooks)
+                    .await
+                    .map(deliveries)
+            };
             tokio::pin!(run);
             if let Some(abort) = abort {
                 // An abort stops new rotations; the batch still reports.

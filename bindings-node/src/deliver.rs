@@ -39,7 +39,11 @@ pub fn specs(value: Option<&Unknown<'_>>) -> Result<wayfinder_tokens::Result<Opt
         }
         _ => return Ok(Err(not_a_destination())),
     };
-    Ok(texts.iter().map(|t| Spec::parse(t)).collect::<wayfinder_tokens::Result<Vec<_>>>().map(Some))
+    Ok(texts
+        .iter()
+        .map(|t| Spec::parse(t))
+        .collect::<wayfinder_tokens::Result<Vec<_>>>()
+        .map(Some))
 }
 
 /// Every token's destinations for a rotation's `deliver`: the same SPECs for
@@ -71,7 +75,10 @@ pub fn for_batch(
             Ok(specs) => specs.unwrap_or_default(),
             Err(e) => return Ok(Err(e)),
         };
-        let resolved = specs.iter().map(|s| s.resolve(&target.name, Some(&target.workspace))).collect();
+        let resolved = specs
+            .iter()
+            .map(|s| s.resolve(&target.name, Some(&target.workspace)))
+            .collect();
         match resolved {
             Ok(destinations) => tokens.push((target.clone(), destinations)),
             Err(e) => return Ok(Err(e)),
@@ -137,7 +144,10 @@ impl From<&CoreReport> for DeliveryReport {
                 .iter()
                 .filter_map(|o| {
                     let detail = o.result.as_ref().ok()?;
-                    Some(VerifiedDelivery { destination: o.destination.clone(), detail: detail.clone() })
+                    Some(VerifiedDelivery {
+                        destination: o.destination.clone(),
+                        detail: detail.clone(),
+                    })
                 })
                 .collect(),
             failed: report

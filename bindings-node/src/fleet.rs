@@ -115,6 +115,25 @@ pub fn never_throwing<'a>(env: &'a Env, f: Function<'a, ProgressEvent, ()>) -> R
     wrap.call(f)
 }
 
+impl TokenTarget {
+    /// The core's reference to the token.
+    pub fn into_ref(self) -> TokenRef {
+        TokenRef {
+            workspace: self.workspace,
+            name: self.name,
+        }
+    }
+}
+
+/// `onProgress` made safe to call from any thread: a throw becomes a warning.
+pub fn progress_callback<'a>(env: &'a Env, f: Function<'a, ProgressEvent, ()>) -> Result<ProgressCallback> {
+    never_throwing(env, f)?
+        .build_threadsafe_function::<ProgressEvent>()
+        .callee_handled::<false>()
+        .weak::<true>()
+        .build()
+}
+
 /// What a batch rotation did.
 #[napi]
 pub struct BatchReport {

@@ -301,7 +301,9 @@ pub struct RotateOptions<'a> {
     /// reset: SPECs for all (`{workspace}` and `{name}` filled in per token),
     /// an object mapping `'workspace/name'` to SPECs, or a function
     /// `(workspace, name) => SPECs`. `report.deliveries` says where each went.
-    #[napi(ts_type = "string | string[] | Record<string, string | string[]> | ((workspace: string, name: string) => string | string[])")]
+    #[napi(
+        ts_type = "string | string[] | Record<string, string | string[]> | ((workspace: string, name: string) => string | string[])"
+    )]
     pub deliver: Option<Unknown<'a>>,
 }
 

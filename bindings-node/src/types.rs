@@ -219,7 +219,10 @@ impl IssuedToken {
     /// `kubectl apply -f -`. `prefix` goes before each key.
     #[napi]
     pub fn to_kubernetes_secret(&self, env: &Env, prefix: Option<String>) -> Result<String> {
-        sync(env, render::kubernetes_secret(&self.inner, prefix.as_deref().unwrap_or_default()))
+        sync(
+            env,
+            render::kubernetes_secret(&self.inner, prefix.as_deref().unwrap_or_default()),
+        )
     }
 
     /// The token's name.
