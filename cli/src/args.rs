@@ -257,9 +257,9 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "PREFIX")]
     pub(crate) github_prefix: Option<String>,
     /// Deliver the new secret and its companions here, verified; repeatable. SPEC is
-    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, vault:MOUNT/PATH, cmd:COMMAND or
-    /// file:PATH, with ?key=value options (prefix=PROD_, format=kubernetes…). Checked before
-    /// any reset; the secret is then printed only with an -o format
+    /// github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, vault:MOUNT/PATH, aws:SECRET_ID,
+    /// cmd:COMMAND or file:PATH, with ?key=value options (prefix=PROD_, format=kubernetes…).
+    /// Checked before any reset; the secret is then printed only with an -o format
     #[arg(long = "deliver", value_name = "SPEC")]
     pub(crate) deliver: Vec<String>,
 }

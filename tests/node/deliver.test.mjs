@@ -189,3 +189,40 @@ test('rotate delivers each token where a SPEC, a mapping or a function says', as
     (e) => e.code === 'VALIDATION',
   )
 })
+
+test('create delivers to AWS Secrets Manager (moto)', async (t) => {
+  const { emulator, client, state } = await setup(t)
+  const binary = join(ROOT, '.venv', 'bin', 'moto_server')
+  assert.ok(existsSync(binary), "moto's server is not installed: run `make install`")
+  const port = await freePort()
+  const moto = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+  t.after(() => moto.kill())
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url)
+      break
+    } catch {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  const saved = { ...process.env }
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: url,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'aws-secret-canary-node',
+    AWS_REGION: 'us-east-1',
+  })
+  t.after(() => {
+    for (const key of ['AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) {
+      if (saved[key] === undefined) delete process.env[key]
+      else process.env[key] = saved[key]
+    }
+  })
+  const issued = await client.createWorkspaceAccessToken('node-aws', { deliver: `aws:ci/${process.pid}/{name}` })
+  assert.equal(issued.delivery.ok, true, JSON.stringify(issued.delivery))
+  assert.match(issued.delivery.verified[0].detail, /is AWSCURRENT$/)
+  assert.ok(!JSON.stringify(issued.delivery).includes('aws-secret-canary-node'))
+  assert.ok(state)
+  await works(emulator, issued.token)
+})

@@ -63,3 +63,36 @@ def openbao() -> Iterator[tuple[str, str]]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[str]:
+    """moto's real server (Secrets Manager on loopback) for the whole session: its URL."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    from pathlib import Path
+
+    venv_moto = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "moto_server"
+    binary = shutil.which("moto_server") or (str(venv_moto) if venv_moto.exists() else None)
+    assert binary, "moto's server is not installed: run `make install`"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("moto's server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

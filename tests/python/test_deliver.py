@@ -14,7 +14,7 @@ import pytest
 
 import wayfinder_tokens as wft
 from support import ADMIN
-from wayfinder_tokens.destinations import Command, File, GithubOrganization, GithubRepository, Vault
+from wayfinder_tokens.destinations import AwsSecret, Command, File, GithubOrganization, GithubRepository, Vault
 from wayfinder_tokens.testing import Emulator
 
 
@@ -51,6 +51,7 @@ def test_destinations_are_their_spec_strings() -> None:
     )
     assert str(Vault("secret/ci/{name}")) == "vault:secret/ci/{name}"
     assert str(Command(["gh", "secret", "set", "A B"])) == "cmd:gh secret set 'A B'"
+    assert str(AwsSecret("ci/app", region="eu-west-1", prefix="P_")) == "aws:ci/app?region=eu-west-1&prefix=P_"
     assert str(File("out.yaml", format="kubernetes")) == "file:out.yaml?format=kubernetes"
 
 

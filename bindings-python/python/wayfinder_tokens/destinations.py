@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
-__all__ = ["Command", "Destination", "File", "GithubOrganization", "GithubRepository", "Vault"]
+__all__ = ["AwsSecret", "Command", "Destination", "File", "GithubOrganization", "GithubRepository", "Vault"]
 
 
 def _options(**options: str) -> str:
@@ -69,6 +69,20 @@ class Vault:
 
 
 @dataclass(frozen=True)
+class AwsSecret:
+    """An AWS Secrets Manager secret (its name or ARN) holding the three values as JSON:
+    created and tagged when missing, else a new version; credentials and region from the
+    standard AWS chain (`region` overrides it); `AWS_ENDPOINT_URL` is honoured."""
+
+    secret_id: str
+    region: str | None = None
+    prefix: str = ""
+
+    def __str__(self) -> str:
+        return f"aws:{self.secret_id}{_options(region=self.region or '', prefix=self.prefix)}"
+
+
+@dataclass(frozen=True)
 class Command:
     """A command that stores the secret, read from its standard input (never its arguments
     or environment); run without a shell, its exit status checked."""
@@ -93,4 +107,4 @@ class File:
         return f"file:{self.path}{_options(format=kind, prefix=self.prefix)}"
 
 
-Destination = Union[GithubRepository, GithubOrganization, Vault, Command, File]
+Destination = Union[GithubRepository, GithubOrganization, Vault, AwsSecret, Command, File]

@@ -1,5 +1,6 @@
 //! Delivery: a new secret put where CI and services read it (GitHub Actions,
-//! Vault or OpenBao, a command, a file), verified, and never lost on the way.
+//! Vault or OpenBao, AWS Secrets Manager, a command, a file), verified, and
+//! never lost on the way.
 //!
 //! The order that makes it safe:
 //! 1. [`Deliverer::prepare`] checks every destination (credentials found,
@@ -11,6 +12,7 @@
 //!    and removes it once all of them verified. Whatever fails (or if the
 //!    process dies) waits there for [`Deliverer::deliver_pending`].
 
+mod aws;
 mod batch;
 mod command;
 mod github;
@@ -75,6 +77,7 @@ impl std::fmt::Debug for Deliverer {
 /// A destination checked by [`Deliverer::prepare`], ready to take a secret.
 #[derive(Debug)]
 enum Ready {
+    Aws(aws::Aws),
     Github(github::Github),
     Vault(vault::Vault),
     Command(command::Command),
@@ -194,6 +197,9 @@ impl Deliverer {
                 Ready::Github(github::Github::prepare(target, env, self.timeout).await?)
             }
             Target::Vault { mount, path } => Ready::Vault(vault::Vault::prepare(mount, path, env, self.timeout).await?),
+            Target::Aws { secret_id, region } => {
+                Ready::Aws(aws::Aws::prepare(secret_id, region.as_deref(), env).await?)
+            }
             Target::Command { argv } => Ready::Command(command::Command::prepare(argv, env)?),
             Target::File { path, format } => {
                 check_file(path)?;
@@ -277,6 +283,7 @@ impl Deliverer {
         match ready {
             Ready::Github(github) => github.write(&payload).await,
             Ready::Vault(vault) => vault.write(&payload).await,
+            Ready::Aws(aws) => aws.write(&payload).await,
             Ready::Command(command) => {
                 let command = command.clone();
                 let secret = payload.secret.clone();

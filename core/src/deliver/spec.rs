@@ -50,6 +50,13 @@ pub enum Target {
         /// Who may read them.
         visibility: Visibility,
     },
+    /// An AWS Secrets Manager secret.
+    Aws {
+        /// Its name or ARN.
+        secret_id: String,
+        /// The region, when the SPEC names one (else the standard chain's).
+        region: Option<String>,
+    },
     /// A Vault or OpenBao KV version 2 secret.
     Vault {
         /// The secrets engine's mount (`secret`).
@@ -177,7 +184,8 @@ fn invalid(spec: &str, rule: &str) -> Error {
 }
 
 /// The schemes, for the error that lists them.
-const SCHEMES: &str = "github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, vault:MOUNT/PATH, cmd:COMMAND or file:PATH";
+const SCHEMES: &str =
+    "github:OWNER/REPO[@ENVIRONMENT], github-org:ORG, vault:MOUNT/PATH, aws:SECRET_ID, cmd:COMMAND or file:PATH";
 
 fn parse_destination(text: &str) -> Result<Destination> {
     let Some((scheme, rest)) = text.split_once(':') else {
@@ -204,6 +212,7 @@ fn parse_destination(text: &str) -> Result<Destination> {
         "github" => github_repository(text, body)?,
         "github-org" => github_organisation(text, body, &mut options)?,
         "vault" => vault(text, body)?,
+        "aws" => aws(text, body, &mut options)?,
         "file" => file(text, body, &mut options)?,
         _ => {
             return Err(invalid(
@@ -376,6 +385,40 @@ fn vault(text: &str, body: &str) -> Result<Target> {
     })
 }
 
+/// A secret's name (letters, digits and `/_+=.@-`, up to 512, no empty or `..` segment) or its ARN.
+fn aws(text: &str, body: &str, options: &mut Options) -> Result<Target> {
+    let name = body
+        .strip_prefix("arn:")
+        .map_or(body, |arn| arn.rsplit(':').next().unwrap_or_default());
+    let ok = !name.is_empty()
+        && body.len() <= 2048
+        && name.len() <= 512
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        && name.split('/').all(|s| !s.is_empty() && s != "." && s != "..");
+    if !ok {
+        return Err(invalid(
+            text,
+            "must name a secret (letters, digits and /_+=.@-, no empty or `..` segment) or give its ARN",
+        ));
+    }
+    let region = options.take("region");
+    if let Some(r) = &region
+        && (r.is_empty()
+            || !r
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+    {
+        return Err(invalid(
+            text,
+            &format!("has region={r:?}, which is not an AWS region name"),
+        ));
+    }
+    Ok(Target::Aws {
+        secret_id: body.to_owned(),
+        region,
+    })
+}
+
 fn file(text: &str, body: &str, options: &mut Options) -> Result<Target> {
     if body.is_empty() || body.contains('\0') {
         return Err(invalid(text, "must name a file"));
@@ -444,6 +487,20 @@ mod tests {
             }
         );
         assert_eq!(
+            parsed("aws:ci/{workspace}/{name}?region=eu-west-1").target,
+            Target::Aws {
+                secret_id: "ci/dev/app".into(),
+                region: Some("eu-west-1".into())
+            }
+        );
+        assert_eq!(
+            parsed("aws:arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/app-AbCdEf").target,
+            Target::Aws {
+                secret_id: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/app-AbCdEf".into(),
+                region: None
+            }
+        );
+        assert_eq!(
             parsed("cmd:gh secret set 'A B' -R o/r?x=1").target,
             Target::Command {
                 argv: vec![
@@ -486,6 +543,11 @@ mod tests {
             ("cmd:", "names no command"),
             ("cmd:gh 'unclosed", "not a command line"),
             ("file:", "must name a file"),
+            ("aws:", "must name a secret"),
+            ("aws:ci//app", "must name a secret"),
+            ("aws:ci/../app", "must name a secret"),
+            ("aws:ci app", "must name a secret"),
+            ("aws:ci?region=EU_WEST", "not an AWS region"),
         ] {
             let message = refused(text);
             assert!(message.contains(words), "{text}: {message}");

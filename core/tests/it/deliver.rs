@@ -610,3 +610,70 @@ fn the_recovery_folder_must_be_private() {
     );
     assert!(RecoveryStore::default_dir(&env(&[])).is_err());
 }
+
+/// moto's server (Secrets Manager on loopback) for the whole test binary, stopped with it.
+fn moto() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let binary = root.join(".venv/bin/moto_server");
+        assert!(
+            binary.exists(),
+            "moto's server is not installed at {}: run `make install`",
+            binary.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = format!(
+            "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; \
+             while kill -0 $PPID 2>/dev/null && [ $PPID != 1 ]; do sleep 1; done; kill $child"
+        );
+        // Not waited for: the watchdog lives as long as this process and ends after it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .arg(&binary)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return format!("http://{addr}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto's server did not start on {addr}");
+    })
+}
+
+#[tokio::test]
+async fn aws_secrets_manager_gets_a_new_current_version_each_time() {
+    let emulator = common::emulator().await;
+    let state = tempfile::tempdir().unwrap();
+    let client = common::admin(&emulator);
+    let issued = issue(&client, "aws-app").await;
+    let mut env = github_env(&emulator);
+    env.extend([
+        ("AWS_ENDPOINT_URL", moto().to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-canary-5d1e".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]);
+    let deliverer = Deliverer::new(environment(&env), RecoveryStore::open(&state.path().join("r")).unwrap());
+    let spec = format!("aws:ci/{}/{{name}}", std::process::id());
+    let prepared = deliverer.prepare(destinations(&[&spec], &issued)).await.unwrap();
+    let report = deliverer.deliver(&prepared, &issued).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(report.outcomes[0].result.as_ref().unwrap().ends_with("is AWSCURRENT"));
+
+    // Present now: a new version is put, and again verified.
+    let reissued = client.reset_workspace_access_token("aws-app", None).await.unwrap();
+    let prepared = deliverer.prepare(destinations(&[&spec], &reissued)).await.unwrap();
+    let report = deliverer.deliver(&prepared, &reissued).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert!(!format!("{report:?}").contains("aws-secret-canary"));
+}
