@@ -178,29 +178,14 @@ pub struct PendingDelivery {
 
 /// Lists (or delivers) what waits in the recovery store.
 pub async fn pending(list_only: bool) -> wayfinder_tokens::Result<Vec<PendingDelivery>> {
-    let deliverer = deliverer()?;
-    if list_only {
-        return Ok(deliverer
-            .store()
-            .pending()?
-            .into_iter()
-            .map(|p| PendingDelivery {
-                name: p.name.clone(),
-                workspace: p.workspace.clone(),
-                waiting_for: p.undelivered().map(str::to_owned).collect(),
-                report: None,
-            })
-            .collect());
-    }
-    Ok(deliverer
-        .deliver_pending()
-        .await?
-        .iter()
-        .map(|r| PendingDelivery {
-            name: r.name.clone(),
-            workspace: r.workspace.clone(),
-            waiting_for: r.failed().map(|(d, _)| d.to_owned()).collect(),
-            report: Some(r.into()),
+    let waiting = deliverer()?.pending(!list_only).await?;
+    Ok(waiting
+        .into_iter()
+        .map(|p| PendingDelivery {
+            report: p.report.as_ref().map(Into::into),
+            name: p.name,
+            workspace: p.workspace,
+            waiting_for: p.waiting_for,
         })
         .collect())
 }
@@ -210,11 +195,5 @@ pub async fn deliver(
     issued: wayfinder_tokens::IssuedToken,
     specs: Vec<Spec>,
 ) -> wayfinder_tokens::Result<std::sync::Arc<CoreReport>> {
-    let deliverer = deliverer()?;
-    let destinations = specs
-        .iter()
-        .map(|s| s.resolve(&issued.name, issued.workspace.as_deref()))
-        .collect::<wayfinder_tokens::Result<Vec<_>>>()?;
-    let prepared = deliverer.prepare(destinations).await?;
-    Ok(std::sync::Arc::new(deliverer.deliver(&prepared, &issued).await))
+    Ok(std::sync::Arc::new(deliverer()?.deliver_to(&issued, &specs).await?))
 }

@@ -95,38 +95,20 @@ pub fn deliverer() -> wayfinder_tokens::Result<Deliverer> {
 
 /// Delivers an issued token's secret to `specs` (checked first).
 pub async fn deliver(issued: CoreIssued, specs: Vec<Spec>) -> wayfinder_tokens::Result<DeliveryReport> {
-    let deliverer = deliverer()?;
-    let destinations = specs
-        .iter()
-        .map(|s| s.resolve(&issued.name, issued.workspace.as_deref()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let prepared = deliverer.prepare(destinations).await?;
-    Ok(DeliveryReport(Arc::new(deliverer.deliver(&prepared, &issued).await)))
+    let report = deliverer()?.deliver_to(&issued, &specs).await?;
+    Ok(DeliveryReport(Arc::new(report)))
 }
 
 /// Finishes (or with `list_only`, lists) the deliveries waiting in the recovery store.
 pub async fn pending(list_only: bool) -> wayfinder_tokens::Result<Vec<PendingDelivery>> {
-    let deliverer = deliverer()?;
-    if list_only {
-        let waiting = deliverer.store().pending()?;
-        return Ok(waiting
-            .into_iter()
-            .map(|p| PendingDelivery {
-                name: p.name.clone(),
-                workspace: p.workspace.clone(),
-                waiting_for: p.undelivered().map(str::to_owned).collect(),
-                report: None,
-            })
-            .collect());
-    }
-    let reports = deliverer.deliver_pending().await?;
-    Ok(reports
+    let waiting = deliverer()?.pending(!list_only).await?;
+    Ok(waiting
         .into_iter()
-        .map(|r| PendingDelivery {
-            name: r.name.clone(),
-            workspace: r.workspace.clone(),
-            waiting_for: r.failed().map(|(d, _)| d.to_owned()).collect(),
-            report: Some(DeliveryReport(Arc::new(r))),
+        .map(|p| PendingDelivery {
+            name: p.name,
+            workspace: p.workspace,
+            waiting_for: p.waiting_for,
+            report: p.report.map(|r| DeliveryReport(Arc::new(r))),
         })
         .collect())
 }

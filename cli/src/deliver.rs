@@ -113,23 +113,16 @@ pub(crate) fn first_failure(report: &DeliveryReport) -> Option<Error> {
 /// `deliver --pending`: lists what waits, and with `finish`, delivers it.
 pub(crate) async fn pending(finish: bool) -> Result<Printed, Error> {
     let deliverer = deliverer()?;
-    let waiting = deliverer.store().pending()?;
     if !finish {
-        let rows = waiting.iter().map(|p| {
-            let issued = p.issued();
+        let rows = deliverer.pending(false).await?.into_iter().map(|p| {
+            let waiting: &[String] = &p.waiting_for;
             vec![
-                issued.workspace.clone().unwrap_or_default(),
-                issued.name.clone(),
-                p.destinations
-                    .iter()
-                    .filter(|d| d.delivered)
-                    .map(|d| d.spec.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                p.undelivered().collect::<Vec<_>>().join(" "),
+                p.workspace.clone().unwrap_or_default(),
+                p.name.clone(),
+                waiting.join(" "),
             ]
         });
-        let table = render::rows_table(&["WORKSPACE", "NAME", "DELIVERED", "WAITING FOR"], rows, true);
+        let table = render::rows_table(&["WORKSPACE", "NAME", "WAITING FOR"], rows, true);
         return Ok(Printed::from(table));
     }
     let reports = deliverer.deliver_pending().await?;

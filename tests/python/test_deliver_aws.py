@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 import pytest
 
 import wayfinder_tokens as wft

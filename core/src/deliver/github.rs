@@ -107,7 +107,8 @@ impl Github {
                         )
                         .await?;
                     ids.push(
-                        self.expect(&answer, &[200], what)?
+                        self.http
+                            .expect(&answer, &[200], what)?
                             .json::<RepositoryAnswer>("repository")?
                             .id,
                     );
@@ -143,13 +144,6 @@ impl Github {
             .await
     }
 
-    fn expect<'a>(&self, answer: &'a Answer, statuses: &[u16], what: &str) -> Result<&'a Answer> {
-        match statuses.contains(&answer.status) {
-            true => Ok(answer),
-            false => Err(self.http.refusal(what, answer)),
-        }
-    }
-
     async fn public_key(&self) -> Result<PublicKey> {
         let what = "fetch the Actions public key";
         let answer = self
@@ -160,7 +154,7 @@ impl Github {
                 what,
             )
             .await?;
-        let found: KeyAnswer = self.expect(&answer, &[200], what)?.json("public key")?;
+        let found: KeyAnswer = self.http.expect(&answer, &[200], what)?.json("public key")?;
         let bytes = STANDARD
             .decode(found.key.trim())
             .map_err(|_| Error::bad_answer(Some(200), format!("{what}: the key is not base64")))?;
@@ -227,7 +221,7 @@ impl Github {
                 &what,
             )
             .await?;
-        self.expect(&answer, &[201, 204], &what)?;
+        self.http.expect(&answer, &[201, 204], &what)?;
         Ok(answer
             .headers
             .get("date")
@@ -255,10 +249,10 @@ impl Github {
                     &what,
                 )
                 .await?;
-            self.expect(&create, &[201], &what)?;
+            self.http.expect(&create, &[201], &what)?;
             return Ok(());
         }
-        self.expect(&answer, &[204, 200], &what)?;
+        self.http.expect(&answer, &[204, 200], &what)?;
         Ok(())
     }
 
@@ -273,7 +267,7 @@ impl Github {
                 &what,
             )
             .await?;
-        let found: SecretAnswer = self.expect(&answer, &[200], &what)?.json("secret")?;
+        let found: SecretAnswer = self.http.expect(&answer, &[200], &what)?.json("secret")?;
         let updated: jiff::Timestamp = found.updated_at.parse().map_err(|e| {
             Error::bad_answer(
                 Some(200),

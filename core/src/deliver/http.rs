@@ -162,6 +162,14 @@ impl Http {
         }
     }
 
+    /// `answer` when its status is one of `statuses`, else its error.
+    pub fn expect<'a>(&self, answer: &'a Answer, statuses: &[u16], what: &str) -> Result<&'a Answer> {
+        match statuses.contains(&answer.status) {
+            true => Ok(answer),
+            false => Err(self.refusal(what, answer)),
+        }
+    }
+
     /// The error for an answer that is not a success.
     pub fn refusal(&self, what: &str, answer: &Answer) -> Error {
         let message = self.redactor.redact(&format!("{what}: {}", answer.message()));

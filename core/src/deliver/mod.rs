@@ -126,6 +126,20 @@ pub struct DeliveryReport {
     pub recovery: Option<PathBuf>,
 }
 
+/// A secret that waited in the recovery store: which token, the destinations
+/// that still lack it, and (after a delivery) its report.
+#[derive(Debug)]
+pub struct PendingSummary {
+    /// The token's name.
+    pub name: String,
+    /// Its workspace; `None` for a platform token.
+    pub workspace: Option<String>,
+    /// The destinations that still lack the secret.
+    pub waiting_for: Vec<String>,
+    /// What delivering it did; `None` when only listed.
+    pub report: Option<DeliveryReport>,
+}
+
 impl DeliveryReport {
     /// Whether every destination verified the secret.
     pub fn is_complete(&self) -> bool {
@@ -340,6 +354,43 @@ impl Deliverer {
             .await
             .map_err(|e| Error::config(format!("the delivery of {} stopped: {e}", issued.name)))?;
         Ok((issued, Some(report)))
+    }
+
+    /// Delivers `issued`'s secret to `specs` (resolved for it, each checked first).
+    pub async fn deliver_to(&self, issued: &IssuedToken, specs: &[Spec]) -> Result<DeliveryReport> {
+        let destinations = specs
+            .iter()
+            .map(|s| s.resolve(&issued.name, issued.workspace.as_deref()))
+            .collect::<Result<Vec<_>>>()?;
+        let prepared = self.prepare(destinations).await?;
+        Ok(self.deliver(&prepared, issued).await)
+    }
+
+    /// What waits in the recovery store; with `finish`, delivered again first
+    /// (each destination checked), each with its report.
+    pub async fn pending(&self, finish: bool) -> Result<Vec<PendingSummary>> {
+        if !finish {
+            let waiting = self.store.pending()?;
+            return Ok(waiting
+                .into_iter()
+                .map(|p| PendingSummary {
+                    waiting_for: p.undelivered().map(str::to_owned).collect(),
+                    name: p.name,
+                    workspace: p.workspace,
+                    report: None,
+                })
+                .collect());
+        }
+        let reports = self.deliver_pending().await?;
+        Ok(reports
+            .into_iter()
+            .map(|r| PendingSummary {
+                name: r.name.clone(),
+                workspace: r.workspace.clone(),
+                waiting_for: r.failed().map(|(d, _)| d.to_owned()).collect(),
+                report: Some(r),
+            })
+            .collect())
     }
 
     /// Finishes every pending delivery: each secret's remaining

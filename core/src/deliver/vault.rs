@@ -119,13 +119,6 @@ impl Vault {
             .await
     }
 
-    fn expect<'a>(&self, answer: &'a Answer, statuses: &[u16], what: &str) -> Result<&'a Answer> {
-        match statuses.contains(&answer.status) {
-            true => Ok(answer),
-            false => Err(self.http.refusal(what, answer)),
-        }
-    }
-
     /// The token may create and update the secret's data and metadata.
     async fn check_capabilities(&self) -> Result<()> {
         let what = format!("check the Vault token's capabilities on {}/{}", self.mount, self.path);
@@ -141,7 +134,7 @@ impl Vault {
                 &what,
             )
             .await?;
-        let found: serde_json::Value = self.expect(&answer, &[200], &what)?.json("capabilities")?;
+        let found: serde_json::Value = self.http.expect(&answer, &[200], &what)?.json("capabilities")?;
         for path in &paths {
             let capabilities: Vec<&str> = found
                 .get(path)
@@ -180,7 +173,8 @@ impl Vault {
             return Ok(None);
         }
         Ok(Some(
-            self.expect(&answer, &[200], &what)?
+            self.http
+                .expect(&answer, &[200], &what)?
                 .json::<Wrapped<Metadata>>("metadata")?
                 .data,
         ))
@@ -216,6 +210,7 @@ impl Vault {
             ));
         }
         let version = self
+            .http
             .expect(&answer, &[200, 204], &what)?
             .json::<Wrapped<Written>>("written version")?
             .data
@@ -238,7 +233,7 @@ impl Vault {
         let path = format!("v1/{}/metadata/{}", self.mount, self.path);
         let body = serde_json::json!({"custom_metadata": labels});
         let answer = self.call(reqwest::Method::POST, &path, Some(&body), &what).await?;
-        self.expect(&answer, &[200, 204], &what)?;
+        self.http.expect(&answer, &[200, 204], &what)?;
         Ok(())
     }
 
