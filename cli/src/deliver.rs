@@ -43,7 +43,10 @@ pub(crate) async fn prepared(destinations: Vec<Destination>) -> Result<(Delivere
 /// stderr; a destination that lacks it makes the command exit 1.
 pub(crate) fn tell(printed: &mut Printed, report: &DeliveryReport, quiet: Option<String>) {
     let account = describe(report);
-    match quiet {
+    // Held nowhere else (not delivered everywhere, and the recovery store could not take
+    // it): the secret stays on stdout, where the format printed it.
+    let held_elsewhere = report.is_complete() || report.recovery.is_some();
+    match quiet.filter(|_| held_elsewhere) {
         Some(token) => {
             printed.stdout =
                 format!("{token} was issued a new secret (not printed: it went to its destinations)\n{account}");

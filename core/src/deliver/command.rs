@@ -20,11 +20,12 @@ const MAX_OUTPUT: usize = 2000;
 pub(crate) struct Command {
     program: PathBuf,
     args: Vec<String>,
+    timeout: std::time::Duration,
 }
 
 impl Command {
     /// Preflight: the program is found (on `PATH` unless it has a `/`).
-    pub fn prepare(argv: &[String], env: &super::Lookup) -> Result<Command> {
+    pub fn prepare(argv: &[String], env: &super::Lookup, timeout: std::time::Duration) -> Result<Command> {
         let (name, args) = argv
             .split_first()
             .ok_or_else(|| Error::config("the command is empty"))?;
@@ -33,6 +34,7 @@ impl Command {
         Ok(Command {
             program,
             args: args.to_vec(),
+            timeout,
         })
     }
 
@@ -57,30 +59,15 @@ impl Command {
             .stdin
             .take()
             .map(|mut stdin| stdin.write_all(secret.expose().as_bytes()));
-        // Output is read on threads so a chatty command cannot block on a full pipe.
-        let mut readers = Vec::new();
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            readers.push(std::thread::spawn(move || {
-                let mut text = Vec::new();
-                let _ = pipe.take(64 * 1024).read_to_end(&mut text);
-                text
-            }));
-        }
-        let status = child
-            .wait()
+        let readers = drain(&mut child);
+        let status = wait(&mut child, self.timeout)
             .map_err(|e| Error::config_with(format!("cannot wait for {label}: {e}"), e))?;
+        let Some(status) = status else {
+            return Err(Error::Timeout {
+                message: format!("{label} did not finish within {:?} and was stopped", self.timeout),
+                hint: None,
+            });
+        };
         let output: Vec<u8> = readers.into_iter().flat_map(|r| r.join().unwrap_or_default()).collect();
         let output = clean(&String::from_utf8_lossy(&output), secret.expose());
         if let Some(Err(e)) = written {
@@ -97,6 +84,50 @@ impl Command {
             return Err(Error::config(format!("{label} {how}; it said: {output}")));
         }
         Ok(output)
+    }
+}
+
+/// Reads what the child prints on threads, so a chatty command cannot block
+/// on a full pipe; each thread returns what it read (the first 64 KiB).
+fn drain(child: &mut std::process::Child) -> Vec<std::thread::JoinHandle<Vec<u8>>> {
+    let out = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>);
+    [out, err]
+        .into_iter()
+        .flatten()
+        .map(|pipe| {
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                let _ = pipe.take(64 * 1024).read_to_end(&mut text);
+                text
+            })
+        })
+        .collect()
+}
+
+/// The child's exit status, or `None` when it was still running at the
+/// deadline (it is then killed).
+fn wait(
+    child: &mut std::process::Child,
+    timeout: std::time::Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -54,14 +54,18 @@ pub(crate) type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 /// How a deliverer reads its settings (`GITHUB_TOKEN`, `VAULT_ADDR`, `PATH`…).
 pub type Environment = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
-/// The default deadline of one request or command.
+/// The default deadline of one request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default deadline of a `cmd:` destination (a CLI that logs in, or
+/// retries, takes longer than one request).
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Delivers secrets: where settings come from, the deadline, the recovery store.
 #[derive(Clone)]
 pub struct Deliverer {
     env: Environment,
     timeout: Duration,
+    command_timeout: Duration,
     store: RecoveryStore,
 }
 
@@ -175,13 +179,20 @@ impl Deliverer {
         Deliverer {
             env,
             timeout: DEFAULT_TIMEOUT,
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
             store,
         }
     }
 
-    /// The same deliverer with another deadline per request or command.
+    /// The same deliverer with another deadline per request.
     pub fn with_timeout(mut self, timeout: Duration) -> Deliverer {
         self.timeout = timeout;
+        self
+    }
+
+    /// The same deliverer with another deadline per command.
+    pub fn with_command_timeout(mut self, timeout: Duration) -> Deliverer {
+        self.command_timeout = timeout;
         self
     }
 
@@ -214,7 +225,7 @@ impl Deliverer {
             Target::Aws { secret_id, region } => {
                 Ready::Aws(aws::Aws::prepare(secret_id, region.as_deref(), env).await?)
             }
-            Target::Command { argv } => Ready::Command(command::Command::prepare(argv, env)?),
+            Target::Command { argv } => Ready::Command(command::Command::prepare(argv, env, self.command_timeout)?),
             Target::File { path, format } => {
                 check_file(path)?;
                 Ready::File(path.clone(), *format)

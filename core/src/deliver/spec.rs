@@ -433,10 +433,10 @@ fn file(text: &str, body: &str, options: &mut Options) -> Result<Target> {
             ));
         }
     };
-    Ok(Target::File {
-        path: PathBuf::from(body),
-        format,
-    })
+    // Absolute from here on: a pending delivery may be finished from another folder.
+    let path =
+        std::path::absolute(body).map_err(|e| invalid(text, &format!("names a file that cannot be resolved: {e}")))?;
+    Ok(Target::File { path, format })
 }
 
 #[cfg(test)]
@@ -553,6 +553,18 @@ mod tests {
             assert!(message.contains(words), "{text}: {message}");
             assert!(message.starts_with("deliver "), "{message}");
         }
+    }
+
+    #[test]
+    fn a_relative_file_is_made_absolute() {
+        let Target::File { path, .. } = parsed("file:relative.env").target else {
+            panic!("a file")
+        };
+        assert!(
+            path.is_absolute() && path.ends_with("relative.env"),
+            "{}",
+            path.display()
+        );
     }
 
     #[test]

@@ -677,3 +677,25 @@ async fn aws_secrets_manager_gets_a_new_current_version_each_time() {
     assert!(report.is_complete(), "{report:?}");
     assert!(!format!("{report:?}").contains("aws-secret-canary"));
 }
+
+#[tokio::test]
+async fn a_command_past_its_deadline_is_stopped_and_the_secret_waits() {
+    let emulator = common::emulator().await;
+    let state = tempfile::tempdir().unwrap();
+    let client = common::admin(&emulator);
+    let issued = issue(&client, "slow-cmd").await;
+    let deliverer = deliverer(&emulator, state.path()).with_command_timeout(Duration::from_millis(300));
+    let prepared = deliverer
+        .prepare(destinations(&["cmd:sleep 30"], &issued))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let report = deliverer.deliver(&prepared, &issued).await;
+    let (_, error) = report.failed().next().expect("stopped");
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "stopped at its deadline, not when it ended"
+    );
+    assert!(report.recovery.is_some());
+}
