@@ -75,10 +75,10 @@ class OpenBao:
         self.process.wait(timeout=10)
 
 
-def timed(work: Callable[[], Any]) -> tuple[float, float]:
-    """Wall seconds and this process's CPU seconds (all threads) of `work()`."""
+def timed(work: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds (all threads) of `work(*args, **kwargs)`."""
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    work()
+    work(*args, **kwargs)
     return time.perf_counter() - wall0, time.process_time() - cpu0
 
 
@@ -149,13 +149,13 @@ def measure(tokens: int) -> dict[str, Any]:
                 targets = [("dev", name) for name in names]
                 for destination in ["vault", "github"]:
                     run_id = f"{destination}{time.time_ns() % 10**9}"
-                    rotate = timed(lambda: client.rotate_workspace_access_tokens(targets, concurrency=CONCURRENCY))
+                    rotate = timed(client.rotate_workspace_access_tokens, targets, concurrency=CONCURRENCY)
                     secrets = [i.token or "" for i in client.rotate_workspace_access_tokens(targets).rotated]
                     if destination == "vault":
-                        raw = timed(lambda: raw_vault(bao, secrets, run_id))
+                        raw = timed(raw_vault, bao, secrets, run_id)
                         spec = f"vault:secret/{run_id}/{{workspace}}/{{name}}"
                     else:
-                        raw = timed(lambda: raw_github(emulator, secrets, run_id))
+                        raw = timed(raw_github, emulator, secrets, run_id)
                         spec = f"github:{run_id}/{{name}}"
                     reports: list[Any] = []
 
@@ -187,7 +187,9 @@ def render(results: dict[str, Any]) -> str:
     for destination in ["vault", "github"]:
         row = results[destination]
         for kind in ["rotate", "raw_loop", "rotate_and_deliver"]:
-            lines.append(f"{destination:<12}{kind:<20}{row[kind]['wall_s']:>9.2f}{row[kind]['cpu_ms_per_token']:>14.3f}")
+            lines.append(
+                f"{destination:<12}{kind:<20}{row[kind]['wall_s']:>9.2f}{row[kind]['cpu_ms_per_token']:>14.3f}"
+            )
         lines.append(
             f"{destination:<12}{'÷ (rotate + raw)':<20}{row['ratio_to_sum_wall']:>9.2f}{row['ratio_to_sum_cpu']:>14.2f}"
         )

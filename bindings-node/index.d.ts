@@ -434,6 +434,22 @@ export interface DeliveryReport {
   recovery?: string
 }
 
+/** Options of a destination: names start with `prefix` (`PROD_` gives `PROD_WAYFINDER_TOKEN`). */
+export interface DestinationOptions {
+  /** Put before each name. */
+  prefix?: string
+  /** GitHub: a deployment environment of the repository. */
+  environment?: string
+  /** GitHub organisation: `private` (default), `all` or `selected`. */
+  visibility?: string
+  /** GitHub organisation: the repositories of `visibility: 'selected'`. */
+  repositories?: Array<string>
+  /** AWS: the region (default: the standard chain's). */
+  region?: string
+  /** File: `export` (default) or `kubernetes`. */
+  format?: string
+}
+
 /** Options for `Emulator.start`. */
 export interface EmulatorOptions {
   /** The admin's static token (generated if not given). */
@@ -777,4 +793,19 @@ export interface WorkspaceOptions {
   workspace?: string
   /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
+}
+
+export declare namespace destinations {
+  /** An AWS Secrets Manager secret: `aws:SECRET_ID`. */
+  export function aws(secretId: string, options?: DestinationOptions | undefined | null): string
+  /** A command reading the secret on standard input: `cmd:ARGV…` (each argument quoted for the split). */
+  export function command(argv: Array<string>): string
+  /** A private file: `file:PATH` (`format: 'kubernetes'` for a Secret manifest). */
+  export function file(path: string, options?: DestinationOptions | undefined | null): string
+  /** A repository's (or with `environment`, an environment's) Actions secret: `github:OWNER/REPO[@ENV]`. */
+  export function github(repository: string, options?: DestinationOptions | undefined | null): string
+  /** An organisation's Actions secret: `github-org:ORG`. */
+  export function githubOrg(organization: string, options?: DestinationOptions | undefined | null): string
+  /** A Vault or OpenBao KV v2 secret: `vault:MOUNT/PATH`. */
+  export function vault(path: string, options?: DestinationOptions | undefined | null): string
 }

@@ -787,3 +787,4 @@ module.exports.runCli = nativeBinding.runCli
 module.exports.runCliStdio = nativeBinding.runCliStdio
 module.exports.setLogger = nativeBinding.setLogger
 module.exports.VERSION = nativeBinding.VERSION
+module.exports.destinations = nativeBinding.destinations

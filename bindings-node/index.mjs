@@ -9,6 +9,7 @@ export const {
   Emulator,
   IssuedToken,
   WayfinderError,
+  destinations,
   isWayfinderError,
   renderTable,
   runCli,

@@ -197,3 +197,87 @@ pub async fn deliver(
 ) -> wayfinder_tokens::Result<std::sync::Arc<CoreReport>> {
     Ok(std::sync::Arc::new(deliverer()?.deliver_to(&issued, &specs).await?))
 }
+
+/// Options of a destination: names start with `prefix` (`PROD_` gives `PROD_WAYFINDER_TOKEN`).
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct DestinationOptions {
+    /// Put before each name.
+    pub prefix: Option<String>,
+    /// GitHub: a deployment environment of the repository.
+    pub environment: Option<String>,
+    /// GitHub organisation: `private` (default), `all` or `selected`.
+    pub visibility: Option<String>,
+    /// GitHub organisation: the repositories of `visibility: 'selected'`.
+    pub repositories: Option<Vec<String>>,
+    /// AWS: the region (default: the standard chain's).
+    pub region: Option<String>,
+    /// File: `export` (default) or `kubernetes`.
+    pub format: Option<String>,
+}
+
+/// `?key=value&…` of the options given.
+fn query(options: &[(&str, Option<String>)]) -> String {
+    let given: Vec<String> = options
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| format!("{k}={v}")))
+        .collect();
+    if given.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", given.join("&"))
+    }
+}
+
+/// A repository's (or with `environment`, an environment's) Actions secret: `github:OWNER/REPO[@ENV]`.
+#[napi(namespace = "destinations")]
+pub fn github(repository: String, options: Option<DestinationOptions>) -> String {
+    let o = options.unwrap_or_default();
+    let environment = o.environment.map(|e| format!("@{e}")).unwrap_or_default();
+    format!("github:{repository}{environment}{}", query(&[("prefix", o.prefix)]))
+}
+
+/// An organisation's Actions secret: `github-org:ORG`.
+#[napi(namespace = "destinations")]
+pub fn github_org(organization: String, options: Option<DestinationOptions>) -> String {
+    let o = options.unwrap_or_default();
+    let repositories = o.repositories.map(|r| r.join(","));
+    format!(
+        "github-org:{organization}{}",
+        query(&[
+            ("visibility", o.visibility),
+            ("repositories", repositories),
+            ("prefix", o.prefix)
+        ])
+    )
+}
+
+/// A Vault or OpenBao KV v2 secret: `vault:MOUNT/PATH`.
+#[napi(namespace = "destinations")]
+pub fn vault(path: String, options: Option<DestinationOptions>) -> String {
+    let o = options.unwrap_or_default();
+    format!("vault:{path}{}", query(&[("prefix", o.prefix)]))
+}
+
+/// An AWS Secrets Manager secret: `aws:SECRET_ID`.
+#[napi(namespace = "destinations")]
+pub fn aws(secret_id: String, options: Option<DestinationOptions>) -> String {
+    let o = options.unwrap_or_default();
+    format!(
+        "aws:{secret_id}{}",
+        query(&[("region", o.region), ("prefix", o.prefix)])
+    )
+}
+
+/// A command reading the secret on standard input: `cmd:ARGV…` (each argument quoted for the split).
+#[napi(namespace = "destinations")]
+pub fn command(argv: Vec<String>) -> String {
+    format!("cmd:{}", shell_words::join(argv))
+}
+
+/// A private file: `file:PATH` (`format: 'kubernetes'` for a Secret manifest).
+#[napi(namespace = "destinations")]
+pub fn file(path: String, options: Option<DestinationOptions>) -> String {
+    let o = options.unwrap_or_default();
+    format!("file:{path}{}", query(&[("format", o.format), ("prefix", o.prefix)]))
+}

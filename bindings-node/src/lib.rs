@@ -11,7 +11,8 @@ extern crate napi_derive;
 
 mod call;
 mod client;
-mod deliver;
+// Public: the `destinations` helpers are exported to JavaScript and to nothing in Rust.
+pub mod deliver;
 mod emulator;
 mod fleet;
 mod logging;

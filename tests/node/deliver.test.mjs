@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { Client, Emulator, isWayfinderError } from 'wayfinder-tokens'
+import { Client, Emulator, destinations, isWayfinderError } from 'wayfinder-tokens'
 
 import { ADMIN } from './support.mjs'
 
@@ -85,6 +85,21 @@ async function works(emulator, secret) {
   const who = await new Client({ server: emulator.url, token: secret }).whoami()
   assert.equal(who.subjectKind, 'WorkspaceAccessToken')
 }
+
+test('destinations are their SPEC strings', () => {
+  assert.equal(
+    destinations.github('acme/app', { environment: 'prod', prefix: 'PROD_' }),
+    'github:acme/app@prod?prefix=PROD_',
+  )
+  assert.equal(
+    destinations.githubOrg('acme', { visibility: 'selected', repositories: ['a', 'b'] }),
+    'github-org:acme?visibility=selected&repositories=a,b',
+  )
+  assert.equal(destinations.vault('secret/ci/{name}'), 'vault:secret/ci/{name}')
+  assert.equal(destinations.aws('ci/app', { region: 'eu-west-1' }), 'aws:ci/app?region=eu-west-1')
+  assert.equal(destinations.command(['gh', 'secret', 'set', 'A B']), "cmd:gh secret set 'A B'")
+  assert.equal(destinations.file('out.yaml', { format: 'kubernetes' }), 'file:out.yaml?format=kubernetes')
+})
 
 test('create delivers to GitHub, Vault and a file, and says where', async (t) => {
   const { emulator, client, state } = await setup(t)

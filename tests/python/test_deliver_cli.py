@@ -75,7 +75,7 @@ def test_create_delivers_to_github_vault_a_command_and_a_file_and_prints_no_secr
         "create", "workspaceaccesstoken", "app-deploy",
         "--deliver", "github:acme/app@prod",
         "--deliver", f"vault:secret/ci/{os.getpid()}/{{workspace}}/{{name}}",
-        "--deliver", f"cmd:sh -c 'cat > {out_file}'",
+        "--deliver", f"cmd:sh -c 'cat > {out_file}; env > {out_file}.env'",
         "--deliver", f"file:{tmp_path}/{{name}}.env?prefix=CI_",
     ]  # fmt: skip
     out = wf(*args, env=env)
@@ -87,6 +87,11 @@ def test_create_delivers_to_github_vault_a_command_and_a_file_and_prints_no_secr
     assert whoami(emulator, secret) == "WorkspaceAccessToken"
     assert github_state(emulator)["secrets"]["repos/acme/app/environments/prod/WAYFINDER_TOKEN"]["value"] == secret
     assert out_file.read_text() == secret
+    child_env = Path(f"{out_file}.env").read_text()
+    assert secret not in child_env and "WAYFINDER_TOKEN=" not in child_env
+    for credential in [ADMIN, openbao[1]]:
+        assert credential not in child_env, "GitHub's, Vault's and this library's credentials stay here"
+    assert "WAYFINDER_WORKSPACE=dev" in child_env
     env_file = tmp_path / "app-deploy.env"
     assert f"CI_WAYFINDER_TOKEN={secret}" in env_file.read_text()
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600

@@ -1,8 +1,11 @@
 //! A command that stores the secret (`gh secret set`, `op`, `glab`,
 //! `az keyvault`…): run without a shell, the secret on its standard input
-//! and nowhere else (not in its arguments, not in its environment, where
-//! this process's own `WAYFINDER_TOKEN` is removed too); the companions in
-//! its environment; its exit status checked; what it prints kept, redacted.
+//! and nowhere else (not in its arguments, not in its environment); the
+//! credentials this library reads (its own `WAYFINDER_TOKEN`, and GitHub's,
+//! Vault's and AWS's) are removed from its environment too, so a command
+//! authenticates with its own configuration (`gh auth login`, `op signin`…);
+//! the companions are in its environment; its exit status is checked; what it
+//! prints is kept, redacted.
 
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
@@ -11,6 +14,18 @@ use std::process::{Command as Process, Stdio};
 use crate::error::{Error, Result};
 use crate::model::ENV_TOKEN;
 use crate::secret::Secret;
+
+/// Credentials this library is given, never passed on to a command.
+const WITHHELD: [&str; 8] = [
+    ENV_TOKEN,
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "VAULT_TOKEN",
+    "BAO_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
 
 /// What a command's output may hold in a report.
 const MAX_OUTPUT: usize = 2000;
@@ -45,10 +60,12 @@ impl Command {
         let mut process = Process::new(&self.program);
         process
             .args(&self.args)
-            .env_remove(ENV_TOKEN)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for name in WITHHELD {
+            process.env_remove(name);
+        }
         for (name, value) in companions {
             process.env(name, value);
         }

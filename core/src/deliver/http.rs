@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::secret::{Redactor, Secret};
 
 /// Retries after the first attempt.
@@ -140,9 +140,10 @@ impl Http {
                 }
                 Err(e) => Err(self.transport(what, &e)),
             };
+            // Every write here is safe to repeat (a PUT of the same sealed value, a PATCH, a
+            // check-and-set that refuses a second write), so a timeout is retried too.
             let wait = match &outcome {
                 Ok(answer) => retry_wait(answer, attempt),
-                Err(e) if e.kind() == ErrorKind::Timeout => None,
                 Err(_) => Some(backoff(attempt)),
             };
             match wait {

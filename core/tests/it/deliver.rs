@@ -442,6 +442,13 @@ async fn github_faults_are_retried_or_leave_the_secret_in_the_recovery_store() {
             ..Fault::new("/github/repos/acme/other/actions/secrets/WAYFINDER_TOKEN")
         })
         .unwrap();
+    // An answer slower than the deadline is retried too (the PUT is safe to repeat).
+    emulator
+        .inject_fault(Fault {
+            delay_ms: Some(3000),
+            ..Fault::new("/github/repos/acme/faulty/actions/variables/WAYFINDER_SERVER")
+        })
+        .unwrap();
     let report = deliverer.deliver(&prepared, &issued).await;
     assert!(report.is_complete(), "{report:?}");
 
