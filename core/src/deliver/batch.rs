@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 use crate::fleet::{SecretSink, TokenRef};
 use crate::model::IssuedToken;
 
+/// How many tokens' destinations are checked at once before a batch.
+const PREFLIGHT_CONCURRENCY: usize = 8;
+
 /// The checked destinations of every token of a batch, and the reports so far.
 #[derive(Debug)]
 pub struct BatchDelivery {
@@ -25,15 +28,28 @@ impl BatchDelivery {
         deliverer: Deliverer,
         tokens: Vec<(TokenRef, Vec<Destination>)>,
     ) -> Result<Arc<BatchDelivery>> {
-        let mut prepared = HashMap::with_capacity(tokens.len());
-        // A token with nowhere to go is rotated as it would be without delivery.
-        for (token, destinations) in tokens.into_iter().filter(|(_, d)| !d.is_empty()) {
-            let ready = deliverer
-                .prepare(destinations)
-                .await
-                .map_err(|e| e.in_context(&format!("{}/{}", token.workspace, token.name)))?;
-            prepared.insert((token.workspace, token.name), ready);
-        }
+        use futures::StreamExt as _;
+        // A token with nowhere to go is rotated as it would be without delivery. The checks
+        // run PREFLIGHT_CONCURRENCY at a time: a fleet's preflight is one or two requests
+        // per token and destination.
+        let checks = tokens
+            .into_iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(token, destinations)| {
+                let deliverer = &deliverer;
+                async move {
+                    let ready = deliverer
+                        .prepare(destinations)
+                        .await
+                        .map_err(|e| e.in_context(&format!("{}/{}", token.workspace, token.name)))?;
+                    Ok::<_, Error>(((token.workspace, token.name), ready))
+                }
+            });
+        let checked: Vec<Result<_>> = futures::stream::iter(checks)
+            .buffered(PREFLIGHT_CONCURRENCY)
+            .collect()
+            .await;
+        let prepared = checked.into_iter().collect::<Result<HashMap<_, _>>>()?;
         Ok(Arc::new(BatchDelivery {
             deliverer,
             prepared,
