@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,16 @@ AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret-
 
 
 def secrets_manager(moto: str) -> Any:
-    return boto3.client(
-        "secretsmanager",
-        endpoint_url=moto,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing-secret-canary",
-    )
+    # boto3 warns that it will leave Python 3.9 behind; the suite turns warnings into errors.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", boto3.exceptions.PythonDeprecationWarning)
+        return boto3.client(
+            "secretsmanager",
+            endpoint_url=moto,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing-secret-canary",
+        )
 
 
 def wf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
