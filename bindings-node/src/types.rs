@@ -221,7 +221,7 @@ impl IssuedToken {
     pub fn to_kubernetes_secret(&self, env: &Env, prefix: Option<String>) -> Result<String> {
         sync(
             env,
-            render::kubernetes_secret(&self.inner, prefix.as_deref().unwrap_or_default()),
+            wayfinder_tokens::deliver::kubernetes_secret(&self.inner, prefix.as_deref().unwrap_or_default()),
         )
     }
 

@@ -9,7 +9,7 @@ use wayfinder_tokens::fleet::TokenRef;
 use wayfinder_tokens::{Argument, Error, FieldError, IssuedToken as CoreIssued};
 
 use crate::errors::to_py;
-use crate::types::py_repr;
+use crate::repr::py_repr;
 
 /// The destinations of `deliver=`: an iterable of SPEC strings or objects
 /// whose `str()` is one (`wayfinder_tokens.destinations`), each checked.

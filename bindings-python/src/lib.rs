@@ -15,6 +15,7 @@ mod errors;
 mod fleet;
 #[cfg(unix)]
 mod inbox;
+mod repr;
 mod settle;
 mod testing;
 mod types;

@@ -1,6 +1,7 @@
 //! Result types: thin Python classes over the core types. Their repr and
 //! Jupyter display never show a secret.
 
+pub use crate::repr::py_repr;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
@@ -41,21 +42,6 @@ pub fn json_to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, Py
 fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_value(value).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     json_to_py(py, &json)
-}
-
-/// A string as Python's `repr` writes it.
-pub fn py_repr(value: &str) -> String {
-    let escaped: String = value
-        .chars()
-        .flat_map(|c| match c {
-            '\\' => vec!['\\', '\\'],
-            '\'' => vec!['\\', '\''],
-            '\n' => vec!['\\', 'n'],
-            c if c.is_control() => format!("\\x{:02x}", c as u32).chars().collect(),
-            c => vec![c],
-        })
-        .collect();
-    format!("'{escaped}'")
 }
 
 fn opt_repr(value: Option<&str>) -> String {
@@ -217,7 +203,7 @@ impl IssuedToken {
     /// name, workspace and generation: for `kubectl apply -f -`.
     #[pyo3(signature = (prefix=""))]
     fn to_kubernetes_secret(&self, py: Python<'_>, prefix: &str) -> PyResult<String> {
-        render::kubernetes_secret(&self.0, prefix).map_err(|e| to_py(py, e))
+        wayfinder_tokens::deliver::kubernetes_secret(&self.0, prefix).map_err(|e| to_py(py, e))
     }
     /// The token's name.
     #[getter]

@@ -194,7 +194,7 @@ pub(crate) fn render_issued(issued: &IssuedToken, output: Output, headers: bool)
         Output::Table => Ok(render::table(std::slice::from_ref(&issued.resource), headers)),
         Output::Template => Err(usage("-o template needs --template TEXT or --template-file PATH")),
         Output::Jsonl => Err(usage("-o jsonl applies to rotate")),
-        Output::Kubernetes => render::kubernetes_secret(issued, ""),
+        Output::Kubernetes => wayfinder_tokens::deliver::kubernetes_secret(issued, ""),
     }
 }
 

@@ -17,6 +17,7 @@ mod batch;
 mod command;
 mod github;
 mod http;
+mod kubernetes;
 mod payload;
 pub mod recovery;
 pub mod spec;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub use batch::BatchDelivery;
 pub use github::{API_VERSION as GITHUB_API_VERSION, DEFAULT_API_URL as GITHUB_DEFAULT_API_URL};
+pub use kubernetes::kubernetes_secret;
 pub(crate) use payload::Payload;
 pub use recovery::{Pending, PendingDestination, RecoveryStore};
 pub use spec::{Destination, FileFormat, Spec, Target, Visibility};
@@ -323,7 +325,7 @@ impl Deliverer {
             Ready::File(path, format) => {
                 let text = match format {
                     FileFormat::Export => crate::render::export_prefixed(issued, &destination.prefix)?,
-                    FileFormat::Kubernetes => crate::render::kubernetes_secret(issued, &destination.prefix)?,
+                    FileFormat::Kubernetes => kubernetes_secret(issued, &destination.prefix)?,
                 };
                 let path = path.clone();
                 blocking(move || {

@@ -6,8 +6,7 @@
 //! The admin token is the GitHub credential. `/emulator/github` (admin only)
 //! shows the key pair and what a stored secret opens to, for tests.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,75 +19,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::admin::require_admin;
+use super::github_store::{StoredSecret, StoredVariable, new_key};
 use super::state::*;
 use crate::auth::Caller;
-
-/// The sealing key pair, the stored secrets and variables.
-pub struct GithubState {
-    inner: Mutex<Inner>,
-}
-
-impl std::fmt::Debug for GithubState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("GithubState { .. }")
-    }
-}
-
-struct Inner {
-    key: crypto_box::SecretKey,
-    key_id: String,
-    /// `SCOPE/NAME` → the stored secret.
-    secrets: BTreeMap<String, StoredSecret>,
-    /// `SCOPE/NAME` → the variable.
-    variables: BTreeMap<String, StoredVariable>,
-    /// `OWNER/REPO` → its id.
-    repositories: HashMap<String, u64>,
-}
-
-#[derive(Clone)]
-struct StoredSecret {
-    encrypted_value: String,
-    key_id: String,
-    created_at: String,
-    updated_at: String,
-    visibility: Option<String>,
-}
-
-#[derive(Clone)]
-struct StoredVariable {
-    value: String,
-    created_at: String,
-    updated_at: String,
-    visibility: Option<String>,
-}
-
-fn new_key() -> (crypto_box::SecretKey, String) {
-    let key = crypto_box::SecretKey::generate(&mut crypto_box::aead::OsRng);
-    let mut id = [0u8; 8];
-    let _ = getrandom::fill(&mut id);
-    (key, u64::from_le_bytes(id).to_string())
-}
-
-impl Default for GithubState {
-    fn default() -> GithubState {
-        let (key, key_id) = new_key();
-        GithubState {
-            inner: Mutex::new(Inner {
-                key,
-                key_id,
-                secrets: BTreeMap::new(),
-                variables: BTreeMap::new(),
-                repositories: HashMap::new(),
-            }),
-        }
-    }
-}
-
-impl GithubState {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 /// A GitHub-shaped error answer.
 pub(crate) struct GithubError(StatusCode, &'static str);

@@ -11,12 +11,13 @@ use crate::error::{ApiError, error_bodies};
 
 mod admin;
 mod github;
+mod github_store;
 mod session;
 mod state;
 mod tokens;
 
 use admin::*;
-pub use github::GithubState;
+pub use github_store::GithubState;
 use session::*;
 use state::*;
 pub use state::{AppState, NON_RESOURCE_API, RESOURCE_API};

@@ -44,7 +44,7 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub catalog: Catalog,
     /// GitHub Actions secrets and variables (`/github`).
-    pub github: super::github::GithubState,
+    pub github: super::github_store::GithubState,
 }
 
 pub(crate) type Shared = State<Arc<AppState>>;
