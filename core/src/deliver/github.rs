@@ -125,23 +125,13 @@ impl Github {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<Answer> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| Error::config(format!("cannot build a GitHub URL for {path}: {e}")))?;
-        self.http
-            .send(what, |client| {
-                let request = client
-                    .request(method.clone(), url.clone())
-                    .bearer_auth(self.credential.expose())
-                    .header("accept", "application/vnd.github+json")
-                    .header("x-github-api-version", API_VERSION);
-                match body {
-                    Some(body) => request.json(body),
-                    None => request,
-                }
-            })
-            .await
+        let authorize = |request: reqwest::RequestBuilder| {
+            request
+                .bearer_auth(self.credential.expose())
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", API_VERSION)
+        };
+        self.http.call(&self.base, (method, path), body, what, authorize).await
     }
 
     async fn public_key(&self) -> Result<PublicKey> {

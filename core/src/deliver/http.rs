@@ -163,6 +163,29 @@ impl Http {
         }
     }
 
+    /// `method` on `path` under `base`, with `body` as JSON when given and the
+    /// store's own headers from `authorize`; retried as [`Http::send`] does.
+    pub async fn call(
+        &self,
+        base: &Url,
+        (method, path): (reqwest::Method, &str),
+        body: Option<&serde_json::Value>,
+        what: &str,
+        authorize: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Answer> {
+        let url = base
+            .join(path)
+            .map_err(|e| Error::config(format!("cannot build a URL for {path}: {e}")))?;
+        self.send(what, |client| {
+            let request = authorize(client.request(method.clone(), url.clone()));
+            match body {
+                Some(body) => request.json(body),
+                None => request,
+            }
+        })
+        .await
+    }
+
     /// `answer` when its status is one of `statuses`, else its error.
     pub fn expect<'a>(&self, answer: &'a Answer, statuses: &[u16], what: &str) -> Result<&'a Answer> {
         match statuses.contains(&answer.status) {

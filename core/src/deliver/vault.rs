@@ -99,24 +99,14 @@ impl Vault {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<Answer> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| Error::config(format!("cannot build a Vault URL for {path}: {e}")))?;
-        self.http
-            .send(what, |client| {
-                let mut request = client
-                    .request(method.clone(), url.clone())
-                    .header("x-vault-token", self.token.expose());
-                if let Some(ns) = &self.namespace {
-                    request = request.header("x-vault-namespace", ns);
-                }
-                match body {
-                    Some(body) => request.json(body),
-                    None => request,
-                }
-            })
-            .await
+        let authorize = |request: reqwest::RequestBuilder| {
+            let request = request.header("x-vault-token", self.token.expose());
+            match &self.namespace {
+                Some(ns) => request.header("x-vault-namespace", ns),
+                None => request,
+            }
+        };
+        self.http.call(&self.base, (method, path), body, what, authorize).await
     }
 
     /// The token may create and update the secret's data and metadata.
