@@ -62,22 +62,6 @@ fn camel_case(snake: &str) -> String {
     out
 }
 
-/// How many single-character edits turn `a` into `b`.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
 /// An options object read as `T`: a key that none of `T`'s options has (a
 /// typo such as `descripton`) is a `VALIDATION` error naming it, and the
 /// closest option when one is near, before anything is sent.
@@ -96,13 +80,8 @@ pub(crate) fn read<'a, T: Keys + FromNapiValue>(env: &'a Env, options: Option<Ob
         if known.contains(&key) {
             continue;
         }
-        let closest = known
-            .iter()
-            .map(|k| (distance(&key.to_lowercase(), &k.to_lowercase()), k))
-            .min()
-            .filter(|(d, k)| *d <= 2.max(k.len() / 3));
-        let advice = match closest {
-            Some((_, k)) => format!("; did you mean {k}?"),
+        let advice = match wayfinder_tokens::names::closest(&key, &known) {
+            Some(k) => format!("; did you mean {k}?"),
             None => format!("; the options are {}", known.join(", ")),
         };
         let error = wayfinder_tokens::Error::from_field_errors(vec![wayfinder_tokens::FieldError::new(

@@ -22,6 +22,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod converge;
 pub mod deliver;
 pub mod error;
 pub mod fleet;

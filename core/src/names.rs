@@ -152,6 +152,22 @@ pub fn parse_expires_in(field: impl Into<Field>, raw: &str) -> Result<Duration> 
     }
 }
 
+/// The word of `known` nearest to a misspelt `word` (case ignored), when
+/// it is near: at most two edits, or a third of the word's length.
+pub fn closest<'k, S: AsRef<str>>(word: &str, known: &'k [S]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| {
+            (
+                strsim::levenshtein(&word.to_lowercase(), &k.as_ref().to_lowercase()),
+                k.as_ref(),
+            )
+        })
+        .min()
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .map(|(_, k)| k)
+}
+
 /// Collects the `Some` field errors into one validation error.
 pub(crate) fn collect(errors: impl IntoIterator<Item = Option<FieldError>>) -> Result<()> {
     let errors: Vec<FieldError> = errors.into_iter().flatten().collect();

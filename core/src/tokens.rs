@@ -165,7 +165,19 @@ impl Client {
         // The object was read before its secret was issued; the secret's
         // claims say which generation it now is.
         if let Some(generation) = token.as_ref().and_then(|t| crate::auth::read_generation(t.expose())) {
-            resource.status.get_or_insert_with(Default::default).generation = Some(generation);
+            let status = resource.status.get_or_insert_with(Default::default);
+            status.generation = Some(generation);
+            // And when: the secret's own issue time, else now.
+            let issued_at = token
+                .as_ref()
+                .and_then(|t| crate::auth::read_issued_at(t.expose()))
+                .and_then(|s| Timestamp::from_second(s).ok())
+                .unwrap_or_else(|| {
+                    Timestamp::now()
+                        .round(jiff::Unit::Second)
+                        .unwrap_or_else(|_| Timestamp::now())
+                });
+            status.last_issued = Some(issued_at.to_string());
         }
         IssuedToken {
             name: name.to_owned(),

@@ -88,6 +88,17 @@ pub(crate) fn read_generation(token: &str) -> Option<i64> {
     decode_claims::<Generation>(token)?.generation
 }
 
+/// When a Wayfinder-issued token was issued (its `iat` claim, Unix seconds),
+/// read without verifying the signature.
+pub(crate) fn read_issued_at(token: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct IssuedAt {
+        #[serde(default)]
+        iat: Option<i64>,
+    }
+    decode_claims::<IssuedAt>(token)?.iat
+}
+
 fn decode_claims<T: serde::de::DeserializeOwned>(token: &str) -> Option<T> {
     // Only the shape matters; refuse anything that is not three base64 parts
     // before handing it to the decoder.

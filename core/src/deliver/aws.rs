@@ -197,3 +197,30 @@ impl Aws {
         }
     }
 }
+
+/// A client for `region` (else the environment's), credentials checked.
+pub(crate) async fn client(region: Option<&str>, env: &super::Lookup) -> Result<Client> {
+    Ok(Client::new(&load(region, env).await?))
+}
+
+/// The `wayfinder-tokens:*` tags of `secret_id`, without the prefix;
+/// `None` when there is no such secret, or it is scheduled for deletion.
+/// Reads metadata only (`DescribeSecret`), never the value.
+pub(crate) async fn labels(client: &Client, secret_id: &str) -> Result<Option<Vec<(String, String)>>> {
+    let what = format!("describe the AWS secret {secret_id}");
+    match client.describe_secret().secret_id(secret_id).send().await {
+        Ok(found) if found.deleted_date().is_some() => Ok(None),
+        Ok(found) => Ok(Some(
+            found
+                .tags()
+                .iter()
+                .filter_map(|t| {
+                    let key = t.key()?.strip_prefix("wayfinder-tokens:")?;
+                    Some((key.to_owned(), t.value().unwrap_or_default().to_owned()))
+                })
+                .collect(),
+        )),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(failure(&what, &e)),
+    }
+}

@@ -20,12 +20,18 @@ pub const API_VERSION: &str = "2022-11-28";
 /// The default API base; `GITHUB_API_URL` names another (GitHub Enterprise Server).
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 
-/// A GitHub destination, checked: credentials found, the public key fetched.
+/// The GitHub API and the credential for it, from the environment.
 #[derive(Debug)]
-pub(crate) struct Github {
+pub(crate) struct Connection {
     http: Http,
     base: Url,
     credential: Secret,
+}
+
+/// A GitHub destination, checked: credentials found, the public key fetched.
+#[derive(Debug)]
+pub(crate) struct Github {
+    connection: Connection,
     /// Where secrets and variables live: `repos/OWNER/REPO/actions`,
     /// `repos/OWNER/REPO/environments/ENV` (no `actions`) or `orgs/ORG/actions`.
     scope: String,
@@ -69,15 +75,12 @@ impl Github {
     /// (and an organisation's selected repositories' ids).
     pub async fn prepare(target: &Target, env: &super::Lookup, timeout: std::time::Duration) -> Result<Github> {
         let (scope, organisation) = scope_of(target)?;
-        let (http, base, credential) = connect(env, timeout)?;
         let placeholder = PublicKey {
             id: String::new(),
             key: [0; 32],
         };
         let mut github = Github {
-            http,
-            base,
-            credential,
+            connection: Connection::open(env, timeout)?,
             scope,
             visibility: None,
             key: placeholder,
@@ -107,7 +110,8 @@ impl Github {
                         )
                         .await?;
                     ids.push(
-                        self.http
+                        self.connection
+                            .http
                             .expect(&answer, &[200], what)?
                             .json::<RepositoryAnswer>("repository")?
                             .id,
@@ -125,13 +129,7 @@ impl Github {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<Answer> {
-        let authorize = |request: reqwest::RequestBuilder| {
-            request
-                .bearer_auth(self.credential.expose())
-                .header("accept", "application/vnd.github+json")
-                .header("x-github-api-version", API_VERSION)
-        };
-        self.http.call(&self.base, (method, path), body, what, authorize).await
+        self.connection.call(method, path, body, what).await
     }
 
     async fn public_key(&self) -> Result<PublicKey> {
@@ -144,7 +142,7 @@ impl Github {
                 what,
             )
             .await?;
-        let found: KeyAnswer = self.http.expect(&answer, &[200], what)?.json("public key")?;
+        let found: KeyAnswer = self.connection.http.expect(&answer, &[200], what)?.json("public key")?;
         let bytes = STANDARD
             .decode(found.key.trim())
             .map_err(|_| Error::bad_answer(Some(200), format!("{what}: the key is not base64")))?;
@@ -211,7 +209,7 @@ impl Github {
                 &what,
             )
             .await?;
-        self.http.expect(&answer, &[201, 204], &what)?;
+        self.connection.http.expect(&answer, &[201, 204], &what)?;
         Ok(answer
             .headers
             .get("date")
@@ -239,10 +237,10 @@ impl Github {
                     &what,
                 )
                 .await?;
-            self.http.expect(&create, &[201], &what)?;
+            self.connection.http.expect(&create, &[201], &what)?;
             return Ok(());
         }
-        self.http.expect(&answer, &[204, 200], &what)?;
+        self.connection.http.expect(&answer, &[204, 200], &what)?;
         Ok(())
     }
 
@@ -257,7 +255,7 @@ impl Github {
                 &what,
             )
             .await?;
-        let found: SecretAnswer = self.http.expect(&answer, &[200], &what)?.json("secret")?;
+        let found: SecretAnswer = self.connection.http.expect(&answer, &[200], &what)?.json("secret")?;
         let updated: jiff::Timestamp = found.updated_at.parse().map_err(|e| {
             Error::bad_answer(
                 Some(200),
@@ -305,24 +303,63 @@ fn scope_of(target: &Target) -> Result<(String, Option<(&str, &Visibility)>)> {
     })
 }
 
-/// The client, API base and credential from `GITHUB_TOKEN`/`GH_TOKEN` and `GITHUB_API_URL`.
-fn connect(env: &super::Lookup, timeout: std::time::Duration) -> Result<(Http, Url, Secret)> {
-    let credential = ["GITHUB_TOKEN", "GH_TOKEN"]
-        .iter()
-        .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
-        .map(|v| Secret::new(v.trim()))
-        .ok_or_else(|| {
-            Error::config("no GitHub credentials: set GITHUB_TOKEN or GH_TOKEN (a token that may write Actions secrets and variables)")
-        })?;
-    let base_text = env("GITHUB_API_URL")
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-    let mut base = Url::parse(&base_text)
-        .map_err(|e| Error::config(format!("GITHUB_API_URL is not a URL ({e}): {base_text:?}")))?;
-    if !base.path().ends_with('/') {
-        base.set_path(&format!("{}/", base.path()));
+impl Connection {
+    /// The credential (`GITHUB_TOKEN`, else `GH_TOKEN`) and API base (`GITHUB_API_URL`).
+    pub fn open(env: &super::Lookup, timeout: std::time::Duration) -> Result<Connection> {
+        let credential = ["GITHUB_TOKEN", "GH_TOKEN"]
+            .iter()
+            .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
+            .map(|v| Secret::new(v.trim()))
+            .ok_or_else(|| {
+                Error::config("no GitHub credentials: set GITHUB_TOKEN or GH_TOKEN (a token that may write Actions secrets and variables)")
+            })?;
+        let base_text = env("GITHUB_API_URL")
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let mut base = Url::parse(&base_text)
+            .map_err(|e| Error::config(format!("GITHUB_API_URL is not a URL ({e}): {base_text:?}")))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let http = Http::new("GITHUB_API_URL", &base, None, timeout)?;
+        http.remember(&credential);
+        Ok(Connection { http, base, credential })
     }
-    let http = Http::new("GITHUB_API_URL", &base, None, timeout)?;
-    http.remember(&credential);
-    Ok((http, base, credential))
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Answer> {
+        let authorize = |request: reqwest::RequestBuilder| {
+            request
+                .bearer_auth(self.credential.expose())
+                .header("accept", "application/vnd.github+json")
+                .header("x-github-api-version", API_VERSION)
+        };
+        self.http.call(&self.base, (method, path), body, what, authorize).await
+    }
+
+    /// When the Actions secret `name` of `target` was last written; `None`
+    /// when there is no such secret. Reads metadata only: GitHub never
+    /// gives a secret's value back.
+    pub async fn secret_updated_at(&self, target: &Target, name: &str) -> Result<Option<jiff::Timestamp>> {
+        let (scope, _) = scope_of(target)?;
+        let what = format!("read the Actions secret {name}'s metadata");
+        let answer = self
+            .call(reqwest::Method::GET, &format!("{scope}/secrets/{name}"), None, &what)
+            .await?;
+        if answer.status == 404 {
+            return Ok(None);
+        }
+        let found: SecretAnswer = self.http.expect(&answer, &[200], &what)?.json("secret")?;
+        found.updated_at.parse().map(Some).map_err(|e| {
+            Error::bad_answer(
+                Some(200),
+                format!("{what}: updated_at {:?} is not a time ({e})", found.updated_at),
+            )
+        })
+    }
 }

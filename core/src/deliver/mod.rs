@@ -18,6 +18,7 @@ mod command;
 mod github;
 mod http;
 mod kubernetes;
+mod observe;
 mod payload;
 pub mod recovery;
 pub mod spec;
@@ -30,6 +31,7 @@ use std::time::Duration;
 pub use batch::BatchDelivery;
 pub use github::{API_VERSION as GITHUB_API_VERSION, DEFAULT_API_URL as GITHUB_DEFAULT_API_URL};
 pub use kubernetes::kubernetes_secret;
+pub use observe::{Holding, Observer};
 pub(crate) use payload::Payload;
 pub use recovery::{Pending, PendingDestination, RecoveryStore};
 pub use spec::{Destination, FileFormat, Spec, Target, Visibility};
@@ -412,36 +414,46 @@ impl Deliverer {
     pub async fn deliver_pending(&self) -> Result<Vec<DeliveryReport>> {
         let mut reports = Vec::new();
         for pending in self.store.pending()? {
-            let issued = pending.issued();
-            let mut destinations = Vec::new();
-            for spec in pending.undelivered() {
-                destinations.push(Spec::parse(spec)?.resolve(&pending.name, pending.workspace.as_deref())?);
-            }
-            let report = match self.prepare(destinations).await {
-                Ok(prepared) => {
-                    let mut report = self.deliver_remaining(&prepared, &pending, &issued).await;
-                    report.outcomes.splice(
-                        0..0,
-                        pending.destinations.iter().filter(|d| d.delivered).map(|d| Outcome {
-                            destination: d.spec.clone(),
-                            result: Ok("delivered before".to_owned()),
-                        }),
-                    );
-                    report
-                }
-                Err(e) => DeliveryReport {
-                    name: pending.name.clone(),
-                    workspace: pending.workspace.clone(),
-                    outcomes: vec![Outcome {
-                        destination: pending.undelivered().collect::<Vec<_>>().join(", "),
-                        result: Err(e),
-                    }],
-                    recovery: Some(self.store.dir().to_owned()),
-                },
-            };
-            reports.push(report);
+            reports.push(self.finish(&pending).await?);
         }
         Ok(reports)
+    }
+
+    /// Finishes one pending delivery: its remaining destinations checked
+    /// and written; the report lists those delivered before too.
+    pub async fn finish(&self, pending: &Pending) -> Result<DeliveryReport> {
+        let issued = pending.issued();
+        let mut destinations = Vec::new();
+        for spec in pending.undelivered() {
+            destinations.push(Spec::parse(spec)?.resolve(&pending.name, pending.workspace.as_deref())?);
+        }
+        Ok(match self.prepare(destinations).await {
+            Ok(prepared) => {
+                let mut report = self.deliver_remaining(&prepared, pending, &issued).await;
+                report.outcomes.splice(
+                    0..0,
+                    pending.destinations.iter().filter(|d| d.delivered).map(|d| Outcome {
+                        destination: d.spec.clone(),
+                        result: Ok("delivered before".to_owned()),
+                    }),
+                );
+                report
+            }
+            Err(e) => DeliveryReport {
+                name: pending.name.clone(),
+                workspace: pending.workspace.clone(),
+                outcomes: vec![Outcome {
+                    destination: pending.undelivered().collect::<Vec<_>>().join(", "),
+                    result: Err(e),
+                }],
+                recovery: Some(self.store.dir().to_owned()),
+            },
+        })
+    }
+
+    /// An observer of destinations with this deliverer's settings and deadline.
+    pub fn observer(&self) -> Observer {
+        Observer::new(self.env.clone(), self.timeout)
     }
 
     /// Delivers a pending secret to what it still lacks, keeping the record of what it has.

@@ -30,6 +30,9 @@ pub(crate) struct Payload<'a> {
     pub generation: Option<i64>,
     /// When this secret was issued (RFC 3339).
     pub rotated_at: String,
+    /// The token object's uid: which incarnation of the name (a token
+    /// deleted and created again starts its generations over).
+    pub uid: Option<&'a str>,
     /// The secret itself.
     pub secret: &'a Secret,
 }
@@ -63,6 +66,7 @@ impl<'a> Payload<'a> {
             workspace: issued.workspace.as_deref(),
             generation: generation_of(issued),
             rotated_at: rotated_at(issued),
+            uid: issued.resource.metadata.uid.as_deref(),
             secret,
         })
     }
@@ -70,6 +74,9 @@ impl<'a> Payload<'a> {
     /// The labels as `(key, value)`: token, workspace, generation, time.
     pub fn labels(&self) -> Vec<(&'static str, String)> {
         let mut labels = vec![("token", self.name.to_owned())];
+        if let Some(uid) = self.uid {
+            labels.push(("uid", uid.to_owned()));
+        }
         if let Some(ws) = self.workspace {
             labels.push(("workspace", ws.to_owned()));
         }

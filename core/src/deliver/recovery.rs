@@ -86,6 +86,11 @@ impl Pending {
             .map(|d| d.spec.as_str())
     }
 
+    /// The generation of the waiting secret, when known.
+    pub fn generation(&self) -> Option<i64> {
+        super::payload::generation_of(&self.issued())
+    }
+
     fn file_name(&self) -> String {
         let workspace = self.workspace.as_deref().unwrap_or("platform");
         let generation = super::payload::generation_of(&self.issued()).unwrap_or(0);

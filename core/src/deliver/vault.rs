@@ -13,14 +13,20 @@ use super::payload::Payload;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// A Vault destination, checked: address and token found, the token may
-/// write the path, and the secret's current version read for check-and-set.
+/// A Vault server and the credentials for it, from the environment.
 #[derive(Debug)]
-pub(crate) struct Vault {
+pub(crate) struct Connection {
     http: Http,
     base: Url,
     token: Secret,
     namespace: Option<String>,
+}
+
+/// A Vault destination, checked: address and token found, the token may
+/// write the path, and the secret's current version read for check-and-set.
+#[derive(Debug)]
+pub(crate) struct Vault {
+    connection: Connection,
     mount: String,
     path: String,
     current_version: u64,
@@ -32,10 +38,10 @@ struct Wrapped<T> {
 }
 
 #[derive(Deserialize)]
-struct Metadata {
-    current_version: u64,
+pub(crate) struct Metadata {
+    pub current_version: u64,
     #[serde(default)]
-    custom_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub custom_metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -55,9 +61,9 @@ fn setting(env: &super::Lookup, name: &str) -> Option<(String, String)> {
         })
 }
 
-impl Vault {
-    /// Preflight for `mount`/`path`.
-    pub async fn prepare(mount: &str, path: &str, env: &super::Lookup, timeout: std::time::Duration) -> Result<Vault> {
+impl Connection {
+    /// The address, token, namespace and CA from `env` (`VAULT_*`, else `BAO_*`).
+    pub fn open(env: &super::Lookup, timeout: std::time::Duration) -> Result<Connection> {
         let (addr_name, addr) =
             setting(env, "ADDR").ok_or_else(|| Error::config("no Vault address: set VAULT_ADDR (or BAO_ADDR)"))?;
         let mut base =
@@ -78,18 +84,12 @@ impl Vault {
         };
         let http = Http::new(&addr_name, &base, ca.as_deref(), timeout)?;
         http.remember(&token);
-        let mut vault = Vault {
+        Ok(Connection {
             http,
             base,
             token,
             namespace: setting(env, "NAMESPACE").map(|(_, ns)| ns),
-            mount: mount.to_owned(),
-            path: path.to_owned(),
-            current_version: 0,
-        };
-        vault.check_capabilities().await?;
-        vault.current_version = vault.metadata().await?.map_or(0, |m| m.current_version);
-        Ok(vault)
+        })
     }
 
     async fn call(
@@ -109,6 +109,53 @@ impl Vault {
         self.http.call(&self.base, (method, path), body, what, authorize).await
     }
 
+    /// The metadata of `mount`/`path`; `None` when there is no such secret.
+    pub async fn metadata(&self, mount: &str, path: &str) -> Result<Option<Metadata>> {
+        let what = format!("read the metadata of {mount}/{path}");
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                &format!("v1/{mount}/metadata/{path}"),
+                None,
+                &what,
+            )
+            .await?;
+        if answer.status == 404 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.http
+                .expect(&answer, &[200], &what)?
+                .json::<Wrapped<Metadata>>("metadata")?
+                .data,
+        ))
+    }
+}
+
+impl Vault {
+    /// Preflight for `mount`/`path`.
+    pub async fn prepare(mount: &str, path: &str, env: &super::Lookup, timeout: std::time::Duration) -> Result<Vault> {
+        let mut vault = Vault {
+            connection: Connection::open(env, timeout)?,
+            mount: mount.to_owned(),
+            path: path.to_owned(),
+            current_version: 0,
+        };
+        vault.check_capabilities().await?;
+        vault.current_version = vault.metadata().await?.map_or(0, |m| m.current_version);
+        Ok(vault)
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Answer> {
+        self.connection.call(method, path, body, what).await
+    }
+
     /// The token may create and update the secret's data and metadata.
     async fn check_capabilities(&self) -> Result<()> {
         let what = format!("check the Vault token's capabilities on {}/{}", self.mount, self.path);
@@ -124,7 +171,11 @@ impl Vault {
                 &what,
             )
             .await?;
-        let found: serde_json::Value = self.http.expect(&answer, &[200], &what)?.json("capabilities")?;
+        let found: serde_json::Value = self
+            .connection
+            .http
+            .expect(&answer, &[200], &what)?
+            .json("capabilities")?;
         for path in &paths {
             let capabilities: Vec<&str> = found
                 .get(path)
@@ -150,24 +201,7 @@ impl Vault {
     }
 
     async fn metadata(&self) -> Result<Option<Metadata>> {
-        let what = format!("read the metadata of {}/{}", self.mount, self.path);
-        let answer = self
-            .call(
-                reqwest::Method::GET,
-                &format!("v1/{}/metadata/{}", self.mount, self.path),
-                None,
-                &what,
-            )
-            .await?;
-        if answer.status == 404 {
-            return Ok(None);
-        }
-        Ok(Some(
-            self.http
-                .expect(&answer, &[200], &what)?
-                .json::<Wrapped<Metadata>>("metadata")?
-                .data,
-        ))
+        self.connection.metadata(&self.mount, &self.path).await
     }
 
     /// Writes the values with check-and-set, then the custom metadata, and
@@ -200,6 +234,7 @@ impl Vault {
             ));
         }
         let version = self
+            .connection
             .http
             .expect(&answer, &[200, 204], &what)?
             .json::<Wrapped<Written>>("written version")?
@@ -223,7 +258,7 @@ impl Vault {
         let path = format!("v1/{}/metadata/{}", self.mount, self.path);
         let body = serde_json::json!({"custom_metadata": labels});
         let answer = self.call(reqwest::Method::POST, &path, Some(&body), &what).await?;
-        self.http.expect(&answer, &[200, 204], &what)?;
+        self.connection.http.expect(&answer, &[200, 204], &what)?;
         Ok(())
     }
 

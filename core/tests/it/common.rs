@@ -26,8 +26,12 @@ pub async fn emulator() -> Emulator {
 }
 
 pub fn options(emulator: &Emulator, token: &str) -> ClientOptions {
+    options_at(emulator.url(), token)
+}
+
+pub fn options_at(url: &str, token: &str) -> ClientOptions {
     ClientOptions {
-        server: Some(emulator.url().to_owned()),
+        server: Some(url.to_owned()),
         token: Some(Secret::new(token)),
         workspace: Some("dev".to_owned()),
         timeout: Some(Duration::from_secs(10)),

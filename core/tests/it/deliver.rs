@@ -14,11 +14,11 @@ use wayfinder_tokens::{Client, ErrorKind, IssuedToken};
 
 use crate::common::{self, ADMIN};
 
-const BAO_TOKEN: &str = "bao-root-canary-77c2";
+pub(crate) const BAO_TOKEN: &str = "bao-root-canary-77c2";
 
 /// An OpenBao dev server for the whole test binary; it stops when the binary
 /// exits (a watchdog shell kills it once its parent, this process, is gone).
-fn openbao() -> &'static str {
+pub(crate) fn openbao() -> &'static str {
     static ADDR: OnceLock<String> = OnceLock::new();
     ADDR.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -58,12 +58,12 @@ fn openbao() -> &'static str {
     })
 }
 
-fn environment(pairs: &[(&str, String)]) -> Environment {
+pub(crate) fn environment(pairs: &[(&str, String)]) -> Environment {
     let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
     Arc::new(move |name: &str| map.get(name).cloned())
 }
 
-fn github_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
+pub(crate) fn github_env(emulator: &Emulator) -> Vec<(&'static str, String)> {
     vec![
         ("GITHUB_TOKEN", ADMIN.to_owned()),
         ("GITHUB_API_URL", format!("{}/github", emulator.url())),
@@ -87,7 +87,7 @@ async fn issue(client: &Client, name: &str) -> IssuedToken {
         .unwrap()
 }
 
-async fn github_state(emulator: &Emulator) -> serde_json::Value {
+pub(crate) async fn github_state(emulator: &Emulator) -> serde_json::Value {
     reqwest::Client::new()
         .get(format!("{}/emulator/github", emulator.url()))
         .bearer_auth(ADMIN)

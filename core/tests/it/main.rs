@@ -7,6 +7,7 @@ mod common;
 #[cfg(unix)]
 mod config_crash;
 mod config_files;
+mod converge;
 mod deliver;
 mod fault_matrix;
 mod faults;
