@@ -68,32 +68,38 @@ pub async fn check(client: &Client, spec: &TokenSpec, horizon: Duration) -> Resu
             });
             continue;
         };
-        let mut candidates: Vec<(Timestamp, String)> = Vec::new();
-        if let (Some(max), Some(issued)) = (
-            token.rotate.max_age,
-            parse(current.last_issued()).or_else(|| parse(current.created())),
-        ) {
-            let at = issued + SignedDuration::try_from(max).unwrap_or(SignedDuration::MAX / 2);
-            candidates.push((at, format!("maxAge {}", human(max))));
-        }
-        if let Some(expires) = parse(current.expiry()) {
-            let before = token.rotate.before_expiry.unwrap_or(Duration::ZERO);
-            let at = expires - SignedDuration::try_from(before).unwrap_or(SignedDuration::ZERO);
-            candidates.push((at, format!("expires {expires} (beforeExpiry {})", human(before))));
-        }
-        let next = candidates.into_iter().min_by_key(|(at, _)| *at);
-        found.push(Due {
-            token: token.name.clone(),
-            workspace,
-            target: Some(current.name().to_owned()),
-            due_at: next.as_ref().map(|(at, _)| at.to_string()),
-            reason: next
-                .as_ref()
-                .map_or_else(|| "never (no maxAge, no expiry)".to_owned(), |(_, r)| r.clone()),
-            due: next.is_some_and(|(at, _)| at <= limit),
-        });
+        found.push(next_due(token, current, limit));
     }
     Ok(found)
+}
+
+/// When `current`, the token in use for `token`, is next due.
+fn next_due(token: &super::spec::DesiredToken, current: &AccessToken, limit: Timestamp) -> Due {
+    let parse = |t: Option<&str>| t.and_then(|t| t.parse::<Timestamp>().ok());
+    let mut candidates: Vec<(Timestamp, String)> = Vec::new();
+    if let (Some(max), Some(issued)) = (
+        token.rotate.max_age,
+        parse(current.last_issued()).or_else(|| parse(current.created())),
+    ) {
+        let at = issued + SignedDuration::try_from(max).unwrap_or(SignedDuration::MAX / 2);
+        candidates.push((at, format!("maxAge {}", human(max))));
+    }
+    if let Some(expires) = parse(current.expiry()) {
+        let before = token.rotate.before_expiry.unwrap_or(Duration::ZERO);
+        let at = expires - SignedDuration::try_from(before).unwrap_or(SignedDuration::ZERO);
+        candidates.push((at, format!("expires {expires} (beforeExpiry {})", human(before))));
+    }
+    let next = candidates.into_iter().min_by_key(|(at, _)| *at);
+    Due {
+        token: token.name.clone(),
+        workspace: token.scope.workspace().map(str::to_owned),
+        target: Some(current.name().to_owned()),
+        due_at: next.as_ref().map(|(at, _)| at.to_string()),
+        reason: next
+            .as_ref()
+            .map_or_else(|| "never (no maxAge, no expiry)".to_owned(), |(_, r)| r.clone()),
+        due: next.is_some_and(|(at, _)| at <= limit),
+    }
 }
 
 /// `30d`, `12h`, `90m`, `45s`.
