@@ -130,6 +130,90 @@ pub(crate) enum Command {
     /// Finish deliveries that did not complete: the new secrets waiting in the recovery store
     #[command(after_long_help = DELIVER_EXAMPLES)]
     Deliver(DeliverArgs),
+    /// Show what apply would do to make the tokens match a spec file (never a secret)
+    #[command(long_about = PLAN_LONG, after_long_help = PLAN_EXAMPLES)]
+    Plan(PlanArgs),
+    /// Make the tokens match a spec file: create, grant, rotate and deliver
+    #[command(long_about = APPLY_LONG, after_long_help = APPLY_EXAMPLES)]
+    Apply(SpecArgs),
+    /// Say which tokens of a spec file are due to rotate (exit 2 if any is, within --within)
+    #[command(after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Print the JSON Schema of the spec file, for editors
+    Schema,
+}
+
+pub(crate) const PLAN_LONG: &str = "\
+Show what apply would do to make the tokens match a spec file, one line per change: create, grant
+a role, rotate (and why: age, expiry, missing from a destination, an older secret in one), deliver,
+and drift it leaves alone (a role granted outside the spec, a token the spec does not name). What a
+destination holds is read from its metadata (Vault's custom metadata, AWS tags, GitHub's updated_at),
+never by reading a secret back.";
+
+pub(crate) const PLAN_EXAMPLES: &str = "\
+Examples:
+  # What would change
+  wayfinder-tokens plan -f tokens.yaml
+
+  # For a pipeline: exit 0 when nothing would change, 2 when something would, 1 on error
+  wayfinder-tokens plan -f tokens.yaml --detailed-exitcode -o json > plan.json
+
+  # Rotate one token now, whether or not it is due (a leaked secret)
+  wayfinder-tokens plan -f tokens.yaml --rotate app-deploy";
+
+pub(crate) const APPLY_LONG: &str = "\
+Make the tokens match a spec file. Each token's destinations are checked before any secret is issued;
+each new secret waits, 0600, in the recovery store until every destination verified it. Applying twice
+in a row writes nothing the second time, and an apply that stopped halfway is finished by the next one
+without resetting a token again. With rotate.strategy: slots, a token is two Wayfinder tokens (NAME-a,
+NAME-b): a rotation resets the one no destination holds, so every consumer keeps a working secret.";
+
+pub(crate) const APPLY_EXAMPLES: &str = "\
+Examples:
+  # Converge
+  wayfinder-tokens apply -f tokens.yaml
+
+  # Rotate one token now and deliver it everywhere the spec says
+  wayfinder-tokens apply -f tokens.yaml --rotate app-deploy
+
+Destinations read their credentials from the environment: GITHUB_TOKEN (or GH_TOKEN), VAULT_ADDR and
+VAULT_TOKEN (or BAO_*), the AWS SDK's chain (AWS_REGION, AWS_PROFILE, ...).";
+
+pub(crate) const CHECK_EXAMPLES: &str = "\
+Examples:
+  # Which tokens rotate within two weeks (exit 2 if any)
+  wayfinder-tokens check -f tokens.yaml --within 14d
+
+  # In a scheduled GitHub Actions job, each token due is a ::warning:: annotation
+  wayfinder-tokens check -f tokens.yaml -o github";
+
+#[derive(Debug, Args)]
+pub(crate) struct SpecArgs {
+    /// The spec file (apiVersion: wayfinder-tokens/v1)
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub(crate) file: PathBuf,
+    /// Rotate this token of the spec now, whether or not it is due (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) rotate: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) spec: SpecArgs,
+    /// Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The spec file (apiVersion: wayfinder-tokens/v1)
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub(crate) file: PathBuf,
+    /// The horizon: due within this long counts as due
+    #[arg(long, value_name = "DURATION", default_value = "14d")]
+    pub(crate) within: String,
 }
 
 pub(crate) const DELIVER_EXAMPLES: &str = "\

@@ -146,6 +146,7 @@ pub(super) async fn rotate(client: &Client, args: &RotateArgs, g: &Global, io: &
             || !(report.failed.is_empty() && report.not_started.is_empty() && report.undelivered.is_empty()),
         late_error: None,
         secrets: Vec::new(),
+        code: None,
     })
 }
 

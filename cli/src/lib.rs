@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 mod args;
 mod commands;
+mod converge;
 mod deliver;
 mod fleet;
 mod io;
@@ -116,10 +117,15 @@ async fn run_with(program: &str, args: Vec<String>, io: &Io) -> i32 {
     }
     // A batch, a delivery, watch the interrupt themselves: what was issued still gets written.
     let batch = match &cli.command {
-        Command::Rotate { .. } | Command::Deliver(_) => true,
+        Command::Rotate { .. } | Command::Deliver(_) | Command::Apply(_) => true,
         Command::Create {
             kind: CreateKind::Workspaceaccesstoken(args) | CreateKind::Platformaccesstoken(args),
         } => !args.deliver.is_empty(),
+        _ => false,
+    };
+    let detailed = match &cli.command {
+        Command::Plan(args) => args.detailed_exitcode,
+        Command::Check(_) => true,
         _ => false,
     };
     let outcome = tokio::select! {
@@ -134,7 +140,11 @@ async fn run_with(program: &str, args: Vec<String>, io: &Io) -> i32 {
     match outcome {
         Ok(printed) => finish(printed, io),
         Err(e) => {
-            let code = exit_code(&e);
+            // Where 2 means "changes pending" or "due", every error is 1.
+            let code = match detailed {
+                true => 1,
+                false => exit_code(&e),
+            };
             io.tell(&error_text(e));
             code
         }

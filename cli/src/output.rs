@@ -22,7 +22,10 @@ pub(crate) fn interrupted() -> Error {
 /// Writes what a command printed; a secret that could not be written is
 /// named, rescued to the terminal if possible, and the run fails.
 pub(crate) fn finish(printed: Printed, io: &Io) -> i32 {
-    let mut code = i32::from(printed.failed);
+    let mut code = match printed.failed {
+        true => 1,
+        false => printed.code.unwrap_or(0),
+    };
     if let Err(e) = io.stdout.write(&printed.stdout) {
         code = 1;
         if !printed.secrets.is_empty() {
@@ -79,6 +82,8 @@ pub(crate) struct Printed {
     pub(crate) late_error: Option<(Error, &'static str)>,
     /// The tokens whose new secrets are in `stdout` (and nowhere else).
     pub(crate) secrets: Vec<String>,
+    /// The exit code when nothing failed, if not 0 (`plan --detailed-exitcode`: 2).
+    pub(crate) code: Option<i32>,
 }
 
 impl From<String> for Printed {
@@ -89,6 +94,7 @@ impl From<String> for Printed {
             failed: false,
             late_error: None,
             secrets: Vec::new(),
+            code: None,
         }
     }
 }

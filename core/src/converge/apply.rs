@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use super::plan::{Action, Change, Plan, plan};
 use super::spec::DesiredToken;
@@ -89,6 +90,13 @@ pub async fn apply_plan(client: &Client, deliverer: &Deliverer, made: &Plan) -> 
 
 /// Carries out `plan`'s changes (as just made: nothing is looked at again).
 pub async fn run(client: &Client, deliverer: &Deliverer, plan: &Plan) -> ApplyReport {
+    run_until(client, deliverer, plan, CancellationToken::new()).await
+}
+
+/// As [`run`]; once `stop` is cancelled (Ctrl-C), no token's work starts,
+/// and the tokens already started run to their end (a secret issued is
+/// delivered, or waits in the recovery store).
+pub async fn run_until(client: &Client, deliverer: &Deliverer, plan: &Plan, stop: CancellationToken) -> ApplyReport {
     let gate = Arc::new(Semaphore::new(DEFAULT_APPLY_CONCURRENCY));
     let mut groups: Vec<(DesiredToken, Vec<Change>)> = Vec::new();
     for token in &plan.spec.tokens {
@@ -105,10 +113,20 @@ pub async fn run(client: &Client, deliverer: &Deliverer, plan: &Plan) -> ApplyRe
     let handles: Vec<_> = groups
         .into_iter()
         .map(|(token, changes)| {
-            let (client, deliverer, gate) = (client.clone(), deliverer.clone(), gate.clone());
+            let (client, deliverer, gate, stop) = (client.clone(), deliverer.clone(), gate.clone(), stop.clone());
             // Spawned: dropping this future leaves a token's work running to its end.
             tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await;
+                if stop.is_cancelled() {
+                    let not_started = changes
+                        .into_iter()
+                        .map(|change| Applied {
+                            change,
+                            result: Err(Error::config("not started: apply was interrupted")),
+                        })
+                        .collect();
+                    return (not_started, Vec::new());
+                }
                 Token {
                     client: &client,
                     deliverer: &deliverer,

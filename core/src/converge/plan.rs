@@ -233,11 +233,17 @@ pub async fn plan(client: &Client, deliverer: &Deliverer, spec: &TokenSpec, opti
     let pending = Arc::new(deliverer.store().pending()?);
     let observer = Arc::new(deliverer.observer());
     let listed = Arc::new(listed);
-    let observed: Vec<(Observed, Requests)> = futures::stream::iter(spec.tokens.iter())
-        .map(|token| {
-            let (listed, pending, observer) = (listed.clone(), pending.clone(), observer.clone());
+    // Owned in each future (not borrowed from the stream): the futures stay `Send`
+    // for every lifetime, which a runtime that spawns them needs.
+    let tokens = Arc::new(spec.tokens.clone());
+    let observed: Vec<(Observed, Requests)> = futures::stream::iter(0..tokens.len())
+        .map(|i| {
+            let (tokens, listed, pending, observer) =
+                (tokens.clone(), listed.clone(), pending.clone(), observer.clone());
+            let client = client.clone();
             async move {
-                observe(client, &observer, token, &listed, &pending)
+                let token = &tokens[i];
+                observe(&client, &observer, token, &listed, &pending)
                     .await
                     .map_err(|e| e.in_context(&format!("look at {}", token.label())))
             }
@@ -274,14 +280,17 @@ async fn list_scopes(client: &Client, spec: &TokenSpec, concurrency: usize) -> R
         scopes.push(Scope::Platform);
     }
     futures::stream::iter(scopes)
-        .map(|scope| async move {
-            let found = match &scope {
-                Scope::Workspace(ws) => client.list_workspace_access_tokens(Some(ws)).await,
-                Scope::Platform => client.list_platform_access_tokens().await,
-            };
-            found
-                .map_err(|e| e.in_context(&format!("list the tokens of {}", scope_label(&scope))))
-                .map(|tokens| (scope, tokens))
+        .map(|scope| {
+            let client = client.clone();
+            async move {
+                let found = match &scope {
+                    Scope::Workspace(ws) => client.list_workspace_access_tokens(Some(ws)).await,
+                    Scope::Platform => client.list_platform_access_tokens().await,
+                };
+                found
+                    .map_err(|e| e.in_context(&format!("list the tokens of {}", scope_label(&scope))))
+                    .map(|tokens| (scope, tokens))
+            }
         })
         .buffered(concurrency)
         .try_collect()
