@@ -532,6 +532,56 @@ macro_rules! client_class {
                 })
             }
 
+            /// What `apply` would do to make the tokens match `spec` (a `TokenSpec` from `load_spec`, or
+            /// a path): a `Plan` of changes (create, grant, rotate and why, deliver) and the drift it
+            /// leaves alone. Destinations are judged from their metadata, never by reading a secret.
+            /// `rotate`: names of the spec's tokens to rotate whether or not they are due.
+            /// Example: `print(wf.plan(wft.load_spec("tokens.yaml")))`
+            #[pyo3(signature = (spec, *, rotate=None))]
+            fn plan(&self, py: Python<'_>, spec: Bound<'_, PyAny>, rotate: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+                let spec = crate::converge::spec_arg(py, &spec)?;
+                let rotate = match rotate.filter(|r| !r.is_none()) {
+                    Some(r) => strings(py, Argument::Names, &r)?,
+                    None => Vec::new(),
+                };
+                let client = self.inner.client(py)?;
+                $finish(py, "plan", crate::converge::plan(client, spec, rotate))
+            }
+
+            /// Makes the tokens match: given a `Plan`, applies it if it still holds (else raises
+            /// `ConfigError`: plan again); given a spec (or a path), plans and applies. Each token's
+            /// destinations are checked before any secret is issued, and each new secret waits in the
+            /// recovery store until every destination verified it. Applying twice writes nothing the
+            /// second time. An `ApplyReport`; `report.raise_for_failure()` raises the first error.
+            #[pyo3(signature = (plan_or_spec, *, rotate=None))]
+            fn apply(&self, py: Python<'_>, plan_or_spec: Bound<'_, PyAny>, rotate: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+                let rotate = match rotate.filter(|r| !r.is_none()) {
+                    Some(r) => strings(py, Argument::Names, &r)?,
+                    None => Vec::new(),
+                };
+                let what = match plan_or_spec.cast::<crate::converge::Plan>() {
+                    Ok(plan) if rotate.is_empty() => crate::converge::Applying::Plan(plan.get().0.clone()),
+                    Ok(_) => {
+                        return Err(to_py(py, wayfinder_tokens::Error::invalid(Argument::Names, "invalidValue", "applies to a spec, not to a plan (plan with rotate= instead)")));
+                    }
+                    Err(_) => crate::converge::Applying::Spec(crate::converge::spec_arg(py, &plan_or_spec)?, rotate),
+                };
+                let client = self.inner.client(py)?;
+                let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+                $batch(py, "apply", cancel.clone(), crate::converge::apply(client, what, cancel))
+            }
+
+            /// When each token of `spec` is next due to rotate (its age against `maxAge`, its expiry
+            /// against `beforeExpiry`), from Wayfinder alone: a list of `RotationDue`, `due` set for those
+            /// due within `within` (default 14 days; seconds, a timedelta or "14d").
+            #[pyo3(signature = (spec, *, within=None))]
+            fn check(&self, py: Python<'_>, spec: Bound<'_, PyAny>, within: Option<Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+                let spec = crate::converge::spec_arg(py, &spec)?;
+                let within = duration_arg(py, Argument::ExpiringWithin, within.as_ref())?.unwrap_or(Duration::from_secs(14 * 86_400));
+                let client = self.inner.client(py)?;
+                $finish(py, "check", crate::converge::check(client, spec, within))
+            }
+
             /// Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`.
             fn whoami(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
                 let client = self.inner.client(py)?;

@@ -9,6 +9,7 @@
 mod asyncio;
 mod blocking;
 mod client;
+mod converge;
 mod coroutine;
 mod deliver;
 mod errors;
@@ -129,6 +130,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::IssuedToken>()?;
     m.add_class::<deliver::DeliveryReport>()?;
     m.add_class::<deliver::PendingDelivery>()?;
+    m.add_class::<converge::TokenSpec>()?;
+    m.add_class::<converge::Plan>()?;
+    m.add_class::<converge::ApplyReport>()?;
+    m.add_class::<converge::RotationDue>()?;
+    m.add_function(wrap_pyfunction!(converge::load_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(converge::parse_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(converge::spec_schema, m)?)?;
     m.add_class::<types::AccessToken>()?;
     m.add_class::<types::AccessRole>()?;
     m.add_class::<types::Roles>()?;

@@ -62,7 +62,8 @@ impl Client {
         Ok(requests::collection(info, self.api_group_version(), scope))
     }
 
-    async fn create(&self, scope: Scope, name: &str, options: &CreateOptions) -> Result<IssuedToken> {
+    /// Creates the object (no secret yet): `None` when it exists and `reset_token` says to reset it.
+    async fn create_object(&self, scope: &Scope, name: &str, options: &CreateOptions) -> Result<Option<AccessToken>> {
         names::collect([
             names::check_name(Argument::Name, name),
             options
@@ -77,10 +78,10 @@ impl Client {
             let at = Timestamp::now() + d;
             at.round(jiff::Unit::Second).unwrap_or(at).to_string()
         });
-        let collection = self.collection(&scope).await?;
+        let collection = self.collection(scope).await?;
         let object = requests::object(
             self.api_group_version(),
-            &scope,
+            scope,
             name,
             options.description.as_deref(),
             expiry.as_deref(),
@@ -102,6 +103,12 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
+        Ok(created)
+    }
+
+    async fn create(&self, scope: Scope, name: &str, options: &CreateOptions) -> Result<IssuedToken> {
+        let created = self.create_object(&scope, name, options).await?;
+        let collection = self.collection(&scope).await?;
         let resource = match created {
             Some(resource) => resource,
             None => {
@@ -119,6 +126,25 @@ impl Client {
             })
         })?;
         Ok(self.issued(&scope, name, resource, Some(secret), expires))
+    }
+
+    /// Creates the token `name` in `scope` without issuing it a secret: it
+    /// exists (roles can be granted) and nothing can authenticate as it
+    /// until a reset issues one (a reserve slot of `converge`).
+    pub(crate) async fn create_without_secret(
+        &self,
+        scope: &Scope,
+        name: &str,
+        options: &CreateOptions,
+    ) -> Result<AccessToken> {
+        let options = CreateOptions {
+            reset_token: false,
+            dry_run: false,
+            ..options.clone()
+        };
+        self.create_object(scope, name, &options)
+            .await?
+            .ok_or_else(|| Error::config(format!("{name} was not created")))
     }
 
     /// The object of `name` in `scope`.

@@ -313,6 +313,93 @@ class PendingDelivery:
         """What delivering it did (None when only listed)."""
 
 @final
+class TokenSpec:
+    """A tokens spec file (`apiVersion: wayfinder-tokens/v1`), read and checked."""
+
+    @property
+    def source(self) -> str:
+        """Where it was read from."""
+    @property
+    def tokens(self) -> list[str]:
+        """`workspace/name` of each token, in the file's order (`platform/name` for platform tokens)."""
+    def __len__(self) -> int: ...
+
+@final
+class Plan:
+    """What apply would do: its changes (never a secret), the drift it leaves alone."""
+
+    @property
+    def has_changes(self) -> bool:
+        """True when apply has something to do."""
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        """Each change as a dict (`action`, `token`, `workspace`, `target`, and the action's own keys)."""
+    @property
+    def drift(self) -> list[dict[str, Any]]:
+        """Each difference apply leaves alone, as a dict (`drift`: `role`, `unmanaged` or `description`)."""
+    @property
+    def requests(self) -> dict[str, int]:
+        """The requests the plan made: `{"wayfinder": n, "destinations": n}`."""
+    def lines(self) -> list[str]:
+        """One line per change, one per drift, then the summary."""
+    @property
+    def summary(self) -> str:
+        """The summary line."""
+    def to_records(self) -> list[dict[str, str]]:
+        """Flat dicts (sign, action, subject, detail) without any secret, for pandas."""
+    def _repr_html_(self) -> str: ...
+    def __len__(self) -> int: ...
+    def __bool__(self) -> bool: ...
+
+@final
+class ApplyReport:
+    """What apply did: each change with its result, each delivery's report."""
+
+    @property
+    def ok(self) -> bool:
+        """True when every change was made."""
+    @property
+    def applied(self) -> list[dict[str, Any]]:
+        """Each change as a dict, with `done` (what it did) or `error` (`code`, `message`)."""
+    @property
+    def drift(self) -> list[dict[str, Any]]:
+        """The drift apply left alone (as in `Plan.drift`)."""
+    @property
+    def deliveries(self) -> list[DeliveryReport]:
+        """Each delivery's report."""
+    def lines(self) -> list[str]:
+        """One line per change, then the summary."""
+    def raise_for_failure(self) -> None:
+        """Raises the first change's error, if any failed."""
+    def to_records(self) -> list[dict[str, str | None]]:
+        """Flat dicts (action, subject, done, error) without any secret, for pandas."""
+    def _repr_html_(self) -> str: ...
+    def __len__(self) -> int: ...
+
+@final
+class RotationDue:
+    """When one token of a spec is next due to rotate."""
+
+    @property
+    def token(self) -> str:
+        """The spec's token."""
+    @property
+    def workspace(self) -> str | None:
+        """Its workspace (None for platform tokens)."""
+    @property
+    def target(self) -> str | None:
+        """The Wayfinder token in use (with slots, the newer); None when it does not exist."""
+    @property
+    def due_at(self) -> str | None:
+        """When a rotation is due (RFC 3339); None: never."""
+    @property
+    def reason(self) -> str:
+        """Why then (`maxAge 30d`, `expires …`, `does not exist`)."""
+    @property
+    def due(self) -> bool:
+        """Whether that is within the horizon asked about (or past)."""
+
+@final
 class AccessRole:
     """A cluster access role granted to a token."""
 
@@ -631,6 +718,28 @@ class AsyncClient:
         SPECs for all (`{workspace}` and `{name}` filled in per token, as in
         "vault:secret/ci/{workspace}/{name}"), a mapping from "workspace/name" to SPECs, or a
         callable `(workspace, name) -> SPECs`. `BatchReport.deliveries` says where each went."""
+    def plan(
+        self, spec: TokenSpec | str | os.PathLike[str], *, rotate: Iterable[str] | None = None
+    ) -> Coroutine[Any, Any, Plan]:
+        """What `apply` would do to make the tokens match `spec` (a `TokenSpec` from `load_spec`, or
+        a path): a `Plan` of changes (create, grant, rotate and why, deliver) and the drift it
+        leaves alone. Destinations are judged from their metadata, never by reading a secret.
+        `rotate`: names of the spec's tokens to rotate whether or not they are due.
+        Example: `print(wf.plan(wft.load_spec("tokens.yaml")))`"""
+    def apply(
+        self, plan_or_spec: Plan | TokenSpec | str | os.PathLike[str], *, rotate: Iterable[str] | None = None
+    ) -> Coroutine[Any, Any, ApplyReport]:
+        """Makes the tokens match: given a `Plan`, applies it if it still holds (else raises
+        `ConfigError`: plan again); given a spec (or a path), plans and applies. Each token's
+        destinations are checked before any secret is issued, and each new secret waits in the
+        recovery store until every destination verified it. Applying twice writes nothing the
+        second time. An `ApplyReport`; `report.raise_for_failure()` raises the first error."""
+    def check(
+        self, spec: TokenSpec | str | os.PathLike[str], *, within: float | timedelta | str | None = None
+    ) -> Coroutine[Any, Any, list[RotationDue]]:
+        """When each token of `spec` is next due to rotate (its age against `maxAge`, its expiry
+        against `beforeExpiry`), from Wayfinder alone: a list of `RotationDue`, `due` set for those
+        due within `within` (default 14 days; seconds, a timedelta or "14d")."""
     def whoami(self) -> Coroutine[Any, Any, WhoAmI]:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def aclose(self) -> Awaitable[None]:
@@ -794,6 +903,26 @@ class Client:
         SPECs for all (`{workspace}` and `{name}` filled in per token, as in
         "vault:secret/ci/{workspace}/{name}"), a mapping from "workspace/name" to SPECs, or a
         callable `(workspace, name) -> SPECs`. `BatchReport.deliveries` says where each went."""
+    def plan(self, spec: TokenSpec | str | os.PathLike[str], *, rotate: Iterable[str] | None = None) -> Plan:
+        """What `apply` would do to make the tokens match `spec` (a `TokenSpec` from `load_spec`, or
+        a path): a `Plan` of changes (create, grant, rotate and why, deliver) and the drift it
+        leaves alone. Destinations are judged from their metadata, never by reading a secret.
+        `rotate`: names of the spec's tokens to rotate whether or not they are due.
+        Example: `print(wf.plan(wft.load_spec("tokens.yaml")))`"""
+    def apply(
+        self, plan_or_spec: Plan | TokenSpec | str | os.PathLike[str], *, rotate: Iterable[str] | None = None
+    ) -> ApplyReport:
+        """Makes the tokens match: given a `Plan`, applies it if it still holds (else raises
+        `ConfigError`: plan again); given a spec (or a path), plans and applies. Each token's
+        destinations are checked before any secret is issued, and each new secret waits in the
+        recovery store until every destination verified it. Applying twice writes nothing the
+        second time. An `ApplyReport`; `report.raise_for_failure()` raises the first error."""
+    def check(
+        self, spec: TokenSpec | str | os.PathLike[str], *, within: float | timedelta | str | None = None
+    ) -> list[RotationDue]:
+        """When each token of `spec` is next due to rotate (its age against `maxAge`, its expiry
+        against `beforeExpiry`), from Wayfinder alone: a list of `RotationDue`, `due` set for those
+        due within `within` (default 14 days; seconds, a timedelta or "14d")."""
     def whoami(self) -> WhoAmI:
         """Who these credentials belong to: user or token, and its workspaces. Raises `AuthenticationError`."""
     def close(self) -> None:
@@ -864,6 +993,17 @@ class Emulator:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Awaitable[None]: ...
+
+def load_spec(path: str | os.PathLike[str]) -> TokenSpec:
+    """Reads the spec at `path` and checks it: every problem (unknown keys,
+    duplicates, a role of the wrong kind, a bad duration or SPEC) in one
+    `ValidationError`, each with its line and column, before any request."""
+
+def parse_spec(text: str, source: str = "<string>") -> TokenSpec:
+    """A spec from `text` (YAML); `source` names it in errors."""
+
+def spec_schema() -> str:
+    """The spec's JSON Schema, for editors."""
 
 def render_table(tokens: Iterable[AccessToken], headers: bool = True) -> str:
     """NAME, WORKSPACE, DESCRIPTION, CREATED columns, as the CLI prints them."""

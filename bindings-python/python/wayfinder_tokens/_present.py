@@ -10,7 +10,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wayfinder_tokens._native import AccessToken, BatchReport, Inventory, InventoryEntry, IssuedToken
+    from wayfinder_tokens._native import (
+        AccessToken,
+        ApplyReport,
+        BatchReport,
+        Inventory,
+        InventoryEntry,
+        IssuedToken,
+        Plan,
+    )
 
 # The functions below become methods of the native classes, hence `self`.
 
@@ -134,6 +142,37 @@ def report_html(self: BatchReport) -> str:
     return _rows(caption, ["name", "workspace", "status", "old secret", "error"], rows)
 
 
+_PLAN_MARKS = {"+": "#d1e7dd", "~": "#fff3cd", ">": "#cfe2ff", "-": "#e2e3e5", "!": "#f8d7da"}
+
+
+def plan_records(self: Plan) -> list[dict[str, str]]:
+    """Flat dicts (sign, action, subject, detail) without any secret, for pandas."""
+    return [dict(zip(("sign", "action", "subject", "detail"), row)) for row in self._rows()]  # type: ignore[attr-defined]
+
+
+def plan_html(self: Plan) -> str:
+    """One row a change, then one a drift, coloured by what they do."""
+    rows: list[tuple[list[str], str | None]] = [
+        ([sign, action, subject, detail], _PLAN_MARKS.get(sign))
+        for sign, action, subject, detail in self._rows()  # type: ignore[attr-defined]
+    ]
+    return _rows(self.summary, ["", "action", "token", "detail"], rows)
+
+
+def apply_records(self: ApplyReport) -> list[dict[str, str | None]]:
+    """Flat dicts (action, subject, done, error) without any secret, for pandas."""
+    return [dict(zip(("action", "subject", "done", "error"), row)) for row in self._rows()]  # type: ignore[attr-defined]
+
+
+def apply_html(self: ApplyReport) -> str:
+    """One row a change; failures marked."""
+    rows: list[tuple[list[str], str | None]] = [
+        ([action, subject, done or "", error or ""], "#f8d7da" if error else None)
+        for action, subject, done, error in self._rows()  # type: ignore[attr-defined]
+    ]
+    return _rows(self.lines()[-1], ["action", "token", "done", "error"], rows)
+
+
 class ProgressBar:
     """What ``progress=True`` shows: a ``tqdm`` bar (a widget in Jupyter) when
     tqdm is installed, else a line on stderr rewritten in place."""
@@ -168,3 +207,7 @@ def install(native: Any) -> None:
     native.Inventory._repr_html_ = inventory_html
     native.BatchReport.to_records = report_records
     native.BatchReport._repr_html_ = report_html
+    native.Plan.to_records = plan_records
+    native.Plan._repr_html_ = plan_html
+    native.ApplyReport.to_records = apply_records
+    native.ApplyReport._repr_html_ = apply_html

@@ -56,7 +56,7 @@ impl ApplyReport {
 /// (an age grows between plan and apply).
 fn shape(change: &Change) -> String {
     let what = match &change.action {
-        Action::Create => "create".to_owned(),
+        Action::Create { reserve } => format!("create {reserve}"),
         Action::Grant {
             role,
             cluster,
@@ -73,19 +73,25 @@ fn shape(change: &Change) -> String {
 /// apply would now do something else, nothing is done and the error says so.
 pub async fn apply_plan(client: &Client, deliverer: &Deliverer, made: &Plan) -> Result<ApplyReport> {
     let now = plan(client, deliverer, &made.spec, &made.options).await?;
+    ensure_same(made, &now)?;
+    Ok(run(client, deliverer, &now).await)
+}
+
+/// An error unless `now` (planned again) would make the same changes as `made`.
+pub fn ensure_same(made: &Plan, now: &Plan) -> Result<()> {
     let expected: Vec<String> = made.changes.iter().map(shape).collect();
     let found: Vec<String> = now.changes.iter().map(shape).collect();
-    if expected != found {
-        let differ = expected
-            .iter()
-            .filter(|e| !found.contains(e))
-            .chain(found.iter().filter(|f| !expected.contains(f)))
-            .count();
-        return Err(Error::config(format!(
-            "the plan is out of date: {differ} of its changes no longer match what exists; plan again"
-        )));
+    if expected == found {
+        return Ok(());
     }
-    Ok(run(client, deliverer, &now).await)
+    let differ = expected
+        .iter()
+        .filter(|e| !found.contains(e))
+        .chain(found.iter().filter(|f| !expected.contains(f)))
+        .count();
+    Err(Error::config(format!(
+        "the plan is out of date: {differ} of its changes no longer match what exists; plan again"
+    )))
 }
 
 /// Carries out `plan`'s changes (as just made: nothing is looked at again).
@@ -200,7 +206,13 @@ impl Token<'_> {
         let workspace = self.spec.scope.workspace();
         let target = change.target.as_str();
         match &change.action {
-            Action::Create => {
+            Action::Create { reserve: true } => {
+                self.client
+                    .create_without_secret(&self.spec.scope, target, &self.create_options())
+                    .await?;
+                Ok("created without a secret (a reserve slot)".to_owned())
+            }
+            Action::Create { reserve: false } => {
                 let delivers = delivered.contains(target);
                 if delivers {
                     self.prepare(progress).await?;
@@ -219,7 +231,12 @@ impl Token<'_> {
                     .await?;
                 Ok("granted".to_owned())
             }
-            Action::Rotate { recreate, .. } => self.rotate(target, *recreate, delivered, progress).await,
+            Action::Rotate {
+                recreate, not_before, ..
+            } => {
+                wait_until(*not_before).await;
+                self.rotate(target, *recreate, delivered, progress).await
+            }
             Action::Deliver { pending: false, .. } => self.deliver_new(target, progress).await,
             Action::Deliver { pending: true, .. } => {
                 let waiting = self.waiting(target)?;
@@ -332,13 +349,17 @@ impl Token<'_> {
         progress.issued.push(issued);
     }
 
-    async fn create(&self, target: &str) -> Result<IssuedToken> {
-        let options = CreateOptions {
+    fn create_options(&self) -> CreateOptions {
+        CreateOptions {
             description: self.spec.description.clone(),
             expires_in: self.spec.expires_in,
             reset_token: false,
             dry_run: false,
-        };
+        }
+    }
+
+    async fn create(&self, target: &str) -> Result<IssuedToken> {
+        let options = self.create_options();
         match &self.spec.scope {
             Scope::Workspace(ws) => {
                 self.client
@@ -379,6 +400,18 @@ impl Token<'_> {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The longest apply waits before a slot's reset (the clocks' slack and a second).
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sleeps until `at` (at most [`LONGEST_WAIT`]).
+async fn wait_until(at: Option<jiff::Timestamp>) {
+    let Some(at) = at else { return };
+    let wait = std::time::Duration::try_from(at.duration_since(jiff::Timestamp::now())).unwrap_or_default();
+    if !wait.is_zero() {
+        tokio::time::sleep(wait.min(LONGEST_WAIT)).await;
     }
 }
 

@@ -43,8 +43,12 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "camelCase")]
 pub enum Action {
-    /// Create it (and issue its first secret).
-    Create,
+    /// Create it: with its first secret, or (a reserve slot) without one,
+    /// until a rotation issues it.
+    Create {
+        /// Whether it is a reserve slot, created without a secret.
+        reserve: bool,
+    },
     /// Grant it a role.
     #[serde(rename_all = "camelCase")]
     Grant {
@@ -64,6 +68,11 @@ pub enum Action {
         reasons: Vec<Reason>,
         /// Whether it is deleted and created again (a reset keeps the expiry).
         recreate: bool,
+        /// Not before this time: a destination judged by when it was written
+        /// (GitHub, a file) must be told apart from this new secret, so a
+        /// slot is not reset within the clocks' slack of the last write.
+        #[serde(skip)]
+        not_before: Option<Timestamp>,
     },
     /// Deliver its secret: the one just issued, or one waiting in the recovery store.
     Deliver {
@@ -391,7 +400,8 @@ fn held(holding: &Holding, names: &[String], slots: &[Option<AccessToken>]) -> H
         } => {
             let found = names.iter().zip(slots).position(|(name, slot)| {
                 slot.as_ref().is_some_and(|s| {
-                    token.as_deref() == Some(name.as_str())
+                    s.generation() > 0
+                        && token.as_deref() == Some(name.as_str())
                         && *generation == Some(s.generation())
                         && (uid.is_none() || uid.as_deref() == s.metadata.uid.as_deref())
                 })
@@ -401,7 +411,8 @@ fn held(holding: &Holding, names: &[String], slots: &[Option<AccessToken>]) -> H
         Holding::WrittenAt(at) => slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((timestamp(s.as_ref()?.last_issued())?, i)))
+            .filter_map(|(i, s)| s.as_ref().filter(|s| s.generation() > 0).map(|s| (s, i)))
+            .filter_map(|(s, i)| Some((timestamp(s.last_issued())?, i)))
             .filter(|(issued, _)| *at >= *issued - CLOCK_SLACK)
             .max()
             .map_or(Held::Stale, |(_, i)| Held::Slot(i)),
@@ -590,6 +601,31 @@ impl<'a> Decider<'a> {
         reasons
     }
 
+    /// With slots, when `target` may be reset: later, by the clocks' slack,
+    /// than every write a destination is judged by and the other slot's
+    /// secret, so that a time says which slot was written.
+    fn not_before(&self, target: usize) -> Option<Timestamp> {
+        use crate::deliver::Target;
+        let judged_by_time = self.state.holdings.iter().any(|(d, _)| {
+            matches!(
+                d.target,
+                Target::GithubRepository { .. } | Target::GithubOrganisation { .. } | Target::File { .. }
+            )
+        });
+        if self.token.rotate.strategy != Strategy::Slots || !judged_by_time {
+            return None;
+        }
+        let written = self.state.holdings.iter().filter_map(|(_, h)| match h {
+            Holding::WrittenAt(at) => Some(*at),
+            _ => None,
+        });
+        let issued = (0..self.names.len())
+            .filter(|i| *i != target)
+            .filter_map(|i| timestamp(self.state.slots[i].as_ref()?.last_issued()));
+        let latest = written.chain(issued).max()?;
+        Some(latest + CLOCK_SLACK + jiff::SignedDuration::from_secs(1))
+    }
+
     /// The roles slot `i` lacks.
     fn grants(&self, i: usize) -> Vec<Change> {
         let have = self.state.roles[i].clone().unwrap_or_default();
@@ -628,7 +664,7 @@ impl<'a> Decider<'a> {
         }
         for i in creates {
             if rotated != Some(*i) {
-                changes.push(self.change(*i, Action::Create));
+                changes.push(self.change(*i, Action::Create { reserve: true }));
                 changes.extend(self.grants(*i));
             }
         }
@@ -653,7 +689,7 @@ impl<'a> Decider<'a> {
     fn fresh(&self, creates: &[usize], changes: &mut Vec<Change>) {
         let destinations = self.destinations();
         for (n, i) in creates.iter().enumerate() {
-            changes.push(self.change(*i, Action::Create));
+            changes.push(self.change(*i, Action::Create { reserve: n > 0 }));
             changes.extend(self.grants(*i));
             if n == 0 && !destinations.is_empty() {
                 changes.push(self.change(
@@ -671,13 +707,21 @@ impl<'a> Decider<'a> {
     fn rotate(&self, target: usize, reasons: Vec<Reason>, changes: &mut Vec<Change>) {
         match self.state.slots[target].as_ref() {
             None => {
-                changes.push(self.change(target, Action::Create));
+                changes.push(self.change(target, Action::Create { reserve: false }));
                 changes.extend(self.grants(target));
             }
             Some(slot) => {
                 // A reset keeps the expiry: an expiring token is created again.
                 let recreate = expiring(self.token, slot, self.now).is_some();
-                changes.push(self.change(target, Action::Rotate { reasons, recreate }));
+                let not_before = self.not_before(target);
+                changes.push(self.change(
+                    target,
+                    Action::Rotate {
+                        reasons,
+                        recreate,
+                        not_before,
+                    },
+                ));
             }
         }
         let destinations = self.destinations();

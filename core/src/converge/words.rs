@@ -8,7 +8,7 @@ impl Change {
     /// `create`, `grant`, `rotate`, `deliver` or `forget`.
     pub fn verb(&self) -> &'static str {
         match &self.action {
-            Action::Create => "create",
+            Action::Create { .. } => "create",
             Action::Grant { .. } => "grant",
             Action::Rotate { .. } => "rotate",
             Action::Deliver { .. } => "deliver",
@@ -19,7 +19,7 @@ impl Change {
     /// The sign a line starts with: `+` adds, `~` replaces, `>` delivers, `-` forgets.
     pub fn sign(&self) -> char {
         match &self.action {
-            Action::Create | Action::Grant { .. } => '+',
+            Action::Create { .. } | Action::Grant { .. } => '+',
             Action::Rotate { .. } => '~',
             Action::Deliver { .. } => '>',
             Action::Discard { .. } => '-',
@@ -34,7 +34,10 @@ impl Change {
     /// What exactly, and why.
     pub fn detail(&self) -> String {
         match &self.action {
-            Action::Create => "a new token and its first secret".to_owned(),
+            Action::Create { reserve: false } => "a new token and its first secret".to_owned(),
+            Action::Create { reserve: true } => {
+                "a reserve slot, without a secret until a rotation issues it one".to_owned()
+            }
             Action::Grant {
                 role,
                 cluster: None,
@@ -52,7 +55,7 @@ impl Change {
                     .join("/");
                 format!("access role {role} in {place}")
             }
-            Action::Rotate { reasons, recreate } => {
+            Action::Rotate { reasons, recreate, .. } => {
                 let why: Vec<String> = reasons.iter().map(Reason::describe).collect();
                 let how = match recreate {
                     true => "delete and create again (a reset keeps the expiry), roles granted again",

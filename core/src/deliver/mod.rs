@@ -149,6 +149,23 @@ pub struct PendingSummary {
 }
 
 impl DeliveryReport {
+    /// A copy (errors without their underlying causes, which cannot be copied).
+    pub fn copy(&self) -> DeliveryReport {
+        DeliveryReport {
+            name: self.name.clone(),
+            workspace: self.workspace.clone(),
+            outcomes: self
+                .outcomes
+                .iter()
+                .map(|o| Outcome {
+                    destination: o.destination.clone(),
+                    result: o.result.as_ref().map(Clone::clone).map_err(Error::without_source),
+                })
+                .collect(),
+            recovery: self.recovery.clone(),
+        }
+    }
+
     /// Whether every destination verified the secret.
     pub fn is_complete(&self) -> bool {
         self.outcomes.iter().all(|o| o.result.is_ok())

@@ -111,7 +111,7 @@ async fn apply_converges_and_a_second_apply_writes_nothing() {
         .iter()
         .map(|c| {
             let verb = match &c.action {
-                Action::Create => "create",
+                Action::Create { .. } => "create",
                 Action::Grant { .. } => "grant",
                 Action::Deliver { .. } => "deliver",
                 Action::Rotate { .. } => "rotate",
@@ -203,7 +203,7 @@ async fn drift_is_reported_and_left_alone_and_outside_resets_are_repaired() {
         .iter()
         .find(|c| matches!(c.action, Action::Rotate { .. }))
         .unwrap();
-    let Action::Rotate { reasons, recreate } = &rotate.action else {
+    let Action::Rotate { reasons, recreate, .. } = &rotate.action else {
         unreachable!()
     };
     assert!(!recreate);
