@@ -149,6 +149,29 @@ export declare class Client {
   /** Issues a new secret for a platform access token; every earlier one stops working, its roles are kept. */
   resetPlatformAccessToken(name: string, options?: PlatformResetOptions | undefined | null): Promise<IssuedToken>
   /**
+   * What `apply` would do to make the tokens match `spec` (a `TokenSpec`
+   * from `loadSpec`, or a path): a `Plan` of changes (create, grant,
+   * rotate and why, deliver) and the drift it leaves alone. Destinations
+   * are judged from their metadata, never by reading a secret back.
+   */
+  plan(spec: TokenSpec | string, options?: PlanOptions | undefined | null): Promise<Plan>
+  /**
+   * Makes the tokens match: given a `Plan`, applies it if it still holds
+   * (else rejects with `CONFIG`: plan again); given a spec (or a path),
+   * plans and applies. Each token's destinations are checked before any
+   * secret is issued; each new secret waits in the recovery store until
+   * every destination verified it. Applying twice writes nothing the
+   * second time. Resolves to an `ApplyReport` (a failed change does not
+   * reject: `report.ok` says).
+   */
+  apply(planOrSpec: Plan | TokenSpec | string, options?: PlanOptions | undefined | null): Promise<ApplyReport>
+  /**
+   * When each token of `spec` is next due to rotate (its age against
+   * `maxAge`, its expiry against `beforeExpiry`), from Wayfinder alone;
+   * `due` is set for those due within `within` (default 14 days).
+   */
+  check(spec: TokenSpec | string, options?: CheckOptions | undefined | null): Promise<RotationDue[]>
+  /**
    * The secrets waiting in the recovery store because a destination did
    * not take them (a failure, or a process killed mid-delivery): with
    * `listOnly`, listed; otherwise delivered again, each destination
@@ -299,6 +322,38 @@ export declare class IssuedToken {
   toJSON(): IssuedTokenView
 }
 
+/** What apply would do: its changes (never a secret), the drift it leaves alone. */
+export declare class Plan {
+  /** True when apply has something to do. */
+  get hasChanges(): boolean
+  /** Each change (`action`, `token`, `workspace`, `target`, and the action's own keys). */
+  get changes(): Array<Record<string, unknown>>
+  /** Each difference apply leaves alone (`drift`: `role`, `unmanaged` or `description`). */
+  get drift(): Array<Record<string, unknown>>
+  /** The requests the plan made: `{ wayfinder, destinations }`. */
+  get requests(): { wayfinder: number; destinations: number }
+  /** The summary line. */
+  get summary(): string
+  /** One line per change, one per drift, then the summary. */
+  lines(): Array<string>
+  /** Flat records `{ sign, action, subject, detail }`, changes then drift. */
+  toRecords(): Array<{ sign: string; action: string; subject: string; detail: string }>
+  /** The plan as text (what the CLI prints). */
+  renderTable(): string
+  /** What `console.log` and `JSON.stringify` show. */
+  toJSON(): any
+}
+
+/** A tokens spec file (`apiVersion: wayfinder-tokens/v1`), read and checked. */
+export declare class TokenSpec {
+  /** Where it was read from. */
+  get source(): string
+  /** `workspace/name` of each token, in the file's order (`platform/name` for platform tokens). */
+  get tokens(): Array<string>
+  /** What `console.log` shows. */
+  toJSON(): any
+}
+
 /** A cluster access role granted to a token. */
 export interface AccessRole {
   /** The role granted, e.g. `cluster.admin`. */
@@ -345,8 +400,30 @@ export interface AccessToken {
   object: Record<string, unknown>
 }
 
+/** What apply did. */
+export interface ApplyReport {
+  /** True when every change was made. */
+  ok: boolean
+  /** Each change, with `done` (what it did) or `error` (`code`, `message`). */
+  applied: Array<Record<string, unknown>>
+  /** The drift apply left alone (as in `Plan.drift`). */
+  drift: Array<Record<string, unknown>>
+  /** Each delivery's report. */
+  deliveries: Array<DeliveryReport>
+  /** One line per change, then the summary. */
+  lines: Array<string>
+}
+
 /** Options of platform operations. */
 export interface CallOptions {
+  /** Aborts the call; it rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/** Options of `check()`. */
+export interface CheckOptions {
+  /** The horizon: due within this long counts as due (seconds, or a string such as `"14d"`; default 14 days). */
+  within?: number | string
   /** Aborts the call; it rejects with an `AbortError`. */
   signal?: AbortSignal
 }
@@ -627,6 +704,13 @@ export interface IssuedTokenView {
   token?: string
 }
 
+/**
+ * Reads the spec at `path` and checks it: every problem (unknown keys,
+ * duplicates, a role of the wrong kind, a bad duration or SPEC) in one
+ * `VALIDATION` error, each with its line and column, before any request.
+ */
+export declare function loadSpec(path: string): TokenSpec
+
 /** One record, as the logger function receives it. */
 export interface LogRecord {
   /** `error`, `warn`, `info`, `debug` or `trace`. */
@@ -636,6 +720,9 @@ export interface LogRecord {
   /** What happened. */
   message: string
 }
+
+/** A spec from `text` (YAML); `source` names it in errors. */
+export declare function parseSpec(text: string, source?: string | undefined | null): TokenSpec
 
 /** A secret waiting in the recovery store. */
 export interface PendingDelivery {
@@ -654,6 +741,17 @@ export interface PendingOptions {
   /** Only list what waits; deliver nothing. */
   listOnly?: boolean
   /** Aborts the call; it rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/** Options of `plan()` and `apply()`. */
+export interface PlanOptions {
+  /** Names of the spec's tokens to rotate whether or not they are due. */
+  rotate?: Array<string>
+  /**
+   * Aborts the call: a plan rejects with an `AbortError`; an apply starts no
+   * further token (those started finish) and resolves with its report.
+   */
   signal?: AbortSignal
 }
 
@@ -728,6 +826,22 @@ export interface RotateOptions {
   deliver?: string | string[] | Record<string, string | string[]> | ((workspace: string, name: string) => string | string[])
 }
 
+/** When one token of a spec is next due to rotate. */
+export interface RotationDue {
+  /** The spec's token. */
+  token: string
+  /** Its workspace (null for platform tokens). */
+  workspace?: string
+  /** The Wayfinder token in use (with slots, the newer); null when it does not exist. */
+  target?: string
+  /** When a rotation is due (RFC 3339); null: never. */
+  dueAt?: string
+  /** Why then (`maxAge 30d`, `expires …`, `does not exist`). */
+  reason: string
+  /** Whether that is within the horizon asked about (or past). */
+  due: boolean
+}
+
 /** Runs the CLI (`npx wayfinder-tokens …`); argv excludes node and the script. */
 export declare function runCli(argv: Array<string>): Promise<CliOutput>
 
@@ -755,6 +869,9 @@ export interface SaveProfileOptions {
  * that throws is reported as a warning, never breaks a call.
  */
 export declare function setLogger(logger: ((record: LogRecord) => void) | null, level?: 'error' | 'warn' | 'info' | 'debug' | 'trace'): void
+
+/** The spec's JSON Schema, for editors. */
+export declare function specSchema(): string
 
 /** A workspace access token to rotate (an `InventoryEntry` is one too). */
 export interface TokenTarget {

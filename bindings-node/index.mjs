@@ -8,13 +8,18 @@ export const {
   Client,
   Emulator,
   IssuedToken,
+  Plan,
+  TokenSpec,
   WayfinderError,
   destinations,
   isWayfinderError,
+  loadSpec,
+  parseSpec,
   renderTable,
   runCli,
   runCliStdio,
   setLogger,
+  specSchema,
   VERSION,
 } = native
 export default native

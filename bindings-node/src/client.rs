@@ -11,8 +11,9 @@ use wayfinder_tokens::{Argument, Client as CoreClient, ClientOptions as CoreOpti
 use crate::call::{Failure, guard, js_error, settle, spawn, sync, watch};
 use crate::fleet::{self, BatchReport, InventoryEntry, TokenTarget};
 use crate::options::{
-    AccessRoleOptions, CallOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions, PendingOptions,
-    PlatformResetOptions, ResetOptions, RotateOptions, WorkspaceOptions, create_options, inventory_query, read,
+    AccessRoleOptions, CallOptions, CheckOptions, ClientOptions, CreateOptions, FromEnvOptions, InventoryOptions,
+    PendingOptions, PlanOptions, PlatformResetOptions, ResetOptions, RotateOptions, WorkspaceOptions, create_options,
+    inventory_query, read,
 };
 use crate::types::{AccessToken, IssuedToken, Roles, WhoAmI, access_tokens};
 
@@ -387,6 +388,110 @@ impl Client {
                 issue_delivered(specs, name.clone(), None, issue).await
             },
             delivered,
+        )
+    }
+
+    /// What `apply` would do to make the tokens match `spec` (a `TokenSpec`
+    /// from `loadSpec`, or a path): a `Plan` of changes (create, grant,
+    /// rotate and why, deliver) and the drift it leaves alone. Destinations
+    /// are judged from their metadata, never by reading a secret back.
+    #[napi(ts_return_type = "Promise<Plan>")]
+    pub fn plan<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "TokenSpec | string")] spec: Unknown<'_>,
+        #[napi(ts_arg_type = "PlanOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<PromiseRaw<'env, crate::converge::Plan>> {
+        let options = read::<PlanOptions<'_>>(env, options)?;
+        let spec = crate::converge::spec_arg(env, &spec)?;
+        let (rotate, signal) = match options {
+            Some(o) => (o.rotate.unwrap_or_default(), o.signal),
+            None => (Vec::new(), None),
+        };
+        self.call(
+            env,
+            signal,
+            move |client| async move {
+                let deliverer = crate::deliver::deliverer()?;
+                let options = wayfinder_tokens::converge::PlanOptions {
+                    rotate,
+                    concurrency: None,
+                };
+                wayfinder_tokens::converge::plan(&client, &deliverer, &spec, &options).await
+            },
+            |plan| crate::converge::Plan {
+                inner: std::sync::Arc::new(plan),
+            },
+        )
+    }
+
+    /// Makes the tokens match: given a `Plan`, applies it if it still holds
+    /// (else rejects with `CONFIG`: plan again); given a spec (or a path),
+    /// plans and applies. Each token's destinations are checked before any
+    /// secret is issued; each new secret waits in the recovery store until
+    /// every destination verified it. Applying twice writes nothing the
+    /// second time. Resolves to an `ApplyReport` (a failed change does not
+    /// reject: `report.ok` says).
+    #[napi(ts_return_type = "Promise<ApplyReport>")]
+    pub fn apply<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "Plan | TokenSpec | string")] plan_or_spec: Unknown<'_>,
+        #[napi(ts_arg_type = "PlanOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<PromiseRaw<'env, crate::converge::ApplyReport>> {
+        let options = read::<PlanOptions<'_>>(env, options)?;
+        let (rotate, signal) = match options {
+            Some(o) => (o.rotate.unwrap_or_default(), o.signal),
+            None => (Vec::new(), None),
+        };
+        let what = crate::converge::applying(env, &plan_or_spec, rotate)?;
+        let (abort, listening) = match signal.as_ref().map(|s| watch(env, s)).transpose()? {
+            Some((abort, listening)) => (Some(abort), listening),
+            None => (None, None),
+        };
+        let client = self.inner.clone();
+        let work = async move {
+            let cancel = wayfinder_tokens::fleet::CancellationToken::new();
+            let run = crate::converge::apply(client, what, cancel.clone());
+            tokio::pin!(run);
+            if let Some(abort) = abort {
+                // An abort starts no further token; the apply still reports.
+                tokio::select! {
+                    biased;
+                    outcome = &mut run => return guard(async move { outcome }).await,
+                    () = abort.wait() => cancel.cancel(),
+                }
+            }
+            guard(run).await
+        };
+        settle(env, listening, work, crate::converge::ApplyReport::new)
+    }
+
+    /// When each token of `spec` is next due to rotate (its age against
+    /// `maxAge`, its expiry against `beforeExpiry`), from Wayfinder alone;
+    /// `due` is set for those due within `within` (default 14 days).
+    #[napi(ts_return_type = "Promise<RotationDue[]>")]
+    pub fn check<'env>(
+        &self,
+        env: &'env Env,
+        #[napi(ts_arg_type = "TokenSpec | string")] spec: Unknown<'_>,
+        #[napi(ts_arg_type = "CheckOptions | undefined | null")] options: Option<Object<'_>>,
+    ) -> Result<PromiseRaw<'env, Vec<crate::converge::RotationDue>>> {
+        let options = read::<CheckOptions<'_>>(env, options)?;
+        let spec = crate::converge::spec_arg(env, &spec)?;
+        let (within, signal) = match options {
+            Some(o) => (crate::options::duration(Argument::ExpiringWithin, o.within), o.signal),
+            None => (Ok(None), None),
+        };
+        self.call(
+            env,
+            signal,
+            move |client| async move {
+                // A bad horizon rejects the Promise, as every other failure does.
+                let within = within?.unwrap_or(Duration::from_secs(14 * 86_400));
+                wayfinder_tokens::converge::check(&client, &spec, within).await
+            },
+            |found| found.into_iter().map(crate::converge::RotationDue::from).collect(),
         )
     }
 

@@ -11,6 +11,7 @@ extern crate napi_derive;
 
 mod call;
 mod client;
+pub mod converge;
 // Public: the `destinations` helpers are exported to JavaScript and to nothing in Rust.
 pub mod deliver;
 mod emulator;
@@ -123,7 +124,7 @@ pub fn render_table(env: &Env, tokens: Vec<serde_json::Value>, options: Option<s
 pub fn module_exports(mut exports: Object, env: Env) -> Result<()> {
     call::register_error_class(&env, &mut exports)?;
     let key = env.symbol_for("nodejs.util.inspect.custom")?;
-    for name in ["IssuedToken", "BatchReport"] {
+    for name in ["IssuedToken", "BatchReport", "Plan", "TokenSpec"] {
         let class = exports.get_named_property::<Unknown>(name)?.coerce_to_object()?;
         let mut prototype: Object = class.get_named_property("prototype")?;
         let inspect = env.create_function_from_closure::<(), Unknown, _>("inspect", |ctx| {

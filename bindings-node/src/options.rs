@@ -46,6 +46,8 @@ keys! {
     AccessRoleOptions<'_> { cluster, namespace, workspace, signal }
     InventoryOptions<'_> { workspaces, expiring_within, older_than, names, concurrency, signal }
     RotateOptions<'_> { concurrency, dry_run, on_progress, output_dir, deliver, signal }
+    PlanOptions<'_> { rotate, signal }
+    CheckOptions<'_> { within, signal }
 }
 
 /// A Rust field name as JavaScript spells it (`max_retries`: `maxRetries`).
@@ -175,6 +177,27 @@ pub struct PlatformResetOptions<'a> {
     /// Where the new secret goes, checked before the reset (see `CreateOptions`).
     #[napi(ts_type = "string | string[]")]
     pub deliver: Option<Unknown<'a>>,
+    /// Aborts the call; it rejects with an `AbortError`.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of `plan()` and `apply()`.
+#[napi(object, object_to_js = false)]
+pub struct PlanOptions<'a> {
+    /// Names of the spec's tokens to rotate whether or not they are due.
+    pub rotate: Option<Vec<String>>,
+    /// Aborts the call: a plan rejects with an `AbortError`; an apply starts no
+    /// further token (those started finish) and resolves with its report.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// Options of `check()`.
+#[napi(object, object_to_js = false)]
+pub struct CheckOptions<'a> {
+    /// The horizon: due within this long counts as due (seconds, or a string such as `"14d"`; default 14 days).
+    pub within: Option<Either<f64, String>>,
     /// Aborts the call; it rejects with an `AbortError`.
     #[napi(ts_type = "AbortSignal")]
     pub signal: Option<Object<'a>>,
