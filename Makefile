@@ -139,6 +139,7 @@ test-bench: build ## A tiny run of the benchmark harness, so it cannot rot
 	$(PY) benchmarks/run.py --smoke
 	$(PY) benchmarks/run.py --smoke --memory
 	$(PY) benchmarks/deliver.py --smoke
+	$(PY) benchmarks/plan.py --smoke
 
 test: lint test-rust test-python test-node test-matrix test-notebook test-readme test-bench demo ## Everything CI checks, from scratch
 
@@ -152,9 +153,10 @@ vectors: ## Regenerate tests/vectors/templates.json from Go's own text/template 
 	@command -v go >/dev/null || { echo "make vectors needs Go (https://go.dev/dl)"; exit 1; }
 	cd tests/vectors/templates && GOTOOLCHAIN=local go run gen.go ../templates.json
 
-bench: install ## Every peer over HTTP and HTTPS, CPU per create, the chart; rotate-and-deliver (release build)
+bench: install ## Every peer over HTTP and HTTPS, CPU per create, the chart; rotate-and-deliver; plan over 2,000 tokens (release build)
 	$(PY) benchmarks/run.py
 	$(PY) benchmarks/deliver.py
+	$(PY) benchmarks/plan.py
 
 bench-memory: install ## 100,000 creates per library: steady-state memory growth into results.json
 	$(PY) benchmarks/run.py --memory

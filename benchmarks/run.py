@@ -176,11 +176,11 @@ class Emulator:
     """The emulator binary in its own process, so its CPU is not charged to any peer.
     With `tls`, it serves HTTPS with a CA of its own, written to `self.ca`."""
 
-    def __init__(self, binary: Path, tls: bool, scratch: Path) -> None:
+    def __init__(self, binary: Path, tls: bool, scratch: Path, workspaces: list[str] | None = None) -> None:
         self.token = f"bench-{uuid.uuid4().hex}"
         self.ca: str | None = None
         # The workspaces the peers write to (an emulator has only those it is given).
-        workspaces = ["dev", "latency", *(f"ws{i}" for i in range(WORKSPACES))]
+        workspaces = ["dev", "latency", *(f"ws{i}" for i in range(WORKSPACES)), *(workspaces or [])]
         flags = [arg for w in workspaces for arg in ("--workspace", w)]
         if tls:
             self.ca = str(scratch / "emulator-ca.pem")
@@ -202,6 +202,10 @@ class Emulator:
 
     def reset_stats(self) -> None:
         self._stats("DELETE")
+
+    def requests(self) -> dict[str, int]:
+        """Requests served since the last reset, by `METHOD path`."""
+        return dict(self._stats("GET").get("requests", {}))
 
     def handshakes(self) -> int:
         return int(self._stats("GET").get("tls_handshakes", 0))

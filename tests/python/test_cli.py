@@ -107,6 +107,22 @@ def test_every_help_example_works(tmp_path: Path) -> None:
             )
             cwd = tmp_path / f"example-{i}"
             cwd.mkdir()
+            if "tokens.yaml" in example:
+                # The spec the tokens-as-code examples name, already applied: each then has
+                # nothing pending, and exits 0.
+                (cwd / "tokens.yaml").write_text(
+                    "apiVersion: wayfinder-tokens/v1\ntokens:\n  - name: app-deploy\n    workspace: dev\n"
+                    "    deliver: [file:app-deploy.env]\n    rotate: {maxAge: 30d}\n"
+                )
+                applied = subprocess.run(
+                    [sys.executable, "-m", "wayfinder_tokens", "apply", "-f", "tokens.yaml"],
+                    cwd=cwd,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
+                assert applied.returncode == 0, applied.stderr
             script = f'wayfinder-tokens() {{ "{sys.executable}" -m wayfinder_tokens "$@"; }}\n{example}\n'
             out = subprocess.run(["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
             assert out.returncode == 0, f"{example}\n{out.stderr}"

@@ -803,3 +803,176 @@ fn unmanaged(spec: &TokenSpec, listed: &[(Scope, Vec<AccessToken>)]) -> Vec<Drif
     }
     drift
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::converge::spec::TokenSpec;
+    use crate::deliver::Spec;
+    use crate::model::{AccessTokenStatus, IssuedToken, ObjectMeta};
+    use crate::secret::Secret;
+
+    fn desired(strategy: &str) -> DesiredToken {
+        let text = format!(
+            "apiVersion: wayfinder-tokens/v1\ntokens:\n  - name: svc\n    workspace: dev\n    expiresIn: 90d\n    \
+             deliver: [vault:secret/one, vault:secret/two]\n    rotate: {{maxAge: 30d, beforeExpiry: 7d, strategy: {strategy}}}\n"
+        );
+        TokenSpec::parse(&text, "t.yaml").unwrap().tokens.remove(0)
+    }
+
+    fn token(name: &str, generation: i64, issued_days_ago: i64, expires_in_days: i64) -> AccessToken {
+        let now = Timestamp::now();
+        let day = jiff::SignedDuration::from_hours(24);
+        AccessToken {
+            metadata: ObjectMeta {
+                name: name.to_owned(),
+                uid: Some(format!("uid-{name}")),
+                ..ObjectMeta::default()
+            },
+            spec: crate::model::AccessTokenSpec {
+                expiry: Some((now + day * expires_in_days as i32).to_string()),
+                ..Default::default()
+            },
+            status: Some(AccessTokenStatus {
+                generation: Some(generation),
+                last_issued: (generation > 0).then(|| (now - day * issued_days_ago as i32).to_string()),
+                ..Default::default()
+            }),
+            ..AccessToken::default()
+        }
+    }
+
+    fn holds(name: &str, generation: i64) -> Holding {
+        Holding::Labelled {
+            token: Some(name.to_owned()),
+            generation: Some(generation),
+            rotated_at: None,
+            uid: Some(format!("uid-{name}")),
+        }
+    }
+
+    fn observed(token: &DesiredToken, slots: Vec<Option<AccessToken>>, held: [Holding; 2]) -> Observed {
+        let holdings = token
+            .deliver
+            .iter()
+            .zip(held)
+            .map(|(s, h)| (s.resolve(&token.name, Some("dev")).unwrap(), h))
+            .collect();
+        Observed {
+            roles: slots.iter().map(|s| s.as_ref().map(|_| Roles::default())).collect(),
+            slots,
+            holdings,
+            pending: Vec::new(),
+        }
+    }
+
+    fn actions(changes: &[Change]) -> Vec<(String, String)> {
+        changes
+            .iter()
+            .map(|c| (c.target.clone(), c.verb().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn an_expiring_reset_token_is_created_again_and_a_fresh_one_is_left_alone() {
+        let spec = desired("reset");
+        let state = observed(
+            &spec,
+            vec![Some(token("svc", 3, 1, 3))],
+            [holds("svc", 3), holds("svc", 3)],
+        );
+        let (changes, _) = decide(&spec, &state, Timestamp::now(), false);
+        let [rotate, deliver] = changes.as_slice() else {
+            panic!("{changes:?}")
+        };
+        assert!(matches!(&rotate.action, Action::Rotate { recreate: true, reasons, .. }
+            if matches!(reasons.as_slice(), [Reason::Expiry { .. }])));
+        assert!(matches!(&deliver.action, Action::Deliver { pending: false, destinations } if destinations.len() == 2));
+        let state = observed(
+            &spec,
+            vec![Some(token("svc", 3, 1, 60))],
+            [holds("svc", 3), holds("svc", 3)],
+        );
+        assert!(decide(&spec, &state, Timestamp::now(), false).0.is_empty());
+    }
+
+    #[test]
+    fn slots_reset_the_one_no_destination_holds() {
+        let spec = desired("slots");
+        let slots = vec![Some(token("svc-a", 2, 40, 60)), Some(token("svc-b", 1, 80, 60))];
+        let state = observed(&spec, slots, [holds("svc-a", 2), holds("svc-a", 2)]);
+        let (changes, _) = decide(&spec, &state, Timestamp::now(), false);
+        assert_eq!(
+            actions(&changes),
+            [("svc-b".into(), "rotate".into()), ("svc-b".into(), "deliver".into())]
+        );
+        assert!(
+            matches!(&changes[0].action, Action::Rotate { recreate: false, reasons, .. }
+            if matches!(reasons.as_slice(), [Reason::Age { .. }]))
+        );
+        // The reserve slot (no secret yet) is never judged as held, and is what a rotation issues.
+        let slots = vec![Some(token("svc-a", 1, 1, 60)), Some(token("svc-b", 0, 0, 60))];
+        let state = observed(&spec, slots, [holds("svc-a", 1), holds("svc-b", 0)]);
+        let (changes, _) = decide(&spec, &state, Timestamp::now(), false);
+        assert_eq!(changes[0].target, "svc-b");
+        assert!(matches!(&changes[0].action, Action::Rotate { reasons, .. }
+            if matches!(reasons.as_slice(), [Reason::Stale { .. }])));
+    }
+
+    #[test]
+    fn destinations_holding_both_slots_reissue_the_older_and_say_why() {
+        let spec = desired("slots");
+        let slots = vec![Some(token("svc-a", 2, 5, 60)), Some(token("svc-b", 2, 1, 60))];
+        let state = observed(&spec, slots, [holds("svc-a", 2), holds("svc-b", 2)]);
+        let (changes, _) = decide(&spec, &state, Timestamp::now(), false);
+        assert_eq!(changes[0].target, "svc-a", "the older slot");
+        assert!(matches!(&changes[0].action, Action::Rotate { reasons, .. }
+            if reasons.contains(&Reason::Split)));
+    }
+
+    #[test]
+    fn a_waiting_secret_is_delivered_and_a_revoked_one_forgotten() {
+        let spec = desired("reset");
+        let current = token("svc", 4, 0, 60);
+        let pending = |generation: i64| {
+            let mut resource = current.clone();
+            resource.status.as_mut().unwrap().generation = Some(generation);
+            let issued = IssuedToken {
+                name: "svc".into(),
+                workspace: Some("dev".into()),
+                server: "https://wf".into(),
+                description: None,
+                token: Some(Secret::new("s3cret")),
+                expires: None,
+                resource,
+            };
+            let one = Spec::parse("vault:secret/one")
+                .unwrap()
+                .resolve("svc", Some("dev"))
+                .unwrap()
+                .spec;
+            let two = Spec::parse("vault:secret/two")
+                .unwrap()
+                .resolve("svc", Some("dev"))
+                .unwrap()
+                .spec;
+            let mut p = Pending::new(&issued, [one, two]).unwrap();
+            p.destinations[0].delivered = true;
+            p
+        };
+        let mut state = observed(&spec, vec![Some(current.clone())], [holds("svc", 4), holds("svc", 3)]);
+        state.pending = vec![pending(3), pending(4)];
+        let (changes, _) = decide(&spec, &state, Timestamp::now(), false);
+        assert_eq!(
+            changes.iter().map(|c| &c.action).collect::<Vec<_>>(),
+            [
+                &Action::Discard { generation: 3 },
+                &Action::Deliver {
+                    destinations: vec!["vault:secret/two".into()],
+                    pending: true
+                }
+            ],
+            "finishing the current secret, not rotating again"
+        );
+    }
+}
