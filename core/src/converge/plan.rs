@@ -805,6 +805,7 @@ fn unmanaged(spec: &TokenSpec, listed: &[(Scope, Vec<AccessToken>)]) -> Vec<Drif
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::converge::spec::TokenSpec;
