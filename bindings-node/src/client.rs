@@ -36,6 +36,24 @@ impl Client {
     }
 }
 
+/// Runs a batch to its end; an abort cancels `cancel` (so the batch starts
+/// nothing new) and the batch still finishes and reports.
+async fn until_aborted<T>(
+    run: impl std::future::Future<Output = wayfinder_tokens::Result<T>>,
+    abort: Option<std::sync::Arc<crate::call::Abort>>,
+    cancel: &wayfinder_tokens::fleet::CancellationToken,
+) -> std::result::Result<T, Failure> {
+    tokio::pin!(run);
+    if let Some(abort) = abort {
+        tokio::select! {
+            biased;
+            outcome = &mut run => return guard(async move { outcome }).await,
+            () = abort.wait() => cancel.cancel(),
+        }
+    }
+    guard(run).await
+}
+
 /// With `deliver`: every token's destinations, checked before the first reset.
 async fn batch_delivery(
     destinations: wayfinder_tokens::Result<Option<Vec<crate::deliver::Destinations>>>,
@@ -444,7 +462,7 @@ impl Client {
             Some(o) => (o.rotate.unwrap_or_default(), o.signal),
             None => (Vec::new(), None),
         };
-        let what = crate::converge::applying(env, &plan_or_spec, rotate)?;
+        let desired = crate::converge::desired(env, &plan_or_spec, rotate)?;
         let (abort, listening) = match signal.as_ref().map(|s| watch(env, s)).transpose()? {
             Some((abort, listening)) => (Some(abort), listening),
             None => (None, None),
@@ -452,17 +470,12 @@ impl Client {
         let client = self.inner.clone();
         let work = async move {
             let cancel = wayfinder_tokens::fleet::CancellationToken::new();
-            let run = crate::converge::apply(client, what, cancel.clone());
-            tokio::pin!(run);
-            if let Some(abort) = abort {
-                // An abort starts no further token; the apply still reports.
-                tokio::select! {
-                    biased;
-                    outcome = &mut run => return guard(async move { outcome }).await,
-                    () = abort.wait() => cancel.cancel(),
-                }
-            }
-            guard(run).await
+            let run = async {
+                let deliverer = crate::deliver::deliverer()?;
+                wayfinder_tokens::converge::apply_until(&client, &deliverer, desired, cancel.clone()).await
+            };
+            // An abort starts no further token; the apply still reports.
+            until_aborted(run, abort, &cancel).await
         };
         settle(env, listening, work, crate::converge::ApplyReport::new)
     }
@@ -736,16 +749,8 @@ impl Client {
                     .await
                     .map(deliveries)
             };
-            tokio::pin!(run);
-            if let Some(abort) = abort {
-                // An abort stops new rotations; the batch still reports.
-                tokio::select! {
-                    biased;
-                    outcome = &mut run => return guard(async move { outcome }).await,
-                    () = abort.wait() => cancel.cancel(),
-                }
-            }
-            guard(run).await
+            // An abort stops new rotations; the batch still reports.
+            until_aborted(run, abort, &cancel).await
         };
         settle(env, listening, batch, BatchReport::new)
     }

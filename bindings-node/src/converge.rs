@@ -148,19 +148,8 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    pub(crate) fn new((report, plan): (CoreReport, Arc<CorePlan>)) -> ApplyReport {
-        let applied = report
-            .applied
-            .iter()
-            .map(|a| {
-                let mut change = json(&a.change);
-                match &a.result {
-                    Ok(done) => change["done"] = done.as_str().into(),
-                    Err(e) => change["error"] = serde_json::json!({"code": e.code(), "message": e.message()}),
-                }
-                change
-            })
-            .collect();
+    pub(crate) fn new((plan, report): (Arc<CorePlan>, CoreReport)) -> ApplyReport {
+        let applied = report.applied.iter().map(converge::Applied::to_value).collect();
         let mut lines: Vec<String> = report.applied.iter().map(converge::Applied::line).collect();
         lines.push(report.summary());
         ApplyReport {
@@ -226,15 +215,8 @@ pub(crate) fn spec_arg(env: &Env, value: &Unknown<'_>) -> Result<Arc<CoreSpec>> 
     ))
 }
 
-/// What `apply` is given.
-pub(crate) enum Applying {
-    /// A plan made earlier: applied if it still holds.
-    Plan(Arc<CorePlan>),
-    /// A spec, planned now.
-    Spec(Arc<CoreSpec>, Vec<String>),
-}
-
-pub(crate) fn applying(env: &Env, value: &Unknown<'_>, rotate: Vec<String>) -> Result<Applying> {
+/// What `apply` is given: a `Plan` (applied if it still holds), or a spec planned now.
+pub(crate) fn desired(env: &Env, value: &Unknown<'_>, rotate: Vec<String>) -> Result<converge::Desired> {
     if let Ok(plan) = ClassInstance::<Plan>::from_unknown(*value) {
         if !rotate.is_empty() {
             return Err(js_error(
@@ -246,32 +228,11 @@ pub(crate) fn applying(env: &Env, value: &Unknown<'_>, rotate: Vec<String>) -> R
                 )),
             ));
         }
-        return Ok(Applying::Plan(plan.inner.clone()));
+        return Ok(converge::Desired::Plan(plan.inner.clone()));
     }
-    Ok(Applying::Spec(spec_arg(env, value)?, rotate))
-}
-
-/// Plans and (or) applies; once `stop` is cancelled, no token's work starts.
-pub(crate) async fn apply(
-    client: wayfinder_tokens::Client,
-    what: Applying,
-    stop: wayfinder_tokens::fleet::CancellationToken,
-) -> wayfinder_tokens::Result<(CoreReport, Arc<CorePlan>)> {
-    let deliverer = crate::deliver::deliverer()?;
-    let made = match what {
-        Applying::Plan(made) => {
-            let now = converge::plan(&client, &deliverer, &made.spec, &made.options).await?;
-            converge::ensure_same(&made, &now)?;
-            Arc::new(now)
-        }
-        Applying::Spec(spec, rotate) => {
-            let options = converge::PlanOptions {
-                rotate,
-                concurrency: None,
-            };
-            Arc::new(converge::plan(&client, &deliverer, &spec, &options).await?)
-        }
+    let options = converge::PlanOptions {
+        rotate,
+        concurrency: None,
     };
-    let report = converge::run_until(&client, &deliverer, &made, stop).await;
-    Ok((report, made))
+    Ok(converge::Desired::Spec(spec_arg(env, value)?, options))
 }

@@ -560,11 +560,14 @@ macro_rules! client_class {
                     None => Vec::new(),
                 };
                 let what = match plan_or_spec.cast::<crate::converge::Plan>() {
-                    Ok(plan) if rotate.is_empty() => crate::converge::Applying::Plan(plan.get().0.clone()),
+                    Ok(plan) if rotate.is_empty() => wayfinder_tokens::converge::Desired::Plan(plan.get().0.clone()),
                     Ok(_) => {
                         return Err(to_py(py, wayfinder_tokens::Error::invalid(Argument::Names, "invalidValue", "applies to a spec, not to a plan (plan with rotate= instead)")));
                     }
-                    Err(_) => crate::converge::Applying::Spec(crate::converge::spec_arg(py, &plan_or_spec)?, rotate),
+                    Err(_) => wayfinder_tokens::converge::Desired::Spec(
+                        crate::converge::spec_arg(py, &plan_or_spec)?,
+                        wayfinder_tokens::converge::PlanOptions { rotate, concurrency: None },
+                    ),
                 };
                 let client = self.inner.client(py)?;
                 let cancel = wayfinder_tokens::fleet::CancellationToken::new();

@@ -162,19 +162,7 @@ impl ApplyReport {
     /// Each change as a dict, with `done` (what it did) or `error` (`code`, `message`).
     #[getter]
     fn applied(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let list: Vec<serde_json::Value> = self
-            .0
-            .applied
-            .iter()
-            .map(|a| {
-                let mut change = serde_json::to_value(&a.change).unwrap_or_default();
-                match &a.result {
-                    Ok(done) => change["done"] = done.as_str().into(),
-                    Err(e) => change["error"] = serde_json::json!({"code": e.code(), "message": e.message()}),
-                }
-                change
-            })
-            .collect();
+        let list: Vec<serde_json::Value> = self.0.applied.iter().map(converge::Applied::to_value).collect();
         json_to_py(py, &list)
     }
     /// The drift apply left alone (as in `Plan.drift`).
@@ -283,37 +271,14 @@ pub async fn plan(client: CoreClient, spec: Arc<CoreSpec>, rotate: Vec<String>) 
         .map(|p| Plan(Arc::new(p)))
 }
 
-/// What `apply` is given: a plan (applied if still true) or a spec.
-pub enum Applying {
-    /// A plan made earlier.
-    Plan(Arc<CorePlan>),
-    /// A spec, planned now.
-    Spec(Arc<CoreSpec>, Vec<String>),
-}
-
 /// `apply(plan or spec)` on `client`; once `stop` is cancelled, no token's work starts.
 pub async fn apply(
     client: CoreClient,
-    what: Applying,
+    desired: converge::Desired,
     stop: wayfinder_tokens::fleet::CancellationToken,
 ) -> wayfinder_tokens::Result<ApplyReport> {
     let deliverer = crate::deliver::deliverer()?;
-    let made = match what {
-        Applying::Plan(made) => {
-            // Looked at again: a plan that no longer matches is refused.
-            let now = converge::plan(&client, &deliverer, &made.spec, &made.options).await?;
-            converge::ensure_same(&made, &now)?;
-            Arc::new(now)
-        }
-        Applying::Spec(spec, rotate) => {
-            let options = converge::PlanOptions {
-                rotate,
-                concurrency: None,
-            };
-            Arc::new(converge::plan(&client, &deliverer, &spec, &options).await?)
-        }
-    };
-    let report = converge::run_until(&client, &deliverer, &made, stop).await;
+    let (made, report) = converge::apply_until(&client, &deliverer, desired, stop).await?;
     Ok(ApplyReport(Arc::new(report), made))
 }
 

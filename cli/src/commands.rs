@@ -227,9 +227,9 @@ pub(crate) async fn execute(cli: Cli, io: &Io) -> Result<Printed, Error> {
             return fleet::rotate(&client(g)?, args, g, io).await;
         }
         Command::Deliver(args) => return crate::deliver::pending(!args.list).await,
-        Command::Plan(args) => return crate::converge::plan(g, args).await,
-        Command::Apply(args) => return crate::converge::apply(g, args, io).await,
-        Command::Check(args) => return crate::converge::check(g, args).await,
+        Command::Plan(args) => return crate::converge::plan(&client(g)?, g, args).await,
+        Command::Apply(args) => return crate::converge::apply(&client(g)?, g, args, io).await,
+        Command::Check(args) => return crate::converge::check(&client(g)?, g, args).await,
         Command::Schema => return Ok(crate::converge::schema()),
         Command::Get { kind } => get(g, kind, template).await,
         Command::List { kind } => list(g, kind, template).await,

@@ -5,13 +5,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use wayfinder_tokens::client::Client;
 use wayfinder_tokens::converge::{self, PlanOptions, TokenSpec};
 use wayfinder_tokens::error::Error;
 use wayfinder_tokens::names::parse_expires_in;
 use wayfinder_tokens::render;
 
 use crate::args::{CheckArgs, Global, Output, PlanArgs, SpecArgs};
-use crate::commands::client;
 use crate::io::Io;
 use crate::output::{Printed, usage};
 
@@ -30,10 +30,10 @@ fn options(args: &SpecArgs) -> PlanOptions {
 }
 
 /// `plan -f FILE`: what apply would do, one line per change.
-pub(crate) async fn plan(g: &Global, args: &PlanArgs) -> Result<Printed, Error> {
+pub(crate) async fn plan(client: &Client, g: &Global, args: &PlanArgs) -> Result<Printed, Error> {
     let spec = load(&args.spec.file)?;
     let deliverer = crate::deliver::deliverer()?;
-    let plan = converge::plan(&client(g)?, &deliverer, &spec, &options(&args.spec)).await?;
+    let plan = converge::plan(client, &deliverer, &spec, &options(&args.spec)).await?;
     let stdout = match g.output {
         Some(Output::Json) => render::to_json(&plan)?,
         None | Some(Output::Table) => plan.lines().join("\n") + "\n",
@@ -46,31 +46,19 @@ pub(crate) async fn plan(g: &Global, args: &PlanArgs) -> Result<Printed, Error> 
 }
 
 /// `apply -f FILE`: converges, one line per change done.
-pub(crate) async fn apply(g: &Global, args: &SpecArgs, io: &Io) -> Result<Printed, Error> {
+pub(crate) async fn apply(client: &Client, g: &Global, args: &SpecArgs, io: &Io) -> Result<Printed, Error> {
     let spec = load(&args.file)?;
     let deliverer = crate::deliver::deliverer()?;
-    let client = client(g)?;
     let options = options(args);
     let plan = tokio::select! {
-        plan = converge::plan(&client, &deliverer, &spec, &options) => plan?,
+        plan = converge::plan(client, &deliverer, &spec, &options) => plan?,
         () = io.cancel.cancelled() => return Err(Error::config("interrupted before anything was changed")),
     };
     // Ctrl-C: tokens not started are left for the next apply; those started finish.
-    let report = converge::run_until(&client, &deliverer, &plan, io.cancel.clone()).await;
+    let report = converge::run_until(client, &deliverer, &plan, io.cancel.clone()).await;
     let stdout = match g.output {
         Some(Output::Json) => {
-            let applied: Vec<serde_json::Value> = report
-                .applied
-                .iter()
-                .map(|a| {
-                    let mut change = serde_json::to_value(&a.change).unwrap_or_default();
-                    match &a.result {
-                        Ok(done) => change["done"] = done.as_str().into(),
-                        Err(e) => change["error"] = serde_json::json!({"code": e.code(), "message": e.message()}),
-                    }
-                    change
-                })
-                .collect();
+            let applied: Vec<serde_json::Value> = report.applied.iter().map(converge::Applied::to_value).collect();
             let value = serde_json::json!({"ok": report.ok(), "applied": applied, "drift": plan.drift});
             render::to_json(&value)?
         }
@@ -95,10 +83,10 @@ pub(crate) async fn apply(g: &Global, args: &SpecArgs, io: &Io) -> Result<Printe
 
 /// `check -f FILE`: exit 2 when a rotation is due within the horizon;
 /// under GitHub Actions, one `::warning::` per token due.
-pub(crate) async fn check(g: &Global, args: &CheckArgs) -> Result<Printed, Error> {
+pub(crate) async fn check(client: &Client, g: &Global, args: &CheckArgs) -> Result<Printed, Error> {
     let spec = load(&args.file)?;
     let horizon = parse_expires_in(wayfinder_tokens::Argument::ExpiringWithin, &args.within)?;
-    let found = converge::check(&client(g)?, &spec, horizon).await?;
+    let found = converge::check(client, &spec, horizon).await?;
     let any_due = found.iter().any(|d| d.due);
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let stdout = match g.output {

@@ -152,6 +152,18 @@ pub fn parse_expires_in(field: impl Into<Field>, raw: &str) -> Result<Duration> 
     }
 }
 
+/// A duration as a spec writes it: `30d`, `12h`, `90m`, `45s` (the largest
+/// unit that divides it).
+pub fn duration_text(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// The word of `known` nearest to a misspelt `word` (case ignored), when
 /// it is near: at most two edits, or a third of the word's length.
 pub fn closest<'k, S: AsRef<str>>(word: &str, known: &'k [S]) -> Option<&'k str> {

@@ -40,6 +40,48 @@ pub struct ApplyReport {
     pub deliveries: Vec<DeliveryReport>,
 }
 
+impl Applied {
+    /// The change as JSON, with `done` (what it did) or `error` (`code`, `message`).
+    pub fn to_value(&self) -> serde_json::Value {
+        let mut change = serde_json::to_value(&self.change).unwrap_or_default();
+        match &self.result {
+            Ok(done) => change["done"] = done.as_str().into(),
+            Err(e) => change["error"] = serde_json::json!({"code": e.code(), "message": e.message()}),
+        }
+        change
+    }
+}
+
+/// What apply is given.
+#[derive(Clone, Debug)]
+pub enum Desired {
+    /// A plan made earlier: applied only if it still holds.
+    Plan(Arc<Plan>),
+    /// A spec, planned now.
+    Spec(Arc<super::spec::TokenSpec>, super::plan::PlanOptions),
+}
+
+/// Applies `desired` (a plan, looked at again first; or a spec, planned
+/// now); once `stop` is cancelled no token's work starts. The plan carried
+/// out, and the report.
+pub async fn apply_until(
+    client: &Client,
+    deliverer: &Deliverer,
+    desired: Desired,
+    stop: CancellationToken,
+) -> Result<(Arc<Plan>, ApplyReport)> {
+    let made = match desired {
+        Desired::Plan(made) => {
+            let now = plan(client, deliverer, &made.spec, &made.options).await?;
+            ensure_same(&made, &now)?;
+            now
+        }
+        Desired::Spec(spec, options) => plan(client, deliverer, &spec, &options).await?,
+    };
+    let report = run_until(client, deliverer, &made, stop).await;
+    Ok((Arc::new(made), report))
+}
+
 impl ApplyReport {
     /// Whether every change was made.
     pub fn ok(&self) -> bool {

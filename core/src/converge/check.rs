@@ -82,12 +82,18 @@ fn next_due(token: &super::spec::DesiredToken, current: &AccessToken, limit: Tim
         parse(current.last_issued()).or_else(|| parse(current.created())),
     ) {
         let at = issued + SignedDuration::try_from(max).unwrap_or(SignedDuration::MAX / 2);
-        candidates.push((at, format!("maxAge {}", human(max))));
+        candidates.push((at, format!("maxAge {}", crate::names::duration_text(max))));
     }
     if let Some(expires) = parse(current.expiry()) {
         let before = token.rotate.before_expiry.unwrap_or(Duration::ZERO);
         let at = expires - SignedDuration::try_from(before).unwrap_or(SignedDuration::ZERO);
-        candidates.push((at, format!("expires {expires} (beforeExpiry {})", human(before))));
+        candidates.push((
+            at,
+            format!(
+                "expires {expires} (beforeExpiry {})",
+                crate::names::duration_text(before)
+            ),
+        ));
     }
     let next = candidates.into_iter().min_by_key(|(at, _)| *at);
     Due {
@@ -99,16 +105,5 @@ fn next_due(token: &super::spec::DesiredToken, current: &AccessToken, limit: Tim
             .as_ref()
             .map_or_else(|| "never (no maxAge, no expiry)".to_owned(), |(_, r)| r.clone()),
         due: next.is_some_and(|(at, _)| at <= limit),
-    }
-}
-
-/// `30d`, `12h`, `90m`, `45s`.
-pub(crate) fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s >= 3_600 && s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
     }
 }

@@ -15,7 +15,9 @@ pub mod spec;
 mod words;
 pub mod yaml;
 
-pub use apply::{Applied, ApplyReport, DEFAULT_APPLY_CONCURRENCY, apply_plan, ensure_same, run, run_until};
+pub use apply::{
+    Applied, ApplyReport, DEFAULT_APPLY_CONCURRENCY, Desired, apply_plan, apply_until, ensure_same, run, run_until,
+};
 pub use check::{Due, check};
 pub use plan::{Action, Change, DEFAULT_CONCURRENCY, Drift, Plan, PlanOptions, Reason, Requests, plan};
 pub use spec::{API_VERSION, DesiredToken, JSON_SCHEMA, RotatePolicy, Strategy, TokenSpec};

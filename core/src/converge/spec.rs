@@ -475,8 +475,8 @@ impl Reader<'_> {
                 "invalidValue",
                 format!(
                     "must be shorter than expiresIn ({} is not less than {}): every new token would be due at once",
-                    super::check::human(before),
-                    super::check::human(life)
+                    names::duration_text(before),
+                    names::duration_text(life)
                 ),
             );
         }

@@ -1,8 +1,8 @@
 //! What plans and checks say, in one place, for every front's tables and
 //! lines: a change's verb and detail, a reason, a drift. Never a secret.
 
-use super::check::human;
 use super::plan::{Action, Change, Drift, Plan, Reason};
+use crate::names::duration_text;
 
 impl Change {
     /// `create`, `grant`, `rotate`, `deliver` or `forget`.
@@ -47,14 +47,7 @@ impl Change {
                 role,
                 cluster,
                 namespace,
-            } => {
-                let place = [cluster.as_deref(), namespace.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join("/");
-                format!("access role {role} in {place}")
-            }
+            } => format!("access role {role} in {}", place(cluster, namespace)),
             Action::Rotate { reasons, recreate, .. } => {
                 let why: Vec<String> = reasons.iter().map(Reason::describe).collect();
                 let how = match recreate {
@@ -92,14 +85,14 @@ impl Reason {
             } => format!(
                 "its secret is {} old (maxAge {})",
                 human_rounded(*age_seconds),
-                human(std::time::Duration::from_secs(*max_age_seconds))
+                duration_text(std::time::Duration::from_secs(*max_age_seconds))
             ),
             Reason::Expiry {
                 expires,
                 before_expiry_seconds,
             } => format!(
                 "it expires at {expires} (beforeExpiry {})",
-                human(std::time::Duration::from_secs(*before_expiry_seconds))
+                duration_text(std::time::Duration::from_secs(*before_expiry_seconds))
             ),
             Reason::Missing { destination } => format!("missing from {destination}"),
             Reason::Stale { destination } => format!("{destination} holds an older secret"),
@@ -110,6 +103,15 @@ impl Reason {
             Reason::Requested => "asked for".to_owned(),
         }
     }
+}
+
+/// `CLUSTER/NAMESPACE`, `CLUSTER`, or nothing.
+fn place(cluster: &Option<String>, namespace: &Option<String>) -> String {
+    [cluster.as_deref(), namespace.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// An age to the day, hour or minute.
