@@ -146,15 +146,17 @@ pub async fn run(client: &Client, deliverer: &Deliverer, plan: &Plan) -> ApplyRe
 /// delivered, or waits in the recovery store).
 pub async fn run_until(client: &Client, deliverer: &Deliverer, plan: &Plan, stop: CancellationToken) -> ApplyReport {
     let gate = Arc::new(Semaphore::new(DEFAULT_APPLY_CONCURRENCY));
+    // Each token's changes, in the plan's order.
+    let mut by_token: std::collections::HashMap<(Option<&str>, &str), Vec<Change>> = std::collections::HashMap::new();
+    for change in &plan.changes {
+        by_token
+            .entry((change.workspace.as_deref(), change.token.as_str()))
+            .or_default()
+            .push(change.clone());
+    }
     let mut groups: Vec<(DesiredToken, Vec<Change>)> = Vec::new();
     for token in &plan.spec.tokens {
-        let changes: Vec<Change> = plan
-            .changes
-            .iter()
-            .filter(|c| c.token == token.name && c.workspace.as_deref() == token.scope.workspace())
-            .cloned()
-            .collect();
-        if !changes.is_empty() {
+        if let Some(changes) = by_token.remove(&(token.scope.workspace(), token.name.as_str())) {
             groups.push((token.clone(), changes));
         }
     }

@@ -786,14 +786,15 @@ fn role_drift_entry(token: &DesiredToken, target: &str, role: &AccessRole) -> Dr
 
 /// Tokens in the spec's scopes that it does not name.
 fn unmanaged(spec: &TokenSpec, listed: &[(Scope, Vec<AccessToken>)]) -> Vec<Drift> {
+    let managed: std::collections::HashSet<(Option<&str>, String)> = spec
+        .tokens
+        .iter()
+        .flat_map(|t| t.wayfinder_names().into_iter().map(|n| (t.scope.workspace(), n)))
+        .collect();
     let mut drift = Vec::new();
     for (scope, tokens) in listed {
         for found in tokens {
-            let named = spec
-                .tokens
-                .iter()
-                .any(|t| t.scope == *scope && t.wayfinder_names().iter().any(|n| n == found.name()));
-            if !named {
+            if !managed.contains(&(scope.workspace(), found.name().to_owned())) {
                 drift.push(Drift::Unmanaged {
                     workspace: scope.workspace().map(str::to_owned),
                     name: found.name().to_owned(),
