@@ -113,7 +113,9 @@ DIST := $(CURDIR)/dist
 DIST_LIB := $(PORTABLE_TARGET_DIR)/$(GLIBC_TARGET)/dist/libwayfinder_tokens_node.so
 
 # The [profile.dist] build keeps its symbols so the size report can attribute bytes to crates;
-# maturin --strip and zig's objcopy strip what ships.
+# maturin --strip, and binutils' strip for the addons, strip what ships (zig's objcopy answers
+# "unimplemented" to --strip-all; binutils come with the C compiler the build needs anyway).
+STRIP ?= strip
 dist: install ## Release wheels and addons for Linux (manylinux2014 and musllinux_1_2) into dist/, checked, with a size report
 	rustup target add $(MUSL_TARGET)
 	rm -rf $(DIST) && mkdir -p $(DIST)
@@ -121,8 +123,8 @@ dist: install ## Release wheels and addons for Linux (manylinux2014 and musllinu
 	$(ZIG) $(VENV)/bin/maturin build --quiet --zig --profile dist --strip --compatibility musllinux_1_2 --target $(MUSL_TARGET) --interpreter $(PY) --out $(DIST)
 	$(ZIG) $(VENV)/bin/cargo-zigbuild zigbuild --quiet --profile dist -p wayfinder-tokens-node --target $(GLIBC_TARGET).2.17
 	$(ZIG) RUSTFLAGS="-C target-feature=-crt-static" $(VENV)/bin/cargo-zigbuild zigbuild --quiet --profile dist -p wayfinder-tokens-node --target $(MUSL_TARGET)
-	$(PY) -m ziglang objcopy --strip-all $(DIST_LIB) $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-gnu.node
-	$(PY) -m ziglang objcopy --strip-all $(PORTABLE_TARGET_DIR)/$(MUSL_TARGET)/dist/libwayfinder_tokens_node.so $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-musl.node
+	$(STRIP) --strip-all -o $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-gnu.node $(DIST_LIB)
+	$(STRIP) --strip-all -o $(DIST)/wayfinder-tokens.linux-$(NODE_ARCH)-musl.node $(PORTABLE_TARGET_DIR)/$(MUSL_TARGET)/dist/libwayfinder_tokens_node.so
 	$(PY) .github/scripts/scrub_sbom.py $(CURDIR) $(DIST)/*.whl
 	$(PY) .github/scripts/check_portable.py --wheel $(DIST)/*manylinux*.whl --addon $(DIST)/*-gnu.node
 	$(PY) .github/scripts/check_portable.py --musl --wheel $(DIST)/*musllinux*.whl --addon $(DIST)/*-musl.node

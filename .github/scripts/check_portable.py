@@ -1,9 +1,12 @@
 """Checks that portable Linux artifacts run where the README says they do.
 
-A wheel's platform tag is auditwheel's verdict (what the binary really needs), not the name
+A glibc wheel's platform tag is auditwheel's verdict (what the binary really needs), not the name
 maturin gave the file; an addon's floor is the highest GLIBC symbol version it links against,
-read from its ELF version-needs section. The promise is read from README.md, so the two
-cannot drift apart:
+read from its ELF version-needs section. auditwheel cannot judge a musl wheel on a glibc machine
+(it looks `libc.so` up among the host's libraries and finds glibc's linker script), so a musl
+wheel's library is read the way an addon is: every library it needs must be one musl's own
+loader provides (`libc.so`, `libm.so`… name the loader itself), and no GLIBC version asked. The
+promise is read from README.md, so the two cannot drift apart:
 
     python .github/scripts/check_portable.py --wheel WHEEL --addon ADDON [--musl]
 """
@@ -60,6 +63,32 @@ def glibc_versions(library: Path) -> tuple[list[str], list[str]]:
     return needed, sorted(versions, key=lambda v: [int(n) for n in re.findall(r"\d+", v)])
 
 
+# The names musl's dynamic loader answers for itself (its reserved names), and its own soname.
+MUSL_OWN = {f"lib{n}.so" for n in ("c", "pthread", "rt", "m", "dl", "util", "xnet")} | {"libc.musl-x86_64.so.1"}
+
+
+def musl_wheel(wheel: Path) -> list[str]:
+    """What is wrong with a musl wheel: its name's tag, and each library it holds."""
+    import tempfile
+    import zipfile
+
+    problems = []
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(wheel) as archive:
+        libraries = [n for n in archive.namelist() if n.endswith(".so")]
+        if not libraries:
+            problems.append(f"{wheel.name} holds no library")
+        for name in libraries:
+            path = Path(archive.extract(name, scratch))
+            needed, versions = glibc_versions(path)
+            print(
+                f"wheel {wheel.name}: {name} needs {', '.join(needed)}; GLIBC versions {', '.join(versions) or 'none'}"
+            )
+            foreign = [n for n in needed if n not in MUSL_OWN]
+            if versions or foreign:
+                problems.append(f"{name} needs {', '.join(foreign + versions)}, which musl does not provide")
+    return problems
+
+
 def as_number(version: str) -> list[int]:
     return [int(n) for n in version.split(".")]
 
@@ -75,16 +104,22 @@ def main() -> int:
     failures = []
 
     expected_tag = f"{musl_tag}_{arch}" if args.musl else f"manylinux_{glibc_floor.replace('.', '_')}_{arch}"
-    tag = wheel_tag(args.wheel)
-    print(f"wheel {args.wheel.name}: auditwheel says {tag}")
-    if tag != expected_tag:
-        failures.append(f"the wheel is {tag}, the README promises {expected_tag}")
+    if args.musl:
+        if f"-{expected_tag}.whl" not in args.wheel.name:
+            failures.append(f"the wheel {args.wheel.name} is not tagged {expected_tag}, as the README promises")
+        failures += musl_wheel(args.wheel)
+    else:
+        tag = wheel_tag(args.wheel)
+        print(f"wheel {args.wheel.name}: auditwheel says {tag}")
+        if tag != expected_tag:
+            failures.append(f"the wheel is {tag}, the README promises {expected_tag}")
 
     needed, versions = glibc_versions(args.addon)
     print(f"addon {args.addon.name}: needs {', '.join(needed)}; GLIBC versions {', '.join(versions) or 'none'}")
     if args.musl:
-        if versions or any(name.startswith("libc.so.6") for name in needed):
-            failures.append("the musl addon links against glibc")
+        foreign = [n for n in needed if n not in MUSL_OWN]
+        if versions or foreign:
+            failures.append(f"the musl addon needs {', '.join(foreign + versions)}, which musl does not provide")
     elif not versions:
         failures.append("the addon asks no GLIBC version: is it a glibc build?")
     elif as_number(versions[-1].removeprefix("GLIBC_")) > as_number(glibc_floor):
