@@ -247,21 +247,11 @@ impl Github {
     /// The secret's `updated_at` is no older than the write's answer.
     async fn verify(&self, name: &str, written_at: Option<&str>) -> Result<String> {
         let what = format!("verify the Actions secret {name}");
-        let answer = self
-            .call(
-                reqwest::Method::GET,
-                &format!("{}/secrets/{name}", self.scope_path()),
-                None,
-                &what,
-            )
-            .await?;
-        let found: SecretAnswer = self.connection.http.expect(&answer, &[200], &what)?.json("secret")?;
-        let updated: jiff::Timestamp = found.updated_at.parse().map_err(|e| {
-            Error::bad_answer(
-                Some(200),
-                format!("{what}: updated_at {:?} is not a time ({e})", found.updated_at),
-            )
-        })?;
+        let updated = self
+            .connection
+            .updated_at(&self.scope, name)
+            .await?
+            .ok_or_else(|| Error::bad_answer(Some(404), format!("{what}: it is gone")))?;
         // GitHub keeps seconds; its Date header is when it answered the write.
         if let Some(date) = written_at.and_then(|d| jiff::fmt::rfc2822::parse(d).ok()) {
             let answered = date.timestamp();
@@ -347,6 +337,11 @@ impl Connection {
     /// gives a secret's value back.
     pub async fn secret_updated_at(&self, target: &Target, name: &str) -> Result<Option<jiff::Timestamp>> {
         let (scope, _) = scope_of(target)?;
+        self.updated_at(&scope, name).await
+    }
+
+    /// When the Actions secret `name` under `scope` was last written; `None` when there is none.
+    async fn updated_at(&self, scope: &str, name: &str) -> Result<Option<jiff::Timestamp>> {
         let what = format!("read the Actions secret {name}'s metadata");
         let answer = self
             .call(reqwest::Method::GET, &format!("{scope}/secrets/{name}"), None, &what)
