@@ -65,6 +65,7 @@ lint: install $(TOOLS)/actionlint ## Check formatting, clippy, ruff, prettier, a
 	rustfmt --edition 2024 --check fuzz/properties.rs fuzz/fuzz_targets/*.rs
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wayfinder-tokens
+	$(PY) .github/scripts/check_shared_build.py --target $(CARGO_BUILD_TARGET)
 	$(VENV)/bin/ruff format --check --quiet $(PY_SOURCES)
 	$(VENV)/bin/ruff check --quiet $(PY_SOURCES)
 	npx --no-install prettier --log-level warn --check $(JS_SOURCES)
